@@ -1,0 +1,1 @@
+"""CSGN Studio Qt application (the editor)."""

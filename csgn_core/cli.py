@@ -1,0 +1,162 @@
+"""The ``csgn`` command line. Errors print one line and exit with status 2."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+from .errors import CSGNError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except CSGNError as e:
+        print(f"csgn: error: {e}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, KeyError) as e:
+        # Anything a bad file or argument can raise still becomes one line, never a traceback.
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"csgn: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("csgn: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="csgn", description="CSGN Studio command line")
+    sub = p.add_subparsers(metavar="COMMAND")
+
+    info = sub.add_parser("info", help="describe a motion file or a named skeleton")
+    info.add_argument("file", nargs="?", help="motion file (.bvh, .npz, Tang .json, MSR/UTKinect .txt)")
+    info.add_argument("--skeleton", help="a named skeleton (tang23, bandai22, kinect20) or a motion file's skeleton")
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.set_defaults(func=cmd_info)
+
+    conv = sub.add_parser("convert", help="convert between .bvh, .npz and Tang .json")
+    conv.add_argument("input")
+    conv.add_argument("output")
+    conv.add_argument("--fps", type=float, help="resample to this frame rate")
+    conv.set_defaults(func=cmd_convert)
+
+    data = sub.add_parser("data", help="training datasets")
+    dsub = data.add_subparsers(metavar="ACTION")
+    build = dsub.add_parser("build", help="build and cache a training dataset from the real data")
+    build.add_argument("name", help="tang-dance, bandai-actions or kinect-actions")
+    build.add_argument("--source", help="data folder or archive (default: ../shared/data)")
+    build.add_argument("--out", help="cache folder (default: the user cache, or $CSGN_CACHE)")
+    build.add_argument("--window", type=int, help="window length in frames")
+    build.add_argument("--stride", type=int, help="window stride in frames")
+    build.add_argument("--json", action="store_true")
+    build.set_defaults(func=cmd_data_build)
+    return p
+
+
+# --- info ---------------------------------------------------------------------------------------
+def cmd_info(args) -> int:
+    if args.skeleton:
+        return _skeleton_info(args.skeleton, args.json)
+    if not args.file:
+        raise CSGNError("give a motion file or --skeleton NAME")
+    from .io import load_motion
+
+    m = load_motion(args.file)
+    sk = m.skeleton
+    lengths = m.bone_lengths()  # (F, B)
+    bones = [
+        {"bone": f"{sk.joints[p]}-{sk.joints[c]}", "mean_cm": round(float(lengths[:, i].mean()), 3),
+         "std_cm": round(float(lengths[:, i].std()), 3)}
+        for i, (p, c) in enumerate(sk.bones)
+    ]
+    info = {
+        "file": str(args.file), "frames": m.n_frames, "fps": round(m.fps, 6), "duration_s": round(m.duration, 3),
+        "joints": sk.n_joints, "skeleton": sk.name, "kind": "rotations" if m.has_rotations else "positions",
+        "joint_names": list(sk.joints), "bones": bones,
+    }
+    if args.json:
+        print(json.dumps(info, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{info['file']}\n  {m.n_frames} frames at {m.fps:g} fps = {m.duration:.2f} s, {info['kind']}")
+    print(f"  skeleton {sk.name}: {sk.n_joints} joints, {len(sk.bones)} bones")
+    print("  bone lengths (cm, mean +- std over frames):")
+    for b in bones:
+        print(f"    {b['bone']:<40} {b['mean_cm']:8.2f} +- {b['std_cm']:.2f}")
+    return 0
+
+
+def _skeleton_info(name: str, as_json: bool) -> int:
+    from .pyramid import build_pyramid
+    from .skeleton import load_named, named_skeletons
+
+    if name in named_skeletons():
+        sk = load_named(name)
+    else:
+        from .io import load_motion
+
+        if not Path(name).suffix:
+            raise CSGNError(f"unknown skeleton {name!r} (known: {', '.join(named_skeletons())}, or a motion file)")
+        sk = load_motion(name).skeleton
+    pyr = build_pyramid(sk)
+    if as_json:
+        out = sk.to_dict()
+        out["bone_lengths_cm"] = [round(float(x), 3) for x in sk.bone_lengths]
+        out["pyramid"] = pyr.to_dict()
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    print(f"skeleton {sk.name}: {sk.n_joints} joints")
+    print("  joints (index name <- parent, rest bone length cm):")
+    for j, (n, p) in enumerate(zip(sk.joints, sk.parents)):
+        parent = sk.joints[p] if p >= 0 else "(root)"
+        print(f"    {j:3d} {n:<28} <- {parent:<28} {sk.bone_lengths[j]:7.2f}")
+    if sk.lr_pairs:
+        print("  left/right pairs: " + ", ".join(f"{sk.joints[a]}/{sk.joints[b]}" for a, b in sk.lr_pairs))
+    print(f"  graph pyramid: {' -> '.join(str(n) for n in pyr.sizes)} vertices")
+    names = list(sk.joints)
+    for k, lv in enumerate(pyr.levels[1:], start=1):
+        names = [names[i] for i in lv.keep]
+        print(f"    level {k}: {', '.join(names)}")
+    return 0
+
+
+# --- convert ------------------------------------------------------------------------------------
+def cmd_convert(args) -> int:
+    from .io import load_motion, save_motion
+    from .ops import resample
+
+    m = load_motion(args.input)
+    if args.fps:
+        m = resample(m, args.fps)
+    save_motion(m, args.output)
+    print(f"wrote {args.output}: {m.n_frames} frames at {m.fps:g} fps")
+    return 0
+
+
+# --- data -----------------------------------------------------------------------------------------
+def cmd_data_build(args) -> int:
+    from .datasets import build_dataset, default_cache_path, summary
+
+    out = Path(args.out) / f"{args.name}.npz" if args.out else default_cache_path(args.name)
+    ds = build_dataset(args.name, args.source, window=args.window, stride=args.stride,
+                       progress=lambda s: print(s, file=sys.stderr))
+    ds.save(out)
+    info = summary(ds)
+    info["path"] = str(out)
+    for line in ds.meta.get("skipped", []):
+        print(f"skipped: {line}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print("\n".join(f"{k:>14}: {v}" for k, v in info.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

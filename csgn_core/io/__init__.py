@@ -1,0 +1,65 @@
+"""Motion file formats. ``load_motion`` and ``save_motion`` pick the format from the file name."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import CSGNError, MotionFileError
+from ..motion import Motion
+
+READABLE = (".bvh", ".npz", ".json", ".txt")
+WRITABLE = (".bvh", ".npz", ".json")
+
+
+def _suffix(path: str | Path) -> str:
+    return Path(path).suffix.lower()
+
+
+def load_motion(path: str | Path) -> Motion:
+    """Read a motion file (.bvh, .npz, Tang skeletons .json, MSR or UTKinect .txt), also from inside a zip."""
+    suffix = _suffix(path)
+    name = Path(path).name.lower()
+    if suffix == ".bvh":
+        from .bvh import read_bvh
+
+        return read_bvh(path)
+    if suffix == ".npz":
+        from .npz import read_npz
+
+        return read_npz(path)
+    if suffix == ".json":
+        from .tang import read_tang
+
+        return read_tang(path)
+    if suffix == ".txt":
+        from .kinect import read_msr, read_utkinect
+
+        if name.endswith("_skeleton3d.txt"):
+            return read_msr(path)
+        if name.startswith("joints_"):
+            return read_utkinect(path)
+        raise MotionFileError(path, "unknown .txt motion (expected MSR *_skeleton3D.txt or UTKinect joints_*.txt)")
+    raise MotionFileError(path, f"unknown motion file type {suffix or '(no extension)'}; readable: {', '.join(READABLE)}")
+
+
+def save_motion(motion: Motion, path: str | Path) -> Path:
+    """Write a motion; position motions are solved to rotations first when the format needs them."""
+    suffix = _suffix(path)
+    if suffix == ".npz":
+        from .npz import write_npz
+
+        return write_npz(motion, path)
+    if suffix == ".bvh":
+        from .bvh import write_bvh
+
+        if not motion.has_rotations:
+            from ..solve import positions_to_rotations
+
+            motion = positions_to_rotations(motion)
+        write_bvh(motion, path)
+        return Path(path)
+    if suffix == ".json":
+        from .tang import write_tang
+
+        write_tang(motion, path)
+        return Path(path)
+    raise CSGNError(f"{path}: cannot write {suffix or '(no extension)'}; writable: {', '.join(WRITABLE)}")

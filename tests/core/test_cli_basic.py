@@ -1,0 +1,46 @@
+import json
+
+import numpy as np
+
+from csgn_core.cli import main
+from csgn_core.io.npz import read_npz, write_npz
+
+from .helpers import random_motion, toy_skeleton
+
+
+def test_info_json_and_text(tmp_path, capsys):
+    m = random_motion(toy_skeleton(), frames=45, fps=30)
+    write_npz(m, tmp_path / "m.npz")
+    assert main(["info", str(tmp_path / "m.npz"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["frames"] == 45 and info["fps"] == 30 and info["duration_s"] == 1.5
+    assert info["joints"] == 9 and len(info["bones"]) == 8
+    assert abs(info["bones"][0]["mean_cm"] - 20.0) < 1e-6
+    assert main(["info", str(tmp_path / "m.npz")]) == 0
+    assert "45 frames at 30 fps" in capsys.readouterr().out
+
+
+def test_convert_with_fps(tmp_path, capsys):
+    m = random_motion(toy_skeleton(), frames=61, fps=60)
+    write_npz(m, tmp_path / "in.npz")
+    assert main(["convert", str(tmp_path / "in.npz"), str(tmp_path / "out.npz"), "--fps", "30"]) == 0
+    out = read_npz(tmp_path / "out.npz")
+    assert out.fps == 30 and out.n_frames == 31
+    np.testing.assert_allclose(out.positions, m.positions[::2], atol=1e-6)
+
+
+def test_errors_are_one_line_exit_2(tmp_path, capsys):
+    (tmp_path / "bad.npz").write_bytes(b"\x00garbage")
+    for argv in (["info", str(tmp_path / "bad.npz")], ["info", str(tmp_path / "nope.bvh")],
+                 ["convert", str(tmp_path / "bad.npz"), str(tmp_path / "o.npz")], ["info", "--skeleton", "nope"],
+                 ["data", "build", "no-such-set"]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("csgn: error:") and "\n" not in err and "Traceback" not in err, err
+
+
+
+def test_skeleton_info_prints_pyramid(capsys):
+    assert main(["info", "--skeleton", "tang23"]) == 0
+    out = capsys.readouterr().out
+    assert "23 joints" in out and "graph pyramid: 23 -> " in out and out.rstrip().endswith(tuple("abcdefghijklmnopqrstuvwxyz"))
