@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--out", help="cache folder (default: the user cache, or $CSGN_CACHE)")
     build.add_argument("--window", type=int, help="window length in frames")
     build.add_argument("--stride", type=int, help="window stride in frames")
+    build.add_argument("--limit", type=int, help="read at most this many source files (quick trials)")
     build.add_argument("--json", action="store_true")
     build.set_defaults(func=cmd_data_build)
     return p
@@ -144,7 +145,7 @@ def cmd_data_build(args) -> int:
     from .datasets import build_dataset, default_cache_path, summary
 
     out = Path(args.out) / f"{args.name}.npz" if args.out else default_cache_path(args.name)
-    ds = build_dataset(args.name, args.source, window=args.window, stride=args.stride,
+    ds = build_dataset(args.name, args.source, window=args.window, stride=args.stride, limit=args.limit,
                        progress=lambda s: print(s, file=sys.stderr))
     ds.save(out)
     info = summary(ds)

@@ -60,17 +60,17 @@ class DatasetSpec:
     source: Callable[[], Path]
     window: int
     stride: int
-    build: Callable[[Path], BuildResult]
+    build: Callable[[Path, int | None], BuildResult]
 
 
 # --- builders ------------------------------------------------------------------------------------
-def _build_tang(source: Path) -> BuildResult:
+def _build_tang(source: Path, limit: int | None) -> BuildResult:
     from .io.tang import list_dances, read_tang
     from .solve import positions_to_rotations
 
     clips, skipped = [], []
     genres = ["Cha-cha", "Rumba", "Waltz"]
-    for path in list_dances(source):
+    for path in list(list_dances(source))[:limit]:
         try:
             m = read_tang(path)
         except MotionFileError as e:
@@ -97,7 +97,7 @@ BANDAI_CONTENTS = [
 ]
 
 
-def _build_bandai(source: Path) -> BuildResult:
+def _build_bandai(source: Path, limit: int | None) -> BuildResult:
     from .io.archive import iter_files
     from .io.bvh import read_bvh
 
@@ -114,7 +114,7 @@ def _build_bandai(source: Path) -> BuildResult:
         groups[(mt["content"], mt["style"])].append(path)
     clips = []
     for (content, style), paths in sorted(groups.items()):
-        for i, path in enumerate(sorted(paths)):
+        for i, path in enumerate(sorted(paths)[:limit]):
             try:
                 m = read_bvh(path)
             except MotionFileError as e:
@@ -125,7 +125,7 @@ def _build_bandai(source: Path) -> BuildResult:
     return BuildResult(clips, BANDAI_CONTENTS, skipped)
 
 
-def _build_kinect(source: Path) -> BuildResult:
+def _build_kinect(source: Path, limit: int | None) -> BuildResult:
     from .io.kinect import load_kinect_set
     from .kinect_cleanup import clean
 
@@ -134,11 +134,13 @@ def _build_kinect(source: Path) -> BuildResult:
                  .read_text(encoding="utf-8").splitlines() if re.match(r"a\d\d\s", ln)]
     label_names = [f"msr:{n}" for n in msr_names]
     motions, errors = load_kinect_set(source / "msr-action3d", "msr")
+    motions = motions[:limit]
     skipped += errors
     for m in motions:
         action, subject = int(m.meta["action"]), int(m.meta["subject"])
         clips.append(Clip(Path(m.meta.get("source", "msr")).stem, clean(m), action - 1, SPLITS[(subject + 1) % 2]))
     ut_motions, errors = load_kinect_set(source / "utkinect", "utkinect")
+    ut_motions = ut_motions[:limit]
     skipped += errors
     ut_labels: list[str] = []
     for m in ut_motions:
@@ -250,7 +252,12 @@ def default_cache_path(name: str) -> Path:
 
 
 def build_dataset(name: str, source: str | Path | None = None, *, window: int | None = None,
-                  stride: int | None = None, progress: Callable[[str], None] | None = None) -> Dataset:
+                  stride: int | None = None, limit: int | None = None,
+                  progress: Callable[[str], None] | None = None) -> Dataset:
+    """Read the source, split clips, index windows and compute statistics.
+
+    ``limit`` caps the files read (per (content, style) group for bandai-actions), for quick trials and tests.
+    """
     if name not in DATASETS:
         raise CSGNError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})")
     spec = DATASETS[name]
@@ -258,7 +265,7 @@ def build_dataset(name: str, source: str | Path | None = None, *, window: int | 
     if not src.exists():
         raise CSGNError(f"{src}: data source for {name} not found (pass --source or set CSGN_DATA)")
     window, stride = window or spec.window, stride or spec.stride
-    result = spec.build(src)
+    result = spec.build(src, limit)
     if not result.clips:
         raise CSGNError(f"{src}: no usable clips for {name}" + (f"; first problem: {result.skipped[0]}" if result.skipped else ""))
     if progress:
