@@ -31,7 +31,7 @@ from .errors import CSGNError, MotionFileError
 from .io.atomic import write_bytes_atomic
 from .motion import Motion
 from .paths import cache_root, data_root
-from .skeleton import Skeleton
+from .skeleton import Skeleton, load_named
 
 SPLITS = ("gen", "cls")
 FORMAT = "csgn-dataset"
@@ -51,6 +51,7 @@ class BuildResult:
     clips: list[Clip]
     label_names: list[str]
     skipped: list[str] = field(default_factory=list)  # one line per file that could not be used
+    notes: dict = field(default_factory=dict)  # measurements worth keeping with the dataset
 
 
 @dataclass
@@ -65,24 +66,34 @@ class DatasetSpec:
 
 # --- builders ------------------------------------------------------------------------------------
 def _build_tang(source: Path, limit: int | None) -> BuildResult:
+    """Dances solved to rotations on one shared skeleton, fitted to all of them (a model has one skeleton)."""
     from .io.tang import list_dances, read_tang
-    from .solve import positions_to_rotations
+    from .solve import fit_rest_pose, positions_to_rotations, solve_report
 
-    clips, skipped = [], []
-    genres = ["Cha-cha", "Rumba", "Waltz"]
+    dances, skipped = [], []
     for path in list(list_dances(source))[:limit]:
         try:
-            m = read_tang(path)
+            dances.append(read_tang(path))
         except MotionFileError as e:
             skipped.append(str(e))
-            continue
-        solved = positions_to_rotations(m)
-        genre = {"C": 0, "R": 1, "W": 2}[m.meta.get("genre", "C")[0]]
+    if not dances:
+        return BuildResult([], [], skipped)
+    shared = fit_rest_pose(dances[0].skeleton, np.concatenate([m.positions for m in dances]))
+    clips, fit = [], []
+    for m in dances:
+        solved = positions_to_rotations(m, shared, fit_rest=False)
+        report = solve_report(m, solved)
+        fit.append((report["rms_cm"], report["mean_dir_err_deg"]))
+        genre = "CRW".index(m.meta.get("genre", "C")[0])
         half = m.n_frames // 2
-        dance = m.meta.get("dance", Path(str(path)).parent.name)
+        dance = m.meta.get("dance", "dance")
         clips.append(Clip(f"{dance}:first", _with_positions(solved.slice(0, half), m.slice(0, half)), genre, "gen"))
-        clips.append(Clip(f"{dance}:second", _with_positions(solved.slice(half, m.n_frames), m.slice(half, m.n_frames)), genre, "cls"))
-    return BuildResult(clips, genres, skipped)
+        clips.append(Clip(f"{dance}:second", _with_positions(solved.slice(half, m.n_frames), m.slice(half, m.n_frames)),
+                          genre, "cls"))
+    rms, deg = np.array(fit).T
+    notes = {"solve_rms_cm_mean": round(float(rms.mean()), 3), "solve_rms_cm_max": round(float(rms.max()), 3),
+             "solve_dir_err_deg_mean": round(float(deg.mean()), 3), "solve_dir_err_deg_max": round(float(deg.max()), 3)}
+    return BuildResult(clips, ["Cha-cha", "Rumba", "Waltz"], skipped, notes)
 
 
 def _with_positions(rot: Motion, pos: Motion) -> Motion:
@@ -112,6 +123,7 @@ def _build_bandai(source: Path, limit: int | None) -> BuildResult:
             skipped.append(f"{path}: file name does not match dataset-2_<content>_<style>_<id>.bvh")
             continue
         groups[(mt["content"], mt["style"])].append(path)
+    named = load_named("bandai22")
     clips = []
     for (content, style), paths in sorted(groups.items()):
         for i, path in enumerate(sorted(paths)[:limit]):
@@ -120,9 +132,26 @@ def _build_bandai(source: Path, limit: int | None) -> BuildResult:
             except MotionFileError as e:
                 skipped.append(str(e))
                 continue
+            if not m.skeleton.same_topology(named):
+                skipped.append(f"{path}: skeleton differs from bandai22")
+                continue
+            m = _on_skeleton(m, named)
             m.meta.update(content=content, style=style)
             clips.append(Clip(Path(str(path)).stem, m, BANDAI_CONTENTS.index(content), SPLITS[i % 2]))
     return BuildResult(clips, BANDAI_CONTENTS, skipped)
+
+
+def _on_skeleton(m: Motion, skeleton: Skeleton) -> Motion:
+    """The same rotations on a skeleton of equal topology; the root track absorbs the change of the
+    first bone so the body stays where it was (Bandai files differ only in that bone's offset)."""
+    from . import quaternion as Q
+
+    first = [j for j, p in enumerate(skeleton.parents) if p == 0]
+    root = m.root.copy()
+    if len(first) == 1:
+        delta = m.skeleton.offsets[first[0]] - skeleton.offsets[first[0]]
+        root += Q.rotate(m.rotations[:, 0], np.broadcast_to(delta, root.shape))
+    return Motion(skeleton, m.fps, rotations=m.rotations, root=root, meta=m.meta)
 
 
 def _build_kinect(source: Path, limit: int | None) -> BuildResult:
@@ -303,7 +332,7 @@ def _assemble(name: str, spec: DatasetSpec, src: Path, result: BuildResult, wind
         windows=np.array(windows, dtype=np.int64).reshape(-1, 2), window_valid=np.array(valid, dtype=np.int32),
         label_names=result.label_names, stats={},
         meta={"description": spec.description, "source": str(src), "stride": stride, "skipped": result.skipped,
-              "splits": list(SPLITS)},
+              "splits": list(SPLITS), **result.notes},
     )
     ds.stats = compute_stats(ds)
     return ds
@@ -333,4 +362,5 @@ def summary(ds: Dataset) -> dict:
         idx = ds.window_indices(s)
         out[f"windows_{s}"] = int(len(idx))
         out[f"padded_{s}"] = int(np.sum(ds.window_valid[idx] < ds.window))
+    out.update({k: v for k, v in ds.meta.items() if k.startswith("solve_")})
     return out

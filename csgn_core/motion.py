@@ -6,6 +6,7 @@ Units are centimetres and seconds, y up, right-handed.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -95,18 +96,32 @@ class Motion:
 
 
 def forward_kinematics(skeleton: Skeleton, rotations: np.ndarray, root: np.ndarray) -> np.ndarray:
-    """Global joint positions (F, J, 3) from local quaternions (F, J, 4) and root positions (F, 3)."""
-    F, J = rotations.shape[:2]
-    offsets = skeleton.offsets
-    glob = np.empty_like(rotations)
-    pos = np.empty((F, J, 3))
-    glob[:, 0] = rotations[:, 0]
-    pos[:, 0] = root
-    # Joints are in topological order; group by depth so each level is one vectorised step.
+    """Global joint positions (F, J, 3) from local quaternions (F, J, 4) and root positions (F, 3).
+
+    Works on contiguous component planes (4, J, F) so each tree level is plain elementwise arithmetic
+    without temporaries; joints are grouped by depth so each level is one vectorised step.
+    """
+    r = np.ascontiguousarray(np.moveaxis(rotations, (0, 2), (2, 0)))  # (4, J, F)
+    g = np.empty_like(r)  # global rotations
+    g[:, 0] = r[:, 0]
+    pos = np.empty((3,) + r.shape[1:])  # (3, J, F)
+    pos[:, 0] = np.asarray(root).T
+    off = skeleton.offsets
     for idx, par in _levels(skeleton):
-        pos[:, idx] = pos[:, par] + Q.rotate(glob[:, par], np.broadcast_to(offsets[idx], (F, len(idx), 3)))
-        glob[:, idx] = Q.multiply(glob[:, par], rotations[:, idx])
-    return pos
+        gw, gx, gy, gz = g[:, par]  # (n, F) each
+        rw, rx, ry, rz = r[:, idx]
+        ox, oy, oz = (off[idx, k][:, None] for k in range(3))  # (n, 1)
+        # Rotate the offset by the parent's global rotation: o + w t + u x t with t = 2 u x o.
+        tx, ty, tz = 2 * (gy * oz - gz * oy), 2 * (gz * ox - gx * oz), 2 * (gx * oy - gy * ox)
+        pp = pos[:, par]
+        pos[0, idx] = pp[0] + ox + gw * tx + (gy * tz - gz * ty)
+        pos[1, idx] = pp[1] + oy + gw * ty + (gz * tx - gx * tz)
+        pos[2, idx] = pp[2] + oz + gw * tz + (gx * ty - gy * tx)
+        g[0, idx] = gw * rw - gx * rx - gy * ry - gz * rz
+        g[1, idx] = gw * rx + gx * rw + gy * rz - gz * ry
+        g[2, idx] = gw * ry - gx * rz + gy * rw + gz * rx
+        g[3, idx] = gw * rz + gx * ry - gy * rx + gz * rw
+    return np.moveaxis(pos, (0, 2), (2, 0))  # (F, J, 3)
 
 
 def global_rotations(skeleton: Skeleton, rotations: np.ndarray) -> np.ndarray:
@@ -118,13 +133,19 @@ def global_rotations(skeleton: Skeleton, rotations: np.ndarray) -> np.ndarray:
     return glob
 
 
-def _levels(skeleton: Skeleton) -> list[tuple[np.ndarray, np.ndarray]]:
-    depth = np.zeros(skeleton.n_joints, dtype=int)
-    for j, p in enumerate(skeleton.parents):
+@functools.lru_cache(maxsize=64)
+def _levels_cached(parents: tuple[int, ...]) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    depth = np.zeros(len(parents), dtype=int)
+    for j, p in enumerate(parents):
         if p >= 0:
             depth[j] = depth[p] + 1
     out = []
     for d in range(1, depth.max() + 1):
         idx = np.nonzero(depth == d)[0]
-        out.append((idx, np.array([skeleton.parents[j] for j in idx])))
-    return out
+        out.append((idx, np.array([parents[j] for j in idx])))
+    return tuple(out)
+
+
+def _levels(skeleton: Skeleton) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Joints grouped by depth below the root, with their parents: (indices, parent indices) per level."""
+    return _levels_cached(skeleton.parents)

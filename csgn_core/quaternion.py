@@ -133,24 +133,27 @@ def from_euler(angles_deg: np.ndarray, order: str) -> np.ndarray:
 
 
 def to_euler(q: np.ndarray, order: str) -> np.ndarray:
-    """Quaternions to Euler angles in degrees for a three-axis order such as "ZXY" (inverse of from_euler)."""
+    """Quaternions to Euler angles in degrees for a three-axis order such as "ZXY" (inverse of from_euler).
+
+    The middle angle comes from atan2 rather than arcsin, and the gimbal-lock branch is taken only
+    within 1e-8 rad of the lock, so round trips stay exact to ~1e-8 rad right up to it.
+    """
     order = order.upper()
-    if len(order) != 3 or len(set(order)) != 3:
+    if len(order) != 3 or len(set(order)) != 3 or not set(order) <= set("XYZ"):
         raise ValueError(f"Euler order must name three distinct axes, got {order!r}")
     m = to_matrix(q)
     i, j, k = (_AXES[a] for a in order)
     # R = R_i(a) R_j(b) R_k(c); parity tells the sign pattern of a Tait-Bryan decomposition.
     sign = 1.0 if (j - i) % 3 == 1 else -1.0
-    sb = np.clip(sign * m[..., i, k], -1.0, 1.0)
-    b = np.arcsin(sb)
+    cb = np.hypot(m[..., i, i], m[..., i, j])
+    b = np.arctan2(sign * m[..., i, k], cb)
     a = np.arctan2(-sign * m[..., j, k], m[..., k, k])
     c = np.arctan2(-sign * m[..., i, j], m[..., i, i])
-    gimbal = np.abs(sb) > 1.0 - 1e-9
-    if np.any(gimbal):
+    lock = cb < 1e-8
+    if np.any(lock):
         # Gimbal lock: put all of the remaining rotation on the first axis.
-        a_g = np.arctan2(sign * m[..., k, j], m[..., j, j])
-        a = np.where(gimbal, a_g, a)
-        c = np.where(gimbal, 0.0, c)
+        a = np.where(lock, np.arctan2(sign * m[..., k, j], m[..., j, j]), a)
+        c = np.where(lock, 0.0, c)
     return np.degrees(np.stack([a, b, c], axis=-1))
 
 
