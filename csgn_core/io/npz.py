@@ -19,6 +19,11 @@ VERSION = 1
 
 
 def write_npz(motion: Motion, path: str | Path) -> Path:
+    return write_bytes_atomic(path, npz_bytes(motion))
+
+
+def npz_bytes(motion: Motion) -> bytes:
+    """The .npz file of a motion as bytes (for embedding in project files)."""
     arrays: dict[str, np.ndarray] = {
         "format": np.array(FORMAT),
         "version": np.array(VERSION),
@@ -33,11 +38,15 @@ def write_npz(motion: Motion, path: str | Path) -> Path:
         arrays["positions"] = motion.joint_positions.astype(np.float64)  # (F, J, 3)
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
-    return write_bytes_atomic(path, buf.getvalue())
+    return buf.getvalue()
 
 
 def read_npz(path: str | Path) -> Motion:
-    data = read_bytes(path)
+    return motion_from_npz_bytes(read_bytes(path), path)
+
+
+def motion_from_npz_bytes(data: bytes, path: str | Path | None = None) -> Motion:
+    """Parse .npz bytes; errors name ``path`` (the file or project member they came from)."""
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             if "format" not in z or str(z["format"]) != FORMAT:
