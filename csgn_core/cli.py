@@ -12,8 +12,13 @@ from .errors import CSGNError
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
-    args = parser.parse_args(argv)
+    if argv[:1] == ["train"]:
+        # The trainer owns its options (also run directly by torchrun); hand them over untouched.
+        args = argparse.Namespace(func=cmd_train, args=argv[1:])
+    else:
+        args = parser.parse_args(argv)
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
@@ -51,6 +56,17 @@ def _parser() -> argparse.ArgumentParser:
     conv.add_argument("output")
     conv.add_argument("--fps", type=float, help="resample to this frame rate")
     conv.set_defaults(func=cmd_convert)
+
+    train = sub.add_parser("train", help="train a CSGN model (see `csgn train --help`)", add_help=False)
+    train.add_argument("args", nargs=argparse.REMAINDER)
+    train.set_defaults(func=cmd_train)
+
+    gen = sub.add_parser("generate", help="generate a new motion from a trained model")
+    gen.add_argument("--model", default="dance", help="bundled model name (dance, actions) or a model/run folder")
+    gen.add_argument("--seconds", type=float, default=10.0)
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("-o", "--output", required=True, help="output file (.bvh, .npz)")
+    gen.set_defaults(func=cmd_generate)
 
     data = sub.add_parser("data", help="training datasets")
     dsub = data.add_subparsers(metavar="ACTION")
@@ -143,6 +159,45 @@ def cmd_convert(args) -> int:
     save_motion(m, args.output)
     print(f"wrote {args.output}: {m.n_frames} frames at {m.fps:g} fps")
     return 0
+
+
+# --- model ---------------------------------------------------------------------------------------
+def cmd_train(args) -> int:
+    from .train.trainer import train_main
+
+    return train_main(args.args)
+
+
+def cmd_generate(args) -> int:
+    import time
+
+    from .io import save_motion
+    from .nn.model import generate, load_model
+
+    if args.seconds <= 0 or args.seconds > 3600:
+        raise CSGNError(f"--seconds must be between 0 and 3600, got {args.seconds:g}")
+    model = load_model(_model_path(args.model))
+    t0 = time.perf_counter()
+    motion = generate(model, args.seconds, args.seed)
+    t1 = time.perf_counter()
+    save_motion(motion, args.output)
+    t2 = time.perf_counter()
+    print(f"wrote {args.output}: {motion.n_frames} frames at {motion.fps:g} fps "
+          f"(generated in {t1 - t0:.2f} s, written in {t2 - t1:.2f} s)")
+    return 0
+
+
+def _model_path(name: str) -> Path:
+    from .paths import RESOURCES
+
+    bundled = RESOURCES / "models" / name
+    if bundled.is_dir():
+        return bundled
+    path = Path(name)
+    if not path.exists():
+        known = sorted(p.name for p in (RESOURCES / "models").glob("*") if p.is_dir())
+        raise CSGNError(f"no model {name!r}: not a bundled model ({', '.join(known) or 'none bundled'}) nor a folder")
+    return path
 
 
 # --- data -----------------------------------------------------------------------------------------

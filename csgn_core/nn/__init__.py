@@ -1,0 +1,1 @@
+"""Neural networks of CSGN: graph operators, generator / discriminator / inverse networks, features."""

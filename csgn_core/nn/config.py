@@ -1,0 +1,122 @@
+"""Model and training configurations (dataclasses that round-trip through JSON) and presets.
+
+``ModelConfig`` is everything needed to rebuild the networks and decode their output; it is saved
+in every checkpoint and model folder. ``TrainConfig`` holds the optimisation settings. A preset
+fills both; ``--preset`` on the command line picks one.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+
+from ..errors import CSGNError
+
+
+def _from_dict(cls, d: dict):
+    known = {f.name for f in fields(cls)}
+    unknown = set(d) - known
+    if unknown:
+        raise CSGNError(f"{cls.__name__}: unknown settings {sorted(unknown)}")
+    return cls(**d)
+
+
+@dataclass
+class ModelConfig:
+    """Network shapes, latent prior and the feature scaling the networks were trained with."""
+
+    latent_channels: int = 1024  # C0 of the latent (C0, 1, T0)
+    n_temporal_up: int = 4  # K: one latent step covers 2^K frames
+    window: int = 128  # training window in frames (a multiple of 2^K); the critic's input length
+    g_width: int = 512  # width of the first generator block; it halves every block
+    g_min_width: int = 32
+    g_kt: int = 3  # temporal kernel of the generator's graph convolutions
+    g_sv_from: int = 0  # first generator block with spatially-varying convolutions (>= blocks: none)
+    d_width: int = 512  # width of the critic's last (coarsest) block; it halves towards the input
+    d_min_width: int = 32
+    d_kt: int = 3
+    h_width: int = 512  # same rule for the inverse network
+    h_min_width: int = 32
+    h_kt: int = 3
+    leaky: float = 0.2
+    temporal_up: str = "linear"  # or "nearest"
+    gp_sigma_bar: float = 100.0  # base length scale of the GP prior, in latent steps
+    gp_mode: str = "spectrum"
+    rotation: str = "6d"  # per-joint rotation channels (first two columns of the rotation matrix)
+    # Filled from the training data: skeleton, frame rate and feature scales (see features.py).
+    skeleton: dict = field(default_factory=dict)
+    fps: float = 30.0
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def step_frames(self) -> int:
+        """Frames covered by one latent step (2^K)."""
+        return 2 ** self.n_temporal_up
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        return _from_dict(cls, dict(d))
+
+
+@dataclass
+class TrainConfig:
+    """WGAN-GP and cycle-consistency settings (paper section 6, implementation detail)."""
+
+    batch: int = 32
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    gp_weight: float = 10.0
+    gp_target: float = 0.1  # the paper pulls the critic's gradient norm towards 0.1 (1.0 in WGAN-GP)
+    n_critic: int = 5  # critic updates per generator update
+    cycle_z: float = 1.0  # weight of ||H(G(z)) - z|| (trains H)
+    cycle_x: float = 1.0  # weight of ||G(H(x)) - x|| for H
+    cycle_x_g: float = 0.0  # how much of the x-cycle gradient also reaches G
+    yaw_augment: bool = True  # rotate every real window by a random heading
+    amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
+    checkpoint_minutes: float = 5.0
+    sample_minutes: float = 5.0
+    log_every: int = 10
+    keep_checkpoints: int = 2
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        return _from_dict(cls, dict(d))
+
+
+# Table 1 widths (1024 latent, 512 .. 32 in the generator), narrow halves them; cpu learns in about
+# an hour on two cores; tiny exists for tests.
+PRESETS: dict[str, tuple[dict, dict]] = {
+    "paper": (
+        dict(latent_channels=1024, n_temporal_up=4, window=128, g_width=512, g_min_width=32, d_width=512,
+             d_min_width=32, h_width=512, h_min_width=32, gp_sigma_bar=100.0),
+        dict(batch=32, n_critic=5),
+    ),
+    "narrow": (
+        dict(latent_channels=512, n_temporal_up=4, window=128, g_width=256, g_min_width=16, d_width=256,
+             d_min_width=16, h_width=256, h_min_width=16, gp_sigma_bar=100.0),
+        dict(batch=32, n_critic=5),
+    ),
+    "cpu": (
+        dict(latent_channels=96, n_temporal_up=3, window=64, g_width=128, g_min_width=32, d_width=128,
+             d_min_width=32, h_width=96, h_min_width=24, gp_sigma_bar=16.0),
+        dict(batch=16, n_critic=2, checkpoint_minutes=5.0, sample_minutes=5.0),
+    ),
+    "tiny": (
+        dict(latent_channels=8, n_temporal_up=2, window=16, g_width=16, g_min_width=8, d_width=16, d_min_width=8,
+             h_width=16, h_min_width=8, gp_sigma_bar=4.0),
+        dict(batch=4, n_critic=1, log_every=1),
+    ),
+}
+
+
+def preset(name: str) -> tuple[ModelConfig, TrainConfig]:
+    if name not in PRESETS:
+        raise CSGNError(f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
+    m, t = PRESETS[name]
+    return ModelConfig(**m), TrainConfig(**t)

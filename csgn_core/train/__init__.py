@@ -1,0 +1,1 @@
+"""CSGN training: the WGAN-GP trainer and its checkpoints."""

@@ -1,0 +1,238 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from csgn_core import quaternion as Q
+from csgn_core.errors import CSGNError
+from csgn_core.motion import forward_kinematics
+from csgn_core.nn.config import PRESETS, ModelConfig, TrainConfig, preset
+from csgn_core.nn.features import (N_CRITIC, N_FEAT, FeatureCodec, feature_stats, fk_torch, heading_np,
+                                   matrix_to_6d, quat_to_6d_np, quat_to_matrix, root_track_np, sixd_to_matrix)
+from csgn_core.nn.model import (CSGNModel, decode, decode_features, encode, export_model, generate, load_model,
+                                pad_latent, sample_latent)
+from csgn_core.nn.networks import build_networks, count_parameters
+from csgn_core.skeleton import load_named, named_skeletons
+
+from .helpers import random_motion, toy_skeleton
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def tiny_config(sk, fps=30.0) -> ModelConfig:
+    cfg, _ = preset("tiny")
+    cfg.skeleton, cfg.fps = sk.to_dict(), fps
+    m = random_motion(sk, 60)
+    cfg.stats = feature_stats(sk, root_track_np(m.rotations, m.root))
+    return cfg
+
+
+def all_skeletons():
+    return [toy_skeleton()] + [load_named(n) for n in named_skeletons()]
+
+
+# --- rotations and kinematics ----------------------------------------------------------------------
+def test_6d_round_trip_and_orthonormalisation():
+    q = Q.normalize(np.random.default_rng(0).normal(size=(50, 4)))
+    six = torch.tensor(quat_to_6d_np(q))
+    r = sixd_to_matrix(six)
+    np.testing.assert_allclose(r.numpy(), Q.to_matrix(q), atol=1e-6)
+    noisy = six * 1.7 + 0.05 * torch.randn_like(six)
+    rn = sixd_to_matrix(noisy)
+    eye = rn @ rn.transpose(-1, -2)
+    torch.testing.assert_close(eye, torch.eye(3, dtype=eye.dtype).expand_as(eye), atol=1e-5, rtol=0)
+    assert torch.allclose(torch.linalg.det(rn), torch.ones(50, dtype=rn.dtype), atol=1e-5)
+    torch.testing.assert_close(matrix_to_6d(r), six.to(r.dtype), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("sk", all_skeletons(), ids=lambda s: s.name)
+def test_torch_fk_equals_numpy_fk(sk):
+    m = random_motion(sk, 30, seed=3)
+    pos = fk_torch(quat_to_matrix(torch.tensor(m.rotations)), torch.tensor(m.root), torch.tensor(sk.offsets), sk.parents)
+    np.testing.assert_allclose(pos.numpy(), forward_kinematics(sk, m.rotations, m.root), atol=1e-9)
+    # differentiable, batched over leading axes
+    rot = quat_to_matrix(torch.tensor(m.rotations, dtype=torch.float32)).requires_grad_(True)
+    out = fk_torch(rot[None].expand(2, -1, -1, -1, -1), torch.zeros(2, 30, 3), torch.tensor(sk.offsets, dtype=torch.float32), sk.parents)
+    out.sum().backward()
+    assert out.shape == (2, 30, sk.n_joints, 3) and rot.grad is not None
+
+
+def test_heading_of_pure_yaw():
+    for yaw in np.linspace(-3, 3, 7):
+        r = Q.to_matrix(Q.from_axis_angle(np.array([0, 1.0, 0]), yaw))
+        s, c = heading_np(r)
+        assert np.isclose(np.arctan2(s, c), yaw)
+
+
+def test_codec_round_trip_keeps_rotations_and_root():
+    sk = toy_skeleton()
+    m = random_motion(sk, 50, seed=2)
+    codec = FeatureCodec(sk, feature_stats(sk, root_track_np(m.rotations, m.root)))
+    feat = codec.encode_motion(m)
+    assert feat.shape == (N_FEAT, 50, sk.n_joints)
+    assert np.all(np.abs(feat) <= 1.0) and np.all(feat[6:, :, 1:] == 0)
+    rot, root = codec.decode_np(feat, origin=m.root[0])
+    # rotations are equal up to sign
+    dots = np.abs(np.sum(rot * m.rotations, axis=-1))
+    np.testing.assert_allclose(dots, 1.0, atol=1e-5)
+    np.testing.assert_allclose(root, m.root, atol=0.05)  # float32 features, integrated velocity
+    # decoded positions keep every bone at its rest length
+    pos = forward_kinematics(sk, rot, root)
+    lengths = np.linalg.norm(pos[:, 1:] - pos[:, list(sk.parents[1:])], axis=-1)
+    np.testing.assert_allclose(lengths, np.broadcast_to(sk.bone_lengths[1:], lengths.shape), rtol=1e-6)
+
+
+def test_critic_input_is_heading_invariant_except_root_rotation():
+    from csgn_core.train.trainer import rotate_heading
+
+    sk = toy_skeleton()
+    m = random_motion(sk, 16, seed=4)
+    codec = FeatureCodec(sk, feature_stats(sk, root_track_np(m.rotations, m.root)))
+    x = torch.from_numpy(codec.encode_motion(m))[None]
+    xr = rotate_heading(x, torch.tensor([0.7]))
+    a, b = codec.critic_input(x), codec.critic_input(xr)
+    assert a.shape == (1, N_CRITIC, 16, sk.n_joints)
+    torch.testing.assert_close(a[:, :, :, 1:], b[:, :, :, 1:], atol=1e-5, rtol=0)  # positions, local rotations
+    torch.testing.assert_close(a[:, 6:12], b[:, 6:12], atol=1e-5, rtol=0)  # root channels and positions
+
+
+# --- networks --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("sk", all_skeletons(), ids=lambda s: s.name)
+def test_network_shapes(sk):
+    cfg = tiny_config(sk)
+    G, D, H = build_networks(cfg, sk)
+    T0 = cfg.window // cfg.step_frames
+    z = torch.randn(3, cfg.latent_channels, T0)
+    x = G(z)
+    assert x.shape == (3, N_FEAT, cfg.window, sk.n_joints)
+    assert x.abs().max() <= 1.0
+    ci = FeatureCodec(sk, cfg.stats).critic_input(x)
+    assert D(ci).shape == (3,)
+    assert H(ci).shape == (3, cfg.latent_channels, T0)
+    # G and H work on any multiple of the latent step, not only the training window
+    z2 = torch.randn(1, cfg.latent_channels, 3 * T0 + 1)
+    x2 = G(z2)
+    assert x2.shape[2] == (3 * T0 + 1) * cfg.step_frames
+    assert H(FeatureCodec(sk, cfg.stats).critic_input(x2)).shape == (1, cfg.latent_channels, 3 * T0 + 1)
+
+
+def test_parameter_counts_follow_presets():
+    sk = load_named("tang23") if "tang23" in named_skeletons() else toy_skeleton()
+    counts = {}
+    for name in PRESETS:
+        cfg, _ = preset(name)
+        cfg.skeleton = sk.to_dict()
+        G, D, H = build_networks(cfg, sk)
+        counts[name] = count_parameters(G)
+    assert counts["tiny"] < counts["cpu"] < counts["narrow"] < counts["paper"]
+    assert 5e6 < counts["paper"] < 3e7  # Table 4: 14.8M-17.3M for CSGN
+    assert counts["narrow"] < counts["paper"] / 2.5
+
+
+def test_configs_round_trip_json():
+    m, t = preset("cpu")
+    assert ModelConfig.from_dict(json.loads(json.dumps(m.to_dict()))) == m
+    assert TrainConfig.from_dict(json.loads(json.dumps(t.to_dict()))) == t
+    with pytest.raises(CSGNError):
+        ModelConfig.from_dict({"bogus": 1})
+    with pytest.raises(CSGNError):
+        preset("huge")
+
+
+# --- inference ------------------------------------------------------------------------------------------
+def _model(sk=None) -> CSGNModel:
+    torch.manual_seed(0)
+    model = CSGNModel.new(tiny_config(sk or toy_skeleton()))
+    with torch.no_grad():  # non-trivial batch-norm statistics, as after training
+        for n in model.G.norms:
+            n.running_mean.normal_(0, 0.3)
+            n.running_var.uniform_(0.5, 2.0)
+    return model
+
+
+def test_generate_is_deterministic_and_cropped():
+    model = _model()
+    a = generate(model, 1.3, seed=5)
+    b = generate(model, 1.3, seed=5)
+    c = generate(model, 1.3, seed=6)
+    assert a.n_frames == round(1.3 * model.fps) and a.skeleton.same_topology(model.skeleton)
+    np.testing.assert_array_equal(a.rotations, b.rotations)
+    np.testing.assert_array_equal(a.root, b.root)
+    assert not np.allclose(a.rotations, c.rotations)
+    np.testing.assert_allclose(np.linalg.norm(a.rotations, axis=-1), 1.0, atol=1e-9)
+
+
+def test_tiled_decoding_equals_one_pass():
+    model = _model()
+    z = sample_latent(model, 97, seed=1)
+    full = decode_features(model, z, tile_steps=None)
+    tiled = decode_features(model, z, tile_steps=16)
+    assert full.shape == (N_FEAT, 97 * model.step_frames, model.skeleton.n_joints)
+    torch.testing.assert_close(tiled, full, atol=1e-5, rtol=1e-5)
+    # a latent step changes only the frames within the receptive radius
+    z2 = z.clone()
+    z2[:, 50] += 1.0
+    d = (decode_features(model, z2, None) - full).abs().amax(dim=(0, 2))
+    changed = torch.nonzero(d > 0).flatten()
+    r, S = model.G.latent_radius(), model.step_frames
+    assert changed.min() >= (50 - r) * S and changed.max() < (51 + r) * S
+
+
+def test_pad_latent_keeps_the_middle_and_decode_margins_crop_back():
+    model = _model()
+    z = sample_latent(model, 12, seed=2)
+    p = pad_latent(model, z, 3, seed=1)
+    assert p.shape == (model.cfg.latent_channels, 18)
+    torch.testing.assert_close(p[:, 3:15], z)
+    a = decode(model, z, 40, margin=None, seed=4)
+    b = decode(model, z, 40, margin=None, seed=4)
+    assert a.n_frames == 40
+    np.testing.assert_array_equal(a.rotations, b.rotations)
+
+
+def test_encode_and_decode_shapes():
+    model = _model()
+    m = random_motion(model.skeleton, 37, fps=model.fps)
+    z = encode(model, m)
+    assert z.shape == (model.cfg.latent_channels, 10)  # ceil(37 / 4) steps
+    back = decode(model, z, 37)
+    assert back.n_frames == 37
+    with pytest.raises(CSGNError):
+        encode(model, random_motion(model.skeleton, 20, fps=model.fps * 2))
+
+
+@pytest.mark.parametrize("fp16", [False, True])
+def test_model_folder_round_trip(tmp_path, fp16):
+    model = _model()
+    export_model(model, tmp_path / "m", fp16=fp16)
+    assert {p.name for p in (tmp_path / "m").iterdir()} == {"config.json", "model.safetensors"}
+    loaded = load_model(tmp_path / "m")
+    for k, v in model.G.state_dict().items():
+        w = loaded.G.state_dict()[k]
+        if fp16 and v.is_floating_point():
+            torch.testing.assert_close(w, v.half().float())
+        else:
+            torch.testing.assert_close(w, v, rtol=0, atol=0)
+    a = generate(loaded, 0.5, seed=3)
+    b = generate(load_model(tmp_path / "m"), 0.5, seed=3)
+    np.testing.assert_array_equal(a.rotations, b.rotations)
+
+
+def test_load_model_errors_are_one_line(tmp_path):
+    with pytest.raises(CSGNError):
+        load_model(tmp_path)
+    (tmp_path / "config.json").write_text("{not json")
+    (tmp_path / "model.safetensors").write_bytes(b"junk")
+    with pytest.raises(CSGNError):
+        load_model(tmp_path)
+    export_model(_model(), tmp_path / "ok")
+    (tmp_path / "ok" / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    with pytest.raises(CSGNError):
+        load_model(tmp_path / "ok")

@@ -1,0 +1,169 @@
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from csgn_core.datasets import Dataset, compute_stats
+from csgn_core.errors import CSGNError
+from csgn_core.nn.config import preset
+from csgn_core.nn.model import generate, load_model
+from csgn_core.train.checkpoint import latest_checkpoint, read_checkpoint
+from csgn_core.train.trainer import Trainer, WindowSampler, measure_diff_gain, train_main
+
+from .helpers import random_motion, toy_skeleton
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def toy_dataset() -> Dataset:
+    """Four random rotation clips on the toy skeleton: three for the generator, one for the classifier."""
+    sk = toy_skeleton()
+    clips = [random_motion(sk, 40 + 9 * i, seed=i) for i in range(4)]
+    lengths = [c.n_frames for c in clips]
+    starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    windows = [(c, s) for c, n in enumerate(lengths) for s in range(0, n - 16 + 1, 8)]
+    ds = Dataset(
+        name="toy", skeleton=sk, fps=30.0, window=16,
+        positions=np.concatenate([c.positions for c in clips]).astype(np.float32),
+        rotations=np.concatenate([c.rotations for c in clips]).astype(np.float32),
+        root=np.concatenate([c.root for c in clips]).astype(np.float32),
+        clip_start=starts, clip_names=[f"clip{i}" for i in range(4)], clip_labels=np.zeros(4, dtype=np.int64),
+        clip_split=np.array([0, 0, 0, 1], dtype=np.int8), windows=np.array(windows, dtype=np.int64),
+        window_valid=np.full(len(windows), 16, dtype=np.int32), label_names=["any"], stats={}, meta={},
+    )
+    ds.stats = compute_stats(ds)
+    return ds
+
+
+def make_trainer(seed=0) -> Trainer:
+    ds = toy_dataset()
+    mcfg, tcfg = preset("tiny")
+    sampler = WindowSampler(ds, mcfg.window)
+    sampler.stats["diff_gain"] = measure_diff_gain(sampler, np.random.default_rng(0), 32)
+    mcfg.stats, mcfg.skeleton, mcfg.fps = sampler.stats, ds.skeleton.to_dict(), ds.fps
+    return Trainer(mcfg, tcfg, sampler, seed=seed)
+
+
+def state(tr: Trainer) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in tr.model_tensors().items()}
+
+
+def test_sampler_windows_are_real_data():
+    ds = toy_dataset()
+    s = WindowSampler(ds, 16)
+    x = s.sample(5, np.random.default_rng(0), yaw=False)
+    assert x.shape == (5, 9, 16, 9)
+    assert s.frames == int(ds.clip_start[3])  # only the generator split
+    assert np.all(np.abs(x.numpy()) <= 1.0)
+
+
+def test_training_steps_move_losses_and_weights():
+    tr = make_trainer()
+    before = state(tr)
+    logs = [tr.train_step() for _ in range(4)]
+    assert tr.step == 4
+    assert all(np.isfinite(v) for m in logs for v in m.values())
+    assert len({round(m["loss_d"], 6) for m in logs}) > 1 and len({round(m["cycle_z"], 6) for m in logs}) > 1
+    after = tr.model_tensors()
+    for net in "GDH":
+        assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith(net + ".")), net
+
+
+def test_checkpoint_reload_is_bit_identical_and_resume_continues_exactly(tmp_path):
+    a = make_trainer(seed=3)
+    for _ in range(2):
+        a.train_step()
+    folder = a.save(tmp_path)
+    assert folder.name == "step-00000002" and latest_checkpoint(tmp_path) == folder
+    assert {p.name for p in folder.iterdir()} == {"config.json", "model.safetensors", "optim.safetensors"}
+    b = make_trainer(seed=99)
+    b.load(folder)
+    assert b.step == 2
+    sa, sb = a.model_tensors(), b.model_tensors()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert torch.equal(sa[k], sb[k]), k
+    for name in "GDH":
+        oa, ob = a.opt[name].state_dict(), b.opt[name].state_dict()
+        for i in oa["state"]:
+            for key, v in oa["state"][i].items():
+                assert torch.equal(torch.as_tensor(v), torch.as_tensor(ob["state"][i][key])), (name, i, key)
+    # Continuing both gives the same weights: optimiser and RNG state came back too.
+    ma = [a.train_step() for _ in range(2)]
+    mb = [b.train_step() for _ in range(2)]
+    assert ma[-1]["loss_d"] == mb[-1]["loss_d"]
+    for k, v in a.model_tensors().items():
+        assert torch.equal(v, b.model_tensors()[k]), k
+    assert b.step == 4
+
+
+def test_train_main_writes_run_and_resumes(tmp_path):
+    data = tmp_path / "toy.npz"
+    toy_dataset().save(data)
+    out = tmp_path / "run"
+    base = ["--data", str(data), "--preset", "tiny", "--out", str(out), "--no-progress", "--device", "cpu"]
+    assert train_main(base + ["--steps", "3"]) == 0
+    ck = latest_checkpoint(out)
+    doc, _, _ = read_checkpoint(ck)
+    assert doc["state"]["step"] == 3
+    lines = [json.loads(s) for s in (out / "metrics.jsonl").read_text().splitlines()]
+    assert lines[0]["step"] == 1 and {"loss_d", "wasserstein", "penalty", "cycle_z", "cycle_x"} <= set(lines[0])
+    assert list((out / "samples").glob("*.png"))
+    model = load_model(out)
+    assert generate(model, 0.5, seed=1).n_frames == 15
+    with pytest.raises(CSGNError):
+        train_main(base + ["--steps", "4"])  # the folder holds a run: --resume or another --out
+    assert train_main(base + ["--steps", "5", "--resume"]) == 0
+    assert read_checkpoint(latest_checkpoint(out))[0]["state"]["step"] == 5
+    assert len(list((out / "checkpoints").glob("step-*"))) == 2  # older ones are pruned
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun is not installed")
+def test_data_parallel_two_processes_with_gloo(tmp_path):
+    data = tmp_path / "toy.npz"
+    toy_dataset().save(data)
+    out = tmp_path / "ddp"
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
+    cmd = ["torchrun", "--nproc_per_node=2", "--standalone", "-m", "csgn_core.train.trainer", "--data", str(data),
+           "--preset", "tiny", "--out", str(out), "--steps", "3", "--device", "cpu", "--no-progress"]
+    # A session of its own, so a hang can be killed with all of torchrun's workers (no orphans).
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        pytest.fail("torchrun with 2 gloo processes did not finish within 180 s")
+    r = subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+    if r.returncode != 0 and ("rendezvous" in r.stderr.lower() or "address already in use" in r.stderr.lower()):
+        pytest.skip(f"torchrun could not set up its process group here: {r.stderr[-300:]}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    doc, _, _ = read_checkpoint(latest_checkpoint(out))
+    assert doc["state"]["step"] == 3 and doc["state"]["world"] == 2
+    assert doc["state"]["ranks_in_sync"]  # gradients were averaged: both processes hold the same weights
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    import signal
+
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except ProcessLookupError:
+        pass
+    proc.communicate()
