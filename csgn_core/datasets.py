@@ -68,7 +68,6 @@ class DatasetSpec:
 def _build_tang(source: Path, limit: int | None) -> BuildResult:
     """Dances solved to rotations on one shared skeleton, fitted to all of them (a model has one skeleton)."""
     from .io.tang import list_dances, read_tang
-    from .solve import fit_rest_pose, positions_to_rotations, solve_report
 
     dances, skipped = [], []
     for path in list(list_dances(source))[:limit]:
@@ -78,21 +77,14 @@ def _build_tang(source: Path, limit: int | None) -> BuildResult:
             skipped.append(str(e))
     if not dances:
         return BuildResult([], [], skipped)
-    shared = fit_rest_pose(dances[0].skeleton, np.concatenate([m.positions for m in dances]))
-    clips, fit = [], []
+    clips = []
     for m in dances:
-        solved = positions_to_rotations(m, shared, fit_rest=False)
-        report = solve_report(m, solved)
-        fit.append((report["rms_cm"], report["mean_dir_err_deg"]))
         genre = "CRW".index(m.meta.get("genre", "C")[0])
         half = m.n_frames // 2
         dance = m.meta.get("dance", "dance")
-        clips.append(Clip(f"{dance}:first", _with_positions(solved.slice(0, half), m.slice(0, half)), genre, "gen"))
-        clips.append(Clip(f"{dance}:second", _with_positions(solved.slice(half, m.n_frames), m.slice(half, m.n_frames)),
-                          genre, "cls"))
-    rms, deg = np.array(fit).T
-    notes = {"solve_rms_cm_mean": round(float(rms.mean()), 3), "solve_rms_cm_max": round(float(rms.max()), 3),
-             "solve_dir_err_deg_mean": round(float(deg.mean()), 3), "solve_dir_err_deg_max": round(float(deg.max()), 3)}
+        clips.append(Clip(f"{dance}:first", m.slice(0, half), genre, "gen"))
+        clips.append(Clip(f"{dance}:second", m.slice(half, m.n_frames), genre, "cls"))
+    clips, notes = _solve_on_shared_skeleton(clips)
     return BuildResult(clips, ["Cha-cha", "Rumba", "Waltz"], skipped, notes)
 
 
@@ -184,7 +176,27 @@ def _build_kinect(source: Path, limit: int | None) -> BuildResult:
                 continue
             clips.append(Clip(f"{Path(m.meta.get('source', 'ut')).stem}:{action}", cleaned.slice(a, b + 1),
                               len(msr_names) + ut_labels.index(action), SPLITS[(subject + 1) % 2]))
-    return BuildResult(clips, label_names + [f"utkinect:{n}" for n in ut_labels], skipped)
+    clips, notes = _solve_on_shared_skeleton(clips)
+    return BuildResult(clips, label_names + [f"utkinect:{n}" for n in ut_labels], skipped, notes)
+
+
+def _solve_on_shared_skeleton(clips: list[Clip]) -> tuple[list[Clip], dict]:
+    """Position clips to rotations on one rest pose fitted to all of them (a model has one skeleton)."""
+    from .solve import fit_rest_pose, positions_to_rotations, solve_report
+
+    if not clips:
+        return clips, {}
+    shared = fit_rest_pose(clips[0].motion.skeleton, np.concatenate([c.motion.positions for c in clips]))
+    out, fit = [], []
+    for c in clips:
+        solved = positions_to_rotations(c.motion, shared, fit_rest=False)
+        report = solve_report(c.motion, solved)
+        fit.append((report["rms_cm"], report["mean_dir_err_deg"]))
+        out.append(Clip(c.name, _with_positions(solved, c.motion), c.label, c.split))
+    rms, deg = np.array(fit).T
+    return out, {"solve_rms_cm_mean": round(float(rms.mean()), 3), "solve_rms_cm_max": round(float(rms.max()), 3),
+                 "solve_dir_err_deg_mean": round(float(deg.mean()), 3),
+                 "solve_dir_err_deg_max": round(float(deg.max()), 3)}
 
 
 DATASETS: dict[str, DatasetSpec] = {

@@ -63,7 +63,7 @@ def test_kinect_cleaned_and_labelled():
     require_data("msr-action3d")
     require_data("utkinect")
     ds = build_dataset("kinect-actions", limit=60)
-    assert ds.skeleton.name == "kinect20" and ds.window == 32 and ds.rotations is None
+    assert ds.skeleton.name == "kinect20" and ds.window == 32 and ds.rotations is not None
     assert len(ds.label_names) == 30
     _check_windows(ds)
     short = ds.window_valid < ds.window
