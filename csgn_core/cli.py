@@ -55,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
     conv.add_argument("input")
     conv.add_argument("output")
     conv.add_argument("--fps", type=float, help="resample to this frame rate")
+    conv.add_argument("--skeleton", default="tang23", help="project skeleton a .vmd input is retargeted onto")
+    conv.add_argument("--bone-map", help="MMD bone map (a skeleton name or a JSON file) for .vmd in or out")
+    conv.add_argument("--target-rest", help="JSON with the target MMD model's rest pose (.vmd)")
+    conv.add_argument("--leg-ik", choices=["off", "keys"], default="off",
+                      help="VMD leg IK: an IK-off record at frame 0, or keyed leg-IK positions")
+    conv.add_argument("--reduce", type=float, metavar="DEG", help="VMD key reduction: keep keys within DEG degrees")
+    conv.add_argument("--clean-feet", action="store_true", help="remove foot sliding (two-bone IK) before writing")
     conv.set_defaults(func=cmd_convert)
 
     train = sub.add_parser("train", help="train a CSGN model (see `csgn train --help`)", add_help=False)
@@ -153,10 +160,23 @@ def cmd_convert(args) -> int:
     from .io import load_motion, save_motion
     from .ops import resample
 
-    m = load_motion(args.input)
+    vmd_in = {k: v for k, v in (("bone_map", args.bone_map), ("target_rest", args.target_rest)) if v}
+    if Path(args.input).suffix.lower() == ".vmd":
+        m = load_motion(args.input, skeleton=args.skeleton, rotations=True, **vmd_in)
+    else:
+        m = load_motion(args.input)
     if args.fps:
         m = resample(m, args.fps)
-    save_motion(m, args.output)
+    if args.clean_feet:
+        from .footclean import clean_feet
+        from .solve import positions_to_rotations
+
+        m, report = clean_feet(m if m.has_rotations else positions_to_rotations(m))
+        print(f"foot skating {report['skating_before']:.1f} -> {report['skating_after']:.1f} cm/s")
+    options = {}
+    if Path(args.output).suffix.lower() == ".vmd":
+        options = dict(vmd_in, leg_ik=args.leg_ik, reduce_error=args.reduce)
+    save_motion(m, args.output, **options)
     print(f"wrote {args.output}: {m.n_frames} frames at {m.fps:g} fps")
     return 0
 

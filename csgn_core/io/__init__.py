@@ -6,16 +6,20 @@ from pathlib import Path
 from ..errors import CSGNError, MotionFileError
 from ..motion import Motion
 
-READABLE = (".bvh", ".npz", ".json", ".txt")
-WRITABLE = (".bvh", ".npz", ".json")
+READABLE = (".bvh", ".npz", ".json", ".txt", ".vmd")
+WRITABLE = (".bvh", ".npz", ".json", ".vmd")
 
 
 def _suffix(path: str | Path) -> str:
     return Path(path).suffix.lower()
 
 
-def load_motion(path: str | Path) -> Motion:
-    """Read a motion file (.bvh, .npz, Tang skeletons .json, MSR or UTKinect .txt), also from inside a zip."""
+def load_motion(path: str | Path, *, skeleton: str = "tang23", **vmd_options) -> Motion:
+    """Read a motion file (.bvh, .npz, Tang skeletons .json, MSR or UTKinect .txt, .vmd), also inside a zip.
+
+    A VMD file holds MMD bones only: ``skeleton`` names the project skeleton it is retargeted onto
+    (``vmd_options`` go to ``mmd.vmd_to_motion``: bone_map, target_rest, rotations).
+    """
     suffix = _suffix(path)
     name = Path(path).name.lower()
     if suffix == ".bvh":
@@ -30,6 +34,10 @@ def load_motion(path: str | Path) -> Motion:
         from .tang import read_tang
 
         return read_tang(path)
+    if suffix == ".vmd":
+        from ..mmd import import_vmd
+
+        return import_vmd(path, skeleton, **vmd_options)
     if suffix == ".txt":
         from .kinect import read_msr, read_utkinect
 
@@ -41,9 +49,16 @@ def load_motion(path: str | Path) -> Motion:
     raise MotionFileError(path, f"unknown motion file type {suffix or '(no extension)'}; readable: {', '.join(READABLE)}")
 
 
-def save_motion(motion: Motion, path: str | Path) -> Path:
-    """Write a motion; position motions are solved to rotations first when the format needs them."""
+def save_motion(motion: Motion, path: str | Path, **vmd_options) -> Path:
+    """Write a motion; position motions are solved to rotations first when the format needs them.
+
+    ``vmd_options`` go to ``mmd.motion_to_vmd`` for .vmd (bone_map, leg_ik, reduce_error, target_rest).
+    """
     suffix = _suffix(path)
+    if suffix == ".vmd":
+        from ..mmd import export_vmd
+
+        return export_vmd(motion, path, **vmd_options)
     if suffix == ".npz":
         from .npz import write_npz
 

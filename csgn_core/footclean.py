@@ -1,0 +1,429 @@
+"""Foot contacts, foot skating, and foot-slide clean-up by two-bone IK.
+
+Feet. Each foot is a leg chain (hip, knee, ankle) and two contact points, heel and toe (the heel
+may be the ankle itself where a skeleton has no heel joint). ``FEET`` names them for tang23,
+bandai22 and kinect20; other skeletons pass ``feet=``.
+
+Floor. A contact point's height is measured from its own floor: the 2nd percentile of its height
+over the clip (ankle and heel joints sit some centimetres above the ground when the foot is flat,
+and that offset differs per skeleton and per performer; a clip in which a point never comes down
+to its floor has no contacts for it, which the low speed test below mostly prevents).
+
+Contacts (``detect_contacts``). A point is in contact while it is low and slow, with hysteresis:
+a contact starts where height < ``height_on`` (4 cm) and speed < ``speed_on`` (20 cm/s) and lasts
+while height < ``height_off`` (7 cm) and speed < ``speed_off`` (40 cm/s); contacts shorter than
+``min_frames`` (3) are dropped. Speed is the 3D speed from a central difference over +-1 frame.
+The thresholds suit the Tang dances, whose points jitter by about 1 cm a frame: a foot at rest
+there moves at 5-15 cm/s; the cleaner Bandai captures rest under 5 cm/s.
+
+Skating (``foot_skating``): the mean over (frame, contact point) pairs with height h < H of the
+horizontal speed v (cm/s, between consecutive frames, heights averaged) weighted by
+(2 - 2^(h / H)), which is 1 on the floor and falls to 0 at H: the height-weighted measure in
+common use since Zhang et al. 2018 (mode-adaptive neural networks), with H = 2.5 cm, on skeleton
+joints with per-point floors as above. It counts every low frame, contacts or not (a toe skimming
+the floor in a walk's swing counts too), so real captures score well above zero.
+
+Clean-up (``clean_feet``). Each contact pins its point at its mean position. Between contacts the
+point follows its own path plus an offset that moves from what the last contact left to what the
+next one needs, in proportion to how far the point is above AIR_HEIGHT (so the correction travels
+with the foot in the air, not on the floor); before the first and after the last contact the
+offset ramps from and to zero. Within ``blend`` frames of a contact the point eases towards the
+pin. The ankle follows the heel's and the toe's corrections (the one in contact dominating); with
+both in contact the foot turns about the ankle to aim at the toe's pin. The leg is then solved
+with analytic two-bone IK (``two_bone_ik``): the hip stays, thigh and shin keep their lengths, the
+knee stays in the plane of hip, knee and target (the pelvis's side axis takes over when the leg is
+straight). Only the hip, knee and ankle joints' local rotations change; the root and upper body
+are untouched, so a target out of the leg's reach stays out of reach (reported as the largest
+remaining pin error). Last, each subset of the two cleaned legs is tried and the one with the
+lowest skating kept (none, if cleaning would raise it), so skating never rises.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from . import quaternion as Q
+from .errors import CSGNError
+from .motion import Motion, forward_kinematics, global_rotations
+from .skeleton import Skeleton
+
+# Per skeleton, per side: hip, knee, ankle, heel, toe joints; "pelvis" gives the other hip (for the
+# side axis used when a leg is straight).
+FEET: dict[str, dict[str, dict[str, str]]] = {
+    "tang23": {
+        "left": {"hip": "l_hip", "knee": "l_knee", "ankle": "l_ankle", "heel": "l_heel", "toe": "l_toe"},
+        "right": {"hip": "r_hip", "knee": "r_knee", "ankle": "r_ankle", "heel": "r_heel", "toe": "r_toe"},
+    },
+    "bandai22": {
+        "left": {"hip": "UpperLeg_L", "knee": "LowerLeg_L", "ankle": "Foot_L", "heel": "Foot_L", "toe": "Toes_L"},
+        "right": {"hip": "UpperLeg_R", "knee": "LowerLeg_R", "ankle": "Foot_R", "heel": "Foot_R", "toe": "Toes_R"},
+    },
+    "kinect20": {
+        "left": {"hip": "HipLeft", "knee": "KneeLeft", "ankle": "AnkleLeft", "heel": "AnkleLeft", "toe": "FootLeft"},
+        "right": {"hip": "HipRight", "knee": "KneeRight", "ankle": "AnkleRight", "heel": "AnkleRight", "toe": "FootRight"},
+    },
+}
+HEIGHT_ON, HEIGHT_OFF = 4.0, 7.0  # cm above the point's floor
+SPEED_ON, SPEED_OFF = 20.0, 40.0  # cm/s
+MIN_FRAMES = 3
+BLEND = 4  # frames
+SKATE_HEIGHT = 2.5  # cm, H of the skating measure
+AIR_HEIGHT = SKATE_HEIGHT  # cm: corrections between contacts move the foot only above this height
+FLOOR_PERCENTILE = 2.0
+
+
+def feet_for(skeleton: Skeleton) -> dict[str, dict[str, str]]:
+    """The FEET entry for a skeleton: by name, else the first whose joints it has."""
+    if skeleton.name in FEET:
+        return FEET[skeleton.name]
+    names = set(skeleton.joints)
+    for table in FEET.values():
+        if all(j in names for side in table.values() for j in side.values()):
+            return table
+    raise CSGNError(
+        f"no foot table fits skeleton {skeleton.name!r} (known: {', '.join(FEET)}); pass feet={{'left': "
+        "{'hip': ..., 'knee': ..., 'ankle': ..., 'heel': ..., 'toe': ...}, 'right': {...}}"
+    )
+
+
+def _check_feet(feet: dict, skeleton: Skeleton) -> dict[str, dict[str, int]]:
+    out = {}
+    for side in ("left", "right"):
+        if side not in feet:
+            raise CSGNError(f"feet must give 'left' and 'right', got {sorted(feet)}")
+        out[side] = {}
+        for part in ("hip", "knee", "ankle", "heel", "toe"):
+            name = feet[side].get(part)
+            if name not in skeleton.joints:
+                raise CSGNError(f"feet: {side} {part} {name!r} is not a joint of skeleton {skeleton.name!r}")
+            out[side][part] = skeleton.index(name)
+    return out
+
+
+def _contact_points(idx: dict[str, dict[str, int]]) -> list[int]:
+    pts = []
+    for side in idx.values():
+        for part in ("heel", "toe"):
+            if side[part] not in pts:
+                pts.append(side[part])
+    return pts
+
+
+def _floors(P: np.ndarray, joints: list[int]) -> np.ndarray:
+    return np.percentile(P[:, joints, 1], FLOOR_PERCENTILE, axis=0)
+
+
+# --- measuring -----------------------------------------------------------------------------------
+def foot_skating(
+    positions: np.ndarray,
+    skeleton: Skeleton,
+    fps: float,
+    *,
+    feet: dict | None = None,
+    height: float = SKATE_HEIGHT,
+    floors: np.ndarray | None = None,
+) -> float:
+    """Foot skating in cm/s: mean of v_xz * (2 - 2^(h/H)) over (frame, heel/toe point) pairs with h < H.
+
+    positions: (F, J, 3) cm. floors: per contact point (heel and toe of left then right, shared
+    points once) floor heights; default their 2nd percentile over the clip. 0 when no point is
+    ever below H.
+    """
+    return skating_report(positions, skeleton, fps, feet=feet, height=height, floors=floors)["skating"]
+
+
+def skating_report(
+    positions: np.ndarray,
+    skeleton: Skeleton,
+    fps: float,
+    *,
+    feet: dict | None = None,
+    height: float = SKATE_HEIGHT,
+    floors: np.ndarray | None = None,
+) -> dict:
+    """foot_skating with its parts: skating (cm/s), low_fraction (share of pairs with h < H),
+    per_point ({joint: cm/s}), floors ({joint: cm})."""
+    P = np.asarray(positions, dtype=np.float64)
+    idx = _check_feet(feet or feet_for(skeleton), skeleton)
+    pts = _contact_points(idx)
+    fl = _floors(P, pts) if floors is None else np.asarray(floors, dtype=np.float64)
+    if len(P) < 2:
+        return {"skating": 0.0, "low_fraction": 0.0, "per_point": {}, "floors": {}}
+    h = P[:, pts, 1] - fl  # (F, K)
+    h = (h[1:] + h[:-1]) / 2
+    v = np.linalg.norm(np.diff(P[:, pts][..., [0, 2]], axis=0), axis=-1) * fps  # (F-1, K)
+    low = h < height
+    w = np.where(low, 2.0 - np.power(2.0, np.clip(h, None, height) / height), 0.0)
+    per = {}
+    for k, j in enumerate(pts):
+        per[skeleton.joints[j]] = float((v[:, k] * w[:, k]).sum() / low[:, k].sum()) if low[:, k].any() else 0.0
+    return {
+        "skating": float((v * w).sum() / low.sum()) if low.any() else 0.0,
+        "low_fraction": float(low.mean()),
+        "per_point": per,
+        "floors": {skeleton.joints[j]: float(f) for j, f in zip(pts, fl)},
+    }
+
+
+def _speed(p: np.ndarray, fps: float) -> np.ndarray:
+    """(F,) 3D speed, central differences (one-sided at the ends)."""
+    if len(p) < 2:
+        return np.zeros(len(p))
+    return np.linalg.norm(np.gradient(p, axis=0), axis=-1) * fps
+
+
+def detect_contacts(
+    positions: np.ndarray,
+    skeleton: Skeleton,
+    fps: float,
+    *,
+    feet: dict | None = None,
+    height_on: float = HEIGHT_ON,
+    height_off: float = HEIGHT_OFF,
+    speed_on: float = SPEED_ON,
+    speed_off: float = SPEED_OFF,
+    min_frames: int = MIN_FRAMES,
+) -> dict[str, np.ndarray]:
+    """Contact flags (F,) bool per contact point name (heel and toe joints of both feet)."""
+    if not (0 <= height_on <= height_off and 0 <= speed_on <= speed_off):
+        raise ValueError("need 0 <= height_on <= height_off and 0 <= speed_on <= speed_off")
+    P = np.asarray(positions, dtype=np.float64)
+    idx = _check_feet(feet or feet_for(skeleton), skeleton)
+    pts = _contact_points(idx)
+    fl = _floors(P, pts)
+    out = {}
+    for j, f in zip(pts, fl):
+        h = P[:, j, 1] - f
+        v = _speed(P[:, j], fps)
+        enter = (h < height_on) & (v < speed_on)
+        stay = (h < height_off) & (v < speed_off)
+        flags = np.zeros(len(P), dtype=bool)
+        on = False
+        for t in range(len(P)):
+            on = stay[t] if on else enter[t]
+            flags[t] = on
+        # Grow each contact backwards over frames that would have let it stay (hysteresis both ways).
+        for t in range(len(P) - 2, -1, -1):
+            if flags[t + 1] and not flags[t] and stay[t]:
+                flags[t] = True
+        out[skeleton.joints[j]] = _drop_short(flags, min_frames)
+    return out
+
+
+def _drop_short(flags: np.ndarray, n: int) -> np.ndarray:
+    flags = flags.copy()
+    for s, e in _spans(flags):
+        if e - s < n:
+            flags[s:e] = False
+    return flags
+
+
+def _spans(flags: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) runs of True."""
+    d = np.diff(np.r_[0, flags.astype(np.int8), 0])
+    return list(zip(np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]))
+
+
+def _smoothstep(u: np.ndarray) -> np.ndarray:
+    u = np.clip(u, 0.0, 1.0)
+    return u * u * (3 - 2 * u)
+
+
+def _targets(
+    p: np.ndarray, flags: np.ndarray, blend: int, height: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where one contact point should be: targets (F, 3), contact weights (F,), pins (F, 3).
+
+    Inside each contact the target is the contact's mean position (its pin). Between contacts
+    the target is the point's own path plus an offset that moves from the offset the last
+    contact left to the one the next contact needs, over the gap, in proportion to how high the
+    point is above the skating height (``height``, (F,) cm above its floor), so that the
+    correction travels with the foot in the air instead of sliding it on the floor (uniformly in
+    time where it never lifts); before the first and after the last contact the offset ramps
+    from and to zero over the clip's start and end. The weight is 1 inside contacts and falls to 0 over ``blend`` frames beside
+    them: there the target eases towards the pin (a foot slows as it lands and lifts), and the
+    weight ranks heel against toe and turns the foot.
+    """
+    F = len(p)
+    spans = _spans(flags)
+    offset = np.zeros((F, 3))
+    w = np.zeros(F)
+    pins = p.copy()
+    if not spans:
+        return p.copy(), w, pins
+    ends = []  # (frame, offset) anchors between which the offset is interpolated
+    for s, e in spans:
+        pin = p[s:e].mean(0)
+        pins[s:e] = pin
+        offset[s:e] = pin - p[s:e]
+        w[s:e] = 1.0
+        ends.append((s, e))
+    # Gaps: from the clip start (offset 0) to the first contact, between contacts, to the end.
+    anchors = [(-1, np.zeros(3))]
+    for s, e in ends:
+        anchors += [(s, offset[s]), (e - 1, offset[e - 1])]
+    anchors.append((F, np.zeros(3)))
+    air = np.ones(F) if height is None else np.clip(height - AIR_HEIGHT, 0.0, None) + 1e-3
+    for (t0, o0), (t1, o1) in zip(anchors[0::2], anchors[1::2]):
+        if t1 - t0 > 1:
+            t = np.arange(t0 + 1, t1)
+            g = np.cumsum(air[t])
+            u = (g / g[-1] * (t1 - t0 - 1) / (t1 - t0))[:, None]  # 0 -> (n-1)/n before the anchor at t1
+            u = _smoothstep(u) if height is None else u
+            offset[t] = o0 + (o1 - o0) * u
+    near = pins.copy()  # the pin of the nearest contact, for the frames beside it
+    for s, e in spans:
+        for t in list(range(max(0, s - blend), s)) + list(range(e, min(F, e + blend))):
+            u = (t - (s - blend - 1)) / (blend + 1) if t < s else ((e + blend) - t) / (blend + 1)
+            ramp = float(_smoothstep(np.array(u)))
+            if ramp > w[t]:
+                w[t], near[t] = ramp, pins[s]
+    target = p + offset
+    # Beside a contact the point eases into and out of its pin (a foot slows as it lands and lifts).
+    target += w[:, None] * (near - target) * (~flags)[:, None]
+    return target, w, pins
+
+
+# --- IK ------------------------------------------------------------------------------------------
+def two_bone_ik(
+    hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np.ndarray, side_axis: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """New knee and ankle positions (F, 3) that put the ankle on the target, hip fixed.
+
+    Bone lengths come from the current pose. The knee stays in the plane of hip, knee and target,
+    on the side it bends to now; where the leg is (nearly) straight the plane is the one normal to
+    ``side_axis`` (the pelvis's left axis, (F, 3)), bending the knee forward. Targets beyond reach
+    are approached along the hip-target line.
+    """
+    l1 = np.linalg.norm(knee - hip, axis=-1)
+    l2 = np.linalg.norm(ankle - knee, axis=-1)
+    d_vec = target - hip
+    d_len = np.linalg.norm(d_vec, axis=-1)
+    u = d_vec / np.maximum(d_len, 1e-9)[:, None]
+    d = np.clip(d_len, np.abs(l1 - l2), l1 + l2)
+    # Bend normal from the current pose; the side axis takes over as the leg straightens.
+    n = np.cross(knee - hip, ankle - knee)
+    axis = side_axis / np.maximum(np.linalg.norm(side_axis, axis=-1, keepdims=True), 1e-12)
+    n = n + 0.02 * (l1 * l2)[:, None] * axis
+    n = n - np.sum(n * u, -1, keepdims=True) * u
+    n = n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
+    side = np.cross(u, n)  # towards the knee
+    cos_a = np.clip((l1**2 + d**2 - l2**2) / (2 * l1 * np.maximum(d, 1e-9)), -1.0, 1.0)
+    sin_a = np.sqrt(1 - cos_a**2)
+    new_knee = hip + l1[:, None] * (cos_a[:, None] * u + sin_a[:, None] * side)
+    new_ankle = hip + d[:, None] * u
+    return new_knee, new_ankle
+
+
+def clean_feet(
+    motion: Motion,
+    *,
+    feet: dict | None = None,
+    blend: int = BLEND,
+    height_on: float = HEIGHT_ON,
+    height_off: float = HEIGHT_OFF,
+    speed_on: float = SPEED_ON,
+    speed_off: float = SPEED_OFF,
+    min_frames: int = MIN_FRAMES,
+) -> tuple[Motion, dict]:
+    """Remove foot sliding from a rotation motion; returns (cleaned motion, report).
+
+    See the module docstring for contacts, pins and the IK. The report holds skating_before and
+    skating_after (cm/s, foot_skating with the input's floors), contact_fraction per point,
+    contacts (number of contacts per point) and max_pin_error_cm (largest distance between a pinned
+    point and its pin inside a contact after the solve).
+    """
+    if not motion.has_rotations:
+        raise CSGNError("clean_feet needs a rotation motion; solve positions first (csgn_core.solve.positions_to_rotations)")
+    if blend < 0:
+        raise ValueError(f"blend must be >= 0 frames, got {blend}")
+    sk = motion.skeleton
+    table = feet or feet_for(sk)
+    idx = _check_feet(table, sk)
+    P = motion.positions
+    if not np.isfinite(P).all():
+        raise CSGNError("the motion holds NaN or infinite values")
+    F = motion.n_frames
+    contacts = detect_contacts(P, sk, motion.fps, feet=table, height_on=height_on, height_off=height_off,
+                               speed_on=speed_on, speed_off=speed_off, min_frames=min_frames)
+    pts = _contact_points(idx)
+    floors = _floors(P, pts)
+    G = global_rotations(sk, motion.rotations)
+    local = motion.rotations.copy()
+    solved: dict[str, dict[int, np.ndarray]] = {}
+    pin_err = 0.0
+    for side, j in idx.items():
+        other = idx["right" if side == "left" else "left"]["hip"]
+        hip, knee, ankle, heel, toe = (j[k] for k in ("hip", "knee", "ankle", "heel", "toe"))
+        h_heel = P[:, heel, 1] - floors[pts.index(heel)]
+        h_toe = P[:, toe, 1] - floors[pts.index(toe)]
+        heel_target, w_h, _ = _targets(P[:, heel], contacts[sk.joints[heel]], blend, h_heel)
+        toe_target, w_t, _ = _targets(P[:, toe], contacts[sk.joints[toe]], blend, h_toe)
+        # The ankle moves with the heel's and the toe's corrections, the point in contact first.
+        a_h = heel_target - P[:, heel]
+        a_t = toe_target - P[:, toe]
+        rank_h, rank_t = 1 + 20 * w_h, 1 + 20 * w_t
+        a_target = P[:, ankle] + (rank_h[:, None] * a_h + rank_t[:, None] * a_t) / (rank_h + rank_t)[:, None]
+        t_target = toe_target
+        active = (np.abs(a_h).max(1) > 0) | (np.abs(a_t).max(1) > 0)
+        if not active.any():
+            continue
+        # Foot turn about the ankle that aims at the toe pin, only as far as both points are pinned.
+        aim = Q.between(P[:, toe] - P[:, ankle], t_target - a_target)
+        aim = Q.slerp(Q.identity((F,)), aim, (w_h * w_t)[:, None])
+        if sk.parents[toe] != ankle:
+            aim = Q.identity((F,))  # the toe hangs off another joint: keep the foot's turn
+        side_axis = P[:, hip] - P[:, other] if side == "left" else P[:, other] - P[:, hip]
+        new_knee, new_ankle = two_bone_ik(P[:, hip], P[:, knee], P[:, ankle], a_target, side_axis)
+        d1 = Q.between(P[:, knee] - P[:, hip], new_knee - P[:, hip])
+        shin = Q.rotate(d1, P[:, ankle] - P[:, knee])
+        d2 = Q.between(shin, new_ankle - new_knee)
+        g_hip = Q.multiply(d1, G[:, hip])
+        g_knee = Q.multiply(d2, Q.multiply(d1, G[:, knee]))
+        g_ankle = Q.multiply(aim, G[:, ankle])
+        parent = sk.parents[hip]
+        new_local = {
+            hip: Q.multiply(Q.conjugate(G[:, parent]), g_hip) if parent >= 0 else g_hip,
+            knee: Q.multiply(Q.conjugate(g_hip), g_knee),
+            ankle: Q.multiply(Q.conjugate(g_knee), g_ankle),
+        }
+        # Joints between hip and knee or knee and ankle would break this chain: only direct links.
+        if sk.parents[knee] != hip or sk.parents[ankle] != knee:
+            raise CSGNError(f"feet: {side} hip, knee and ankle must be parent and child in turn")
+        solved[side] = {jj: Q.make_continuous(np.where(active[:, None], q, local[:, jj])) for jj, q in new_local.items()}
+
+    # Keep the cleaned legs only where they lower the measure: try each subset of the feet.
+    before = skating_report(P, sk, motion.fps, feet=table, floors=floors)
+    best = (before["skating"], (), P, local)
+    for sides in (("left", "right"), ("left",), ("right",)):
+        if not all(side in solved for side in sides):
+            continue
+        trial = local.copy()
+        for side in sides:
+            for jj, q in solved[side].items():
+                trial[:, jj] = q
+        Pt = forward_kinematics(sk, trial, motion.root)
+        score = skating_report(Pt, sk, motion.fps, feet=table, floors=floors)["skating"]
+        if score < best[0] - 1e-12 or (score <= best[0] + 1e-12 and len(sides) > len(best[1])):
+            best = (score, sides, Pt, trial)
+    _, kept, Pn, local = best
+    out = replace(motion, rotations=local, root=motion.root.copy(), meta=dict(motion.meta, feet_cleaned=list(kept)))
+    for side in kept:
+        for name in {sk.joints[idx[side]["heel"]], sk.joints[idx[side]["toe"]]}:
+            flags = contacts[name]
+            if flags.any():
+                _, _, pin = _targets(P[:, sk.index(name)], flags, 0)
+                pin_err = max(pin_err, float(np.linalg.norm(Pn[flags, sk.index(name)] - pin[flags], axis=-1).max()))
+    after = skating_report(Pn, sk, motion.fps, feet=table, floors=floors)
+    report = {
+        "feet_cleaned": list(kept),
+        "skating_before": before["skating"],
+        "skating_after": after["skating"],
+        "per_point_before": before["per_point"],
+        "per_point_after": after["per_point"],
+        "contact_fraction": {k: float(v.mean()) for k, v in contacts.items()},
+        "contacts": {k: len(_spans(v)) for k, v in contacts.items()},
+        "max_pin_error_cm": pin_err,
+    }
+    return out, report
