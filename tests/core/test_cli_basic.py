@@ -44,3 +44,16 @@ def test_skeleton_info_prints_pyramid(capsys):
     assert main(["info", "--skeleton", "tang23"]) == 0
     out = capsys.readouterr().out
     assert "23 joints" in out and "graph pyramid: 23 -> " in out and out.rstrip().endswith(tuple("abcdefghijklmnopqrstuvwxyz"))
+
+
+def test_convert_bvh_to_vmd_and_back(tmp_path, capsys):
+    from ..conftest import require_data
+
+    src = require_data("bandai-namco", "dataset-1.zip") / "dataset-1" / "data" / "dataset-1_walk_normal_001.bvh"
+    vmd = tmp_path / "歩き.vmd"
+    assert main(["convert", str(src), str(vmd), "--clean-feet", "--reduce", "1"]) == 0
+    assert "foot skating" in capsys.readouterr().out and vmd.stat().st_size > 1000
+    assert main(["convert", str(vmd), str(tmp_path / "back.bvh"), "--skeleton", "bandai22"]) == 0
+    assert main(["info", str(tmp_path / "back.bvh"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert info["joints"] == 22 and info["fps"] == 30
