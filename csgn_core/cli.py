@@ -75,6 +75,17 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("-o", "--output", required=True, help="output file (.bvh, .npz)")
     gen.set_defaults(func=cmd_generate)
 
+    exp = sub.add_parser("export", help="export a project's filled timeline as .bvh or .vmd")
+    exp.add_argument("project", help="a .csgnproj file")
+    exp.add_argument("output", help="OUT.bvh or OUT.vmd")
+    exp.add_argument("--fps", type=float, help="frame rate of the file (default: the model's; VMD is always 30)")
+    exp.add_argument("--bone-map", help="MMD bone map (a skeleton name or a JSON file)")
+    exp.add_argument("--target-rest", help="JSON with the target MMD model's rest pose")
+    exp.add_argument("--leg-ik", choices=["off", "keys"], default="off")
+    exp.add_argument("--reduce", type=float, metavar="DEG", help="VMD key reduction tolerance in degrees")
+    exp.add_argument("--no-clean-feet", action="store_true", help="keep foot sliding (clean-up is on by default)")
+    exp.set_defaults(func=cmd_export)
+
     data = sub.add_parser("data", help="training datasets")
     dsub = data.add_subparsers(metavar="ACTION")
     build = dsub.add_parser("build", help="build and cache a training dataset from the real data")
@@ -178,6 +189,24 @@ def cmd_convert(args) -> int:
         options = dict(vmd_in, leg_ik=args.leg_ik, reduce_error=args.reduce)
     save_motion(m, args.output, **options)
     print(f"wrote {args.output}: {m.n_frames} frames at {m.fps:g} fps")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import export_timeline
+    from .project import load_project
+
+    doc = load_project(args.project)
+    options = {}
+    if Path(args.output).suffix.lower() == ".vmd":
+        options = {k: v for k, v in (("bone_map", args.bone_map), ("target_rest", args.target_rest)) if v}
+        options.update(leg_ik=args.leg_ik, reduce_error=args.reduce)
+    report = export_timeline(doc, args.output, fps=args.fps, clean_feet=not args.no_clean_feet, **options)
+    if report["stale_gaps"]:
+        print(f"note: {report['stale_gaps']} gap(s) changed since the last fill; exported the last fill", file=sys.stderr)
+    if "skating_before" in report:
+        print(f"foot skating {report['skating_before']:.1f} -> {report['skating_after']:.1f} cm/s")
+    print(f"wrote {report['path']}: {report['frames']} frames at {report['fps']:g} fps")
     return 0
 
 

@@ -57,3 +57,24 @@ def test_convert_bvh_to_vmd_and_back(tmp_path, capsys):
     assert main(["info", str(tmp_path / "back.bvh"), "--json"]) == 0
     info = json.loads(capsys.readouterr().out.split("\n", 1)[1])
     assert info["joints"] == 22 and info["fps"] == 30
+
+
+def test_export_project_to_bvh_and_vmd(tmp_path, capsys):
+    from csgn_core.io import load_motion
+    from csgn_core.project import save_project
+    from csgn_core.skeleton import load_named
+    from csgn_core.timeline import Fill, Timeline
+
+    sk = load_named("tang23")
+    doc = Timeline(50, 25.0, "dance", sk)
+    assert main(["export", str(save_project(doc, tmp_path / "empty.csgnproj")), str(tmp_path / "x.bvh")]) == 2
+    assert "fill the timeline first" in capsys.readouterr().err
+    motion = random_motion(sk, frames=50, fps=25.0)
+    doc.set_fill(Fill(motion, {(0, 50): 1}, frozenset(g.signature() for g in doc.gaps())))
+    proj = save_project(doc, tmp_path / "ダンス.csgnproj")
+    assert main(["export", str(proj), str(tmp_path / "out.bvh"), "--no-clean-feet"]) == 0
+    back = load_motion(tmp_path / "out.bvh")
+    rms = np.sqrt(np.mean(np.sum((back.positions - motion.positions) ** 2, -1)))
+    assert rms < 0.5, rms  # the timeline's own joint positions come back
+    assert main(["export", str(proj), str(tmp_path / "out.vmd"), "--reduce", "1"]) == 0
+    assert (tmp_path / "out.vmd").read_bytes().startswith(b"Vocaloid Motion Data 0002")
