@@ -70,12 +70,31 @@ class GraphPyramid:
         }
 
 
-def _dominating_set(n: int, edges: list[tuple[int, int]], root: int = 0) -> list[int]:
-    """Minimum dominating set of a tree: visit vertices deepest first; an undominated vertex puts its parent in."""
+def neighbours(n: int, edges) -> list[list[int]]:
     nbrs: list[list[int]] = [[] for _ in range(n)]
     for u, v in edges:
         nbrs[u].append(v)
         nbrs[v].append(u)
+    return nbrs
+
+
+def depths(n: int, edges, root: int) -> list[int]:
+    """Edge count from root to every vertex (breadth first); -1 where a vertex cannot be reached."""
+    nbrs = neighbours(n, edges)
+    depth = [-1] * n
+    depth[root] = 0
+    queue = [root]
+    for u in queue:
+        for v in nbrs[u]:
+            if depth[v] < 0:
+                depth[v] = depth[u] + 1
+                queue.append(v)
+    return depth
+
+
+def _dominating_set(n: int, edges: list[tuple[int, int]], root: int = 0) -> list[int]:
+    """Minimum dominating set of a tree: visit vertices deepest first; an undominated vertex puts its parent in."""
+    nbrs = neighbours(n, edges)
     parent = [-1] * n
     order = [root]
     seen = {root}
@@ -103,19 +122,9 @@ def _dominating_set(n: int, edges: list[tuple[int, int]], root: int = 0) -> list
 def _coarsen(n: int, edges: list[tuple[int, int]], root: int) -> tuple[Level, int]:
     kept = _dominating_set(n, edges, root)
     index = {v: i for i, v in enumerate(kept)}
-    nbrs: list[list[int]] = [[] for _ in range(n)]
-    for u, v in edges:
-        nbrs[u].append(v)
-        nbrs[v].append(u)
+    nbrs = neighbours(n, edges)
     # Distance from the root, so removed vertices pool into the neighbour nearest the root.
-    depth = [-1] * n
-    depth[root] = 0
-    queue = [root]
-    for u in queue:
-        for v in nbrs[u]:
-            if depth[v] < 0:
-                depth[v] = depth[u] + 1
-                queue.append(v)
+    depth = depths(n, edges, root)
     up_sources, assign = [], []
     for v in range(n):
         if v in index:

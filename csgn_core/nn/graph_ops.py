@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..pyramid import GraphPyramid, Level
+from ..pyramid import GraphPyramid, Level, depths, neighbours
 
 
 # --- partitions ------------------------------------------------------------------------------------
@@ -47,18 +47,8 @@ def partition_matrices(n: int, edges, root: int) -> np.ndarray:
     rather than a smaller sum, and shared weights see comparable inputs at every vertex.
     Partitions that are empty for every vertex (all but self on a one-vertex graph) are dropped.
     """
-    nbrs: list[list[int]] = [[] for _ in range(n)]
-    for u, v in edges:
-        nbrs[u].append(v)
-        nbrs[v].append(u)
-    depth = [-1] * n
-    depth[root] = 0
-    queue = [root]
-    for u in queue:
-        for v in nbrs[u]:
-            if depth[v] < 0:
-                depth[v] = depth[u] + 1
-                queue.append(v)
+    nbrs = neighbours(n, edges)
+    depth = depths(n, edges, root)
     if min(depth) < 0:
         raise ValueError("graph level is not connected")
     a = np.zeros((3, n, n), dtype=np.float32)
