@@ -13,7 +13,7 @@ from .errors import CSGNError
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = _parser()
+    parser = _parser(argv[0] if argv else None)
     if argv[:1] == ["train"]:
         # The trainer owns its options (also run directly by torchrun); hand them over untouched.
         args = argparse.Namespace(func=cmd_train, args=argv[1:])
@@ -41,7 +41,35 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
+SAMPLING_COMMANDS = ("predict", "complete", "eval")
+
+
+def _add_sampling_commands(sub, full: bool) -> None:
+    """predict, complete and eval need torch and the sampler; import them only when one of them runs."""
+    helps = {"predict": "continue a clip for N seconds",
+             "complete": "fill the gaps between pinned clips (a plan or --pin options)",
+             "eval": "evaluation: `csgn eval infill`"}
+    if not full:
+        for name, text in helps.items():
+            sub.add_parser(name, help=text)
+        return
+    from .evaluate_infill import add_eval_infill_args, eval_infill_main
+    from .sampler import add_complete_args, add_predict_args, complete_main, predict_main
+
+    pred = sub.add_parser("predict", help=helps["predict"])
+    add_predict_args(pred)
+    pred.set_defaults(func=predict_main)
+    comp = sub.add_parser("complete", help=helps["complete"])
+    add_complete_args(comp)
+    comp.set_defaults(func=complete_main)
+    ev = sub.add_parser("eval", help=helps["eval"])
+    esub = ev.add_subparsers(metavar="WHAT")
+    infill = esub.add_parser("infill", help="in-betweening benchmark against interpolation")
+    add_eval_infill_args(infill)
+    infill.set_defaults(func=eval_infill_main)
+
+
+def _parser(argv0: str | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="csgn", description="CSGN Studio command line")
     sub = p.add_subparsers(metavar="COMMAND")
 
@@ -74,6 +102,8 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("-o", "--output", required=True, help="output file (.bvh, .npz)")
     gen.set_defaults(func=cmd_generate)
+
+    _add_sampling_commands(sub, full=argv0 in SAMPLING_COMMANDS)
 
     exp = sub.add_parser("export", help="export a project's filled timeline as .bvh or .vmd")
     exp.add_argument("project", help="a .csgnproj file")

@@ -1,0 +1,364 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from csgn_core.errors import CSGNError
+from csgn_core.nn.config import preset
+from csgn_core.nn.features import feature_stats, root_track_np
+from csgn_core.nn.model import CSGNModel
+from csgn_core.sampler import (Cancelled, fill, new_timeline, predict, real_acceleration_quantile,
+                               resample_gap, seam_frames, seam_jumps, splice)
+from csgn_core.timeline import Pin, Timeline
+
+from .helpers import random_motion, toy_skeleton
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    sk = toy_skeleton()
+    cfg, _ = preset("tiny")
+    cfg.skeleton, cfg.fps = sk.to_dict(), 30.0
+    m = random_motion(sk, 60)
+    cfg.stats = feature_stats(sk, root_track_np(m.rotations, m.root))
+    torch.manual_seed(0)
+    return CSGNModel.new(cfg)
+
+
+def _doc(model, length, pins):
+    doc = Timeline(length, model.fps, "tiny", model.skeleton)
+    for at, src, a, b in pins:
+        doc.add_pin(Pin(src, a, b, at))
+    return doc
+
+
+def _assert_pins_exact(doc, motion):
+    for p in doc.pins:
+        src = p.frames()
+        np.testing.assert_allclose(motion.rotations[p.at:p.stop], src.rotations, atol=1e-12)
+        np.testing.assert_allclose(motion.root[p.at:p.stop], src.root, atol=1e-12)
+
+
+def test_pinned_frames_equal_pins_any_layout(tiny):
+    sk = tiny.skeleton
+    a, b = random_motion(sk, 50, seed=1), random_motion(sk, 40, seed=2)
+    doc = _doc(tiny, 130, [(0, a, 5, 25), (37, b, 0, 1), (60, b, 10, 40), (129, a, 3, 4)])
+    f = fill(doc, tiny, seed=3)
+    assert f.motion.n_frames == 130 and np.isfinite(f.motion.rotations).all()
+    _assert_pins_exact(doc, f.motion)
+    assert set(f.seeds) == {(g.start, g.stop) for g in doc.gaps()}
+    doc.set_fill(f)
+    assert not doc.stale_gaps()
+    # same seed, same result
+    f2 = fill(doc, tiny, seed=3)
+    np.testing.assert_array_equal(f2.motion.rotations, f.motion.rotations)
+
+
+def test_edges_single_frames_and_no_pins(tiny):
+    sk = tiny.skeleton
+    src = random_motion(sk, 30, seed=4)
+    for pins in ([(0, src, 0, 1)], [(49, src, 7, 8)], [(0, src, 0, 30), (49, src, 29, 30)], [(10, src, 0, 30)]):
+        doc = _doc(tiny, 50, pins)
+        f = fill(doc, tiny, seed=0)
+        _assert_pins_exact(doc, f.motion)
+    doc = new_timeline(tiny, 2.0, seed=1)
+    assert doc.length == 60 and doc.fill is not None and not doc.pins
+
+
+def test_one_frame_gaps_and_refinement(tiny):
+    sk = tiny.skeleton
+    src = random_motion(sk, 60, seed=5)
+    doc = _doc(tiny, 60, [(0, src, 0, 20), (21, src, 21, 40), (41, src, 41, 60)])
+    f = fill(doc, tiny, seed=0, refine_seconds=0.2)
+    _assert_pins_exact(doc, f.motion)
+    # a one-frame gap between continuous pins lands near the source frame
+    assert np.linalg.norm(f.motion.root[20] - src.root[20]) < 10
+
+
+def test_root_path_meets_both_pins_without_jumps(tiny):
+    sk = tiny.skeleton
+    src = random_motion(sk, 40, seed=6)
+    moved = random_motion(sk, 40, seed=7)
+    moved.root[:] += np.array([300.0, 0, -200.0])  # far away: the gap must travel there smoothly
+    doc = _doc(tiny, 120, [(0, src, 0, 30), (90, moved, 0, 30)])
+    f = fill(doc, tiny, seed=0)
+    _assert_pins_exact(doc, f.motion)
+    step = np.linalg.norm(np.diff(f.motion.root, axis=0), axis=-1)
+    assert step[29:90].max() < 20  # 360 cm over 60 frames: about 6 cm a frame, no teleport
+
+
+def test_resample_changes_only_its_gap(tiny):
+    sk = tiny.skeleton
+    src = random_motion(sk, 80, seed=8)
+    doc = _doc(tiny, 200, [(20, src, 0, 30), (90, src, 30, 60), (170, src, 60, 70)])
+    doc.set_fill(fill(doc, tiny, seed=1))
+    old = doc.fill.motion
+    g = doc.gaps()[2]  # 120 .. 170
+    new = resample_gap(doc, tiny, g.start + 3, seed=99)
+    m = new.motion
+    outside = np.ones(doc.length, bool)
+    outside[g.start:g.stop] = False
+    assert np.array_equal(m.rotations[outside], old.rotations[outside])
+    assert np.array_equal(m.root[outside], old.root[outside])
+    assert not np.allclose(m.rotations[g.start:g.stop], old.rotations[g.start:g.stop])
+    assert new.seeds[(g.start, g.stop)] == 99
+    doc.set_fill(new)
+    with pytest.raises(CSGNError):
+        resample_gap(doc, tiny, 25, seed=1)  # inside a pin
+
+
+def test_resample_without_fill_is_an_error(tiny):
+    doc = _doc(tiny, 40, [])
+    with pytest.raises(CSGNError, match="fill the timeline"):
+        resample_gap(doc, tiny, 0, seed=1)
+
+
+def test_cancel_and_progress(tiny):
+    src = random_motion(tiny.skeleton, 40, seed=9)
+    doc = _doc(tiny, 100, [(10, src, 0, 40)])
+    seen = []
+    fill(doc, tiny, progress=lambda f, msg: seen.append(f))
+    assert seen and seen[-1] == 1.0 and all(0 <= x <= 1 for x in seen)
+    with pytest.raises(Cancelled):
+        fill(doc, tiny, cancel=lambda: True)
+    calls = []
+    with pytest.raises(Cancelled):
+        fill(doc, tiny, refine_seconds=5.0, cancel=lambda: calls.append(1) or len(calls) > 3)
+
+
+def test_predict_starts_with_prefix(tiny):
+    src = random_motion(tiny.skeleton, 25, seed=10)
+    out = predict(tiny, src, 1.0, seed=2)
+    assert out.n_frames == 55 and out.meta["prefix_frames"] == 25
+    np.testing.assert_allclose(out.rotations[:25], src.rotations, atol=1e-12)
+    out60 = predict(tiny, random_motion(tiny.skeleton, 50, seed=1, fps=60.0), 0.5)  # resampled to 30 fps
+    assert out60.n_frames == 25 + 15
+
+
+def test_wrong_fps_pin_is_a_clear_error(tiny):
+    doc = _doc(tiny, 50, [(0, random_motion(tiny.skeleton, 20, fps=60.0), 0, 10)])
+    with pytest.raises(CSGNError, match="fps"):
+        fill(doc, tiny)
+
+
+def test_splice_is_smooth_on_synthetic_tracks():
+    # A generated track offset from the pins by a constant: the splice must remove the offset
+    # without a velocity jump larger than the track's own.
+    sk = toy_skeleton()
+    m = random_motion(sk, 100, seed=11)
+    gen_rot, gen_root = m.rotations.copy(), m.root.copy() + np.array([30.0, 5.0, -20.0])
+    pinned = np.zeros(100, bool)
+    pinned[:30] = pinned[70:] = True
+    rot, root = splice(gen_rot, gen_root, m.rotations, m.root, pinned, blend=15)
+    # The horizontal path is re-integrated from the pins: a constant offset goes away exactly. The
+    # height correction decays from the seams (a long gap keeps the generated height).
+    np.testing.assert_allclose(root[:, [0, 2]], m.root[:, [0, 2]], atol=1e-6)
+    assert np.abs(root[:, 1] - m.root[:, 1]).max() <= 5.0 + 1e-9
+    assert np.abs(np.diff(root[:, 1], 2)).max() < np.abs(np.diff(m.root[:, 1], 2)).max() + 0.5
+    np.testing.assert_allclose(np.abs((rot * m.rotations).sum(-1)), 1.0, atol=1e-9)
+
+
+def _bandai_clips(n=3):
+    z = DATA / "bandai-namco" / "dataset-2.zip"
+    if not z.is_file():
+        pytest.skip(f"Bandai-Namco data not found at {z}")
+    from csgn_core.io.archive import iter_files
+    from csgn_core.io.bvh import read_bvh
+    files = [p for p in iter_files(z, "*.bvh") if "_walk_" in p.name][:n]
+    return [read_bvh(p) for p in files]
+
+
+def test_seam_velocity_within_real_95th_percentile_actions_model():
+    model_dir = REPO / "resources" / "models" / "actions"
+    if not (model_dir / "model.safetensors").is_file():
+        pytest.skip("the bundled actions model is missing")
+    from csgn_core.nn.model import load_model
+    clips = _bandai_clips(4)
+    model = load_model(model_dir)
+    limit = real_acceleration_quantile(clips[1:])
+    clip = clips[0]
+    L = min(clip.n_frames, 180)
+    doc = Timeline(L, model.fps, "actions", model.skeleton)
+    doc.add_pin(Pin(clip, 0, 40, 0))
+    doc.add_pin(Pin(clip, 90, 110, 90))
+    if L > 150:
+        doc.add_pin(Pin(clip, 150, L, 150))
+    f = fill(doc, model, seed=0)
+    _assert_pins_exact(doc, f.motion)
+    jumps = seam_jumps(f.motion, seam_frames(doc.pinned_mask()))
+    assert len(jumps) >= 2
+    assert jumps.max() <= limit, (jumps, limit)
+
+
+# --- plans and the command-line functions ---------------------------------------------------------------
+def test_parse_pin_splits_at_last_colon():
+    from csgn_core.sampler import parse_pin
+    s = parse_pin("C:/data/a:b.bvh:10-59@120")
+    assert (s.file, s.start, s.end, s.at) == ("C:/data/a:b.bvh", 10, 59, 120)
+    for bad in ("walk.bvh", "walk.bvh:1-2", "walk.bvh:a-b@3", "walk.bvh:5@3", ":1-2@3"):
+        with pytest.raises(CSGNError) as e:
+            parse_pin(bad)
+        assert "\n" not in str(e.value)
+
+
+@pytest.fixture(scope="module")
+def tiny_files(tiny, tmp_path_factory):
+    from csgn_core.io.npz import write_npz
+    from csgn_core.nn.model import export_model
+    d = tmp_path_factory.mktemp("complete")
+    export_model(tiny, d / "model")
+    write_npz(random_motion(tiny.skeleton, 60, seed=1), d / "a.npz")
+    write_npz(random_motion(tiny.skeleton, 120, seed=2, fps=60.0), d / "b60.npz")
+    return d
+
+
+def test_complete_short_form_and_plan(tiny_files, capsys):
+    from csgn_core.io.npz import read_npz
+    from csgn_core.sampler import complete_main
+    d = tiny_files
+    out = d / "out.npz"
+    assert complete_main(["--model", str(d / "model"), "--seconds", "4", "--pin", f"{d / 'a.npz'}:0-29@10",
+                          "--pin", f"{d / 'b60.npz'}:0-59@60", "-o", str(out)]) == 0
+    m = read_npz(out)
+    src = read_npz(d / "a.npz")
+    assert m.n_frames == 120
+    np.testing.assert_allclose(m.rotations[10:40], src.rotations[:30], atol=1e-12)
+    # the 60 fps source: 60 source frames are 30 model frames
+    plan = {"seconds": 3, "seed": 4, "pins": [{"file": "a.npz", "start": 0, "end": 9, "at": 0},
+                                              {"file": "a.npz", "start": 50, "end": 59, "at": 80}]}
+    (d / "plan.json").write_text(json.dumps(plan))
+    assert complete_main(["--model", str(d / "model"), "--plan", str(d / "plan.json"), "-o", str(d / "p.csgnproj")]) == 0
+    from csgn_core.project import load_project
+    doc = load_project(d / "p.csgnproj")
+    assert doc.length == 90 and len(doc.pins) == 2 and not doc.stale_gaps()
+    np.testing.assert_allclose(doc.fill.motion.rotations[80:90], src.rotations[50:60], atol=1e-12)
+
+
+@pytest.mark.parametrize("pins, match", [
+    (["a.npz:0-29@10", "a.npz:0-29@30"], "overlap"),
+    (["a.npz:0-99@0"], "outside a.npz"),
+    (["a.npz:0-29@100"], "outside the timeline"),
+])
+def test_bad_plans_give_one_line_errors(tiny_files, pins, match):
+    from csgn_core.sampler import complete_main
+    d = tiny_files
+    argv = ["--model", str(d / "model"), "--seconds", "4", "-o", str(d / "x.npz")]
+    for p in pins:
+        argv += ["--pin", str(d / p)]
+    with pytest.raises(CSGNError, match=match) as e:
+        complete_main(argv)
+    assert "\n" not in str(e.value)
+
+
+def test_bad_plan_file(tiny_files):
+    from csgn_core.sampler import complete_main
+    d = tiny_files
+    (d / "bad.json").write_text('{"pins": [{"file": "a.npz", "start": 0}]}')
+    with pytest.raises(CSGNError, match="needs file, start, end and at"):
+        complete_main(["--model", str(d / "model"), "--plan", str(d / "bad.json"), "-o", str(d / "x.npz")])
+
+
+def test_predict_main(tiny_files):
+    from csgn_core.io.npz import read_npz
+    from csgn_core.sampler import predict_main
+    d = tiny_files
+    assert predict_main(["--model", str(d / "model"), "--prefix", str(d / "a.npz"), "--seconds", "1",
+                         "--seed", "3", "-o", str(d / "pred.npz")]) == 0
+    assert read_npz(d / "pred.npz").n_frames == 90
+
+
+def test_pin_on_unmapped_skeleton_is_one_line(tiny_files):
+    from csgn_core.io.npz import write_npz
+    from csgn_core.sampler import complete_main
+    from csgn_core.skeleton import Skeleton
+    d = tiny_files
+    odd = Skeleton("odd3", ["a", "b", "c"], [-1, 0, 1], np.array([[0, 0, 0], [0, 10, 0], [0, 10, 0.0]]))
+    write_npz(random_motion(odd, 20), d / "odd.npz")
+    with pytest.raises(CSGNError, match="no joint map") as e:
+        complete_main(["--model", str(d / "model"), "--seconds", "2", "--pin", f"{d / 'odd.npz'}:0-9@0",
+                       "-o", str(d / "x.npz")])
+    assert "\n" not in str(e.value)
+
+
+def test_eval_infill_smoke(tiny, tiny_files, tmp_path):
+    from csgn_core.evaluate_infill import eval_infill, eval_infill_main, format_table, npss
+    t = np.linspace(0, 6, 80)[:, None]
+    assert npss(np.sin(t), np.sin(t)) < 1e-9 and npss(np.sin(t), np.sin(3 * t)) > 0.01
+    clips = [random_motion(tiny.skeleton, 120, seed=s) for s in range(2)]
+    res = eval_infill(tiny, clips, gaps=(5, 20), left=16, right=8, refine_seconds=0.05, max_windows=2)
+    assert len(res["rows"]) == 6 and all(r["windows"] == 2 for r in res["rows"])
+    interp = [r for r in res["rows"] if r["method"] == "interp"]
+    assert all(np.isfinite(r["l2p_cm"]) and r["npss"] >= 0 for r in interp)
+    assert "| 5 | interp |" in format_table(res)
+    out = tmp_path / "infill.md"
+    assert eval_infill_main(["--model", str(tiny_files / "model"), "--clips", str(tiny_files / "a.npz"),
+                             "--gaps", "5", "--refine", "0", "--max-windows", "1", "--out", str(out), "--plot"]) == 0
+    assert out.is_file() and out.with_suffix(".png").is_file()
+
+
+def test_fill_stale_keeps_current_gaps(tiny):
+    from csgn_core.sampler import fill_stale
+    src = random_motion(tiny.skeleton, 80, seed=12)
+    doc = _doc(tiny, 160, [(20, src, 0, 20), (70, src, 20, 40), (130, src, 40, 60)])
+    doc.set_fill(fill(doc, tiny, seed=1))
+    old = doc.fill.motion
+    doc.move_pin(doc.pins[2].id, 135)  # only the gaps around the last pin go stale
+    stale = {(g.start, g.stop) for g in doc.stale_gaps()}
+    assert (0, 20) not in stale and (40, 70) not in stale
+    f = fill_stale(doc, tiny, seed=2)
+    assert np.array_equal(f.motion.rotations[:70], old.rotations[:70])
+    assert np.array_equal(f.motion.root[:70], old.root[:70])
+    _assert_pins_exact(doc, f.motion)
+    doc.set_fill(f)
+    assert not doc.stale_gaps()
+
+
+def test_splice_turns_heading_and_path_smoothly():
+    from csgn_core import quaternion as Q
+    from csgn_core.sampler import _yaw
+    sk = toy_skeleton()
+    F = 120
+    # generated: walking straight along +z, facing +z
+    gen_rot = np.tile(Q.identity((sk.n_joints,)), (F, 1, 1))
+    gen_root = np.zeros((F, 3))
+    gen_root[:, 2] = np.arange(F) * 3.0
+    gen_root[:, 1] = 90
+    # pins: the same walk, but the right pin faces +x (turned 90 degrees) and sits elsewhere
+    pin_rot, pin_root = gen_rot.copy(), gen_root.copy()
+    turn = Q.from_axis_angle(np.array([0, 1.0, 0]), np.pi / 2)
+    pin_rot[80:, 0] = Q.multiply(turn, pin_rot[80:, 0])
+    pin_root[80:] = np.array([150.0, 90, 200]) + (np.arange(40)[:, None] * np.array([3.0, 0, 0]))
+    pinned = np.zeros(F, bool)
+    pinned[:30] = pinned[80:] = True
+    rot, root = splice(gen_rot, gen_root, pin_rot, pin_root, pinned, blend=15)
+    assert np.array_equal(rot[pinned], pin_rot[pinned]) and np.array_equal(root[pinned], pin_root[pinned])
+    yaw = np.unwrap(_yaw(rot[:, 0]))
+    assert abs(yaw[-1] - yaw[0] - np.pi / 2) < 1e-6
+    assert np.abs(np.diff(yaw)).max() < np.radians(5)  # 90 degrees spread over the 50-frame gap
+    step = np.linalg.norm(np.diff(root, axis=0), axis=-1)
+    assert step.max() < 12 and np.abs(np.diff(step)).max() < 1.5  # no jumps, no jolts
+
+
+def test_gap_of_minutes(tiny):
+    src = random_motion(tiny.skeleton, 40, seed=13)
+    L = 3 * 60 * 30
+    doc = _doc(tiny, L, [(0, src, 0, 20), (L - 20, src, 20, 40)])
+    f = fill(doc, tiny, seed=0)
+    _assert_pins_exact(doc, f.motion)
+    assert np.isfinite(f.motion.root).all()
+    doc.set_fill(f)
+    g = resample_gap(doc, tiny, L // 2, seed=5)
+    assert np.array_equal(g.motion.root[:20], f.motion.root[:20])
