@@ -1,0 +1,64 @@
+"""Undo commands: every edit of the document goes through one of these on the window's QUndoStack.
+
+Each command holds the states it needs both ways (a fill command holds the finished fill, so redo
+never samples again). Edits that the document refuses raise ``TimelineError`` from ``redo`` on the
+first push; the window checks an edit first (``check``) so a refused edit never reaches the stack.
+"""
+from __future__ import annotations
+
+from PySide6.QtGui import QUndoCommand
+
+
+class AddPin(QUndoCommand):
+    def __init__(self, doc, pin, text: str = "Pin"):
+        super().__init__(text)
+        self.doc, self.pin = doc, pin
+
+    def redo(self):
+        self.doc.add_pin(self.pin)
+
+    def undo(self):
+        self.doc.remove_pin(self.pin.id)
+
+
+class RemovePin(QUndoCommand):
+    def __init__(self, doc, pin_id: str):
+        super().__init__("Delete pin")
+        self.doc, self.pin = doc, doc.pin(pin_id)
+
+    def redo(self):
+        self.doc.remove_pin(self.pin.id)
+
+    def undo(self):
+        self.doc.add_pin(self.pin)
+
+
+class ReplacePin(QUndoCommand):
+    """A move or trim: the pin before and after."""
+
+    def __init__(self, doc, old, new, text: str):
+        super().__init__(text)
+        self.doc, self.old, self.new = doc, old, new
+
+    def redo(self):
+        self.doc.replace_pin(self.new)
+
+    def undo(self):
+        self.doc.replace_pin(self.old)
+
+
+class SetFill(QUndoCommand):
+    def __init__(self, doc, fill, text: str = "Fill gaps"):
+        super().__init__(text)
+        self.doc, self.new, self.old = doc, fill, doc.fill
+
+    def redo(self):
+        self.doc.set_fill(self.new)
+
+    def undo(self):
+        self.doc.set_fill(self.old)
+
+
+def check(doc, pins) -> None:
+    """Raise TimelineError when ``pins`` would not be a valid pin list for ``doc``."""
+    doc._check(list(pins))

@@ -1,0 +1,78 @@
+"""Screenshots of the editor for the docs and the drawing test: ``python -m app.screenshot OUT_DIR``.
+
+Starts the editor on the bundled model, pins a range, and writes ``editor.png`` (the window),
+``editor-generated.png`` and ``editor-pinned.png`` (the 3D viewport at a generated and at a pinned
+frame). Needs a display with OpenGL (run under ``xvfb-run -a`` on a headless machine); exits with
+status 3 when no OpenGL context could be made.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+NO_GL = 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m app.screenshot")
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seconds", type=float, default=8.0)
+    args = ap.parse_args(argv)
+
+    from PySide6 import QtCore, QtWidgets
+
+    from .window import MainWindow, default_model_dir
+
+    # One GL context group for every view: pyqtgraph caches shader programs across widgets.
+    QtCore.QCoreApplication.setAttribute(QtCore.Qt.AA_ShareOpenGLContexts)
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    tmp = QtCore.QTemporaryDir()
+    settings = QtCore.QSettings(str(Path(tmp.path()) / "s.ini"), QtCore.QSettings.IniFormat)
+    win = MainWindow(model_dir=default_model_dir(args.model), settings=settings, start_seconds=args.seconds,
+                     start_seed=args.seed, recovery=Path(tmp.path()) / "r.csgnproj", offer_recovery=False)
+    win.quiet = True
+    win.prompt_on_close = False
+    win.resize(1200, 760)
+    win.show()
+    t0 = time.monotonic()
+    while (win.doc is None or win.busy) and time.monotonic() - t0 < 120:
+        app.processEvents()
+        time.sleep(0.01)
+    if win.doc is None:
+        print(f"no document: {getattr(win, 'last_error', 'timed out')}", file=sys.stderr)
+        return 1
+    win.pause()
+    ctx = win.viewport.context()
+    if ctx is None or not ctx.isValid():
+        print("no OpenGL context", file=sys.stderr)
+        return NO_GL
+    n = win.doc.length
+    def settle():
+        for _ in range(10):
+            app.processEvents()
+            time.sleep(0.02)
+
+    win.pin_selection(n // 2, n // 2 + n // 5)
+    win.fill_gaps(seed=args.seed + 1)
+    t0 = time.monotonic()
+    while win.busy and time.monotonic() - t0 < 120:
+        app.processEvents()
+        time.sleep(0.01)
+    args.out.mkdir(parents=True, exist_ok=True)
+    win.set_frame(n // 4)
+    settle()
+    win.viewport.grabFramebuffer().save(str(args.out / "editor-generated.png"))
+    win.set_frame(n // 2 + n // 10)
+    settle()
+    win.viewport.grabFramebuffer().save(str(args.out / "editor-pinned.png"))
+    win.grab().save(str(args.out / "editor.png"))
+    win.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,125 @@
+"""The 3D viewport: the skeleton at the current frame, a ground grid and a floor shadow.
+
+It reads the document (never owns data): at frame f it draws the pin holding f, in the pinned
+colours, or else the fill, in the generated colours (greyed where the fill is out of date).
+Project units are cm, y up; OpenGL here is z up, so (x, y, z) maps to (x, -z, y).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph.opengl as gl
+
+BACKGROUND = (32, 34, 40)
+# Bone colours (r, g, b) for the left side, right side and centre line.
+GENERATED = {-1: (0.30, 0.60, 1.00), 1: (1.00, 0.35, 0.30), 0: (0.88, 0.88, 0.88)}
+PINNED = {-1: (1.00, 0.80, 0.15), 1: (1.00, 0.50, 0.05), 0: (1.00, 0.92, 0.60)}
+STALE = {-1: (0.45, 0.52, 0.62), 1: (0.62, 0.48, 0.47), 0: (0.60, 0.60, 0.60)}
+
+
+def to_gl(p: np.ndarray) -> np.ndarray:
+    """(..., 3) y-up cm -> z-up GL coordinates."""
+    return np.stack([p[..., 0], -p[..., 2], p[..., 1]], axis=-1)
+
+
+def pose_at(doc, frame: int):
+    """(positions (J, 3), style) of the document at ``frame``; style is "pinned", "generated" or "stale"."""
+    if doc is None or not (0 <= frame < doc.length):
+        return None, None
+    for p in doc.pins:
+        if p.at <= frame < p.stop:
+            return p.source.positions[p.src_start + frame - p.at], "pinned"
+    if doc.fill is None or frame >= doc.fill.motion.n_frames:
+        return None, None
+    gap = doc.gap_at(frame)
+    stale = gap is not None and gap.signature() not in doc.fill.signatures
+    return doc.fill.motion.positions[frame], ("stale" if stale else "generated")
+
+
+class Viewport(gl.GLViewWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setBackgroundColor(BACKGROUND)
+        self.doc = None
+        self.frame = 0
+        self.follow_root = True  # generated motion often travels metres away from the origin
+        self._skeleton = None
+        self.grid = gl.GLGridItem()
+        self.grid.setSize(2000, 2000)
+        self.grid.setSpacing(50, 50)
+        self.grid.setColor((120, 120, 130, 110))
+        self.addItem(self.grid)
+        self.shadow = gl.GLLinePlotItem(mode="lines", width=6, color=(0.05, 0.05, 0.06, 0.65), antialias=True)
+        self.shadow.setGLOptions("translucent")
+        self.addItem(self.shadow)
+        self.bones = gl.GLLinePlotItem(mode="lines", width=4, antialias=True)
+        self.addItem(self.bones)
+        self.joints = gl.GLScatterPlotItem(size=7, pxMode=True)
+        self.addItem(self.joints)
+        self.reset_camera()
+
+    # --- camera ---------------------------------------------------------------------------------
+    def reset_camera(self) -> None:
+        """Look at the middle of the motion's ground track from the front, slightly above."""
+        self.setCameraPosition(distance=420, elevation=12, azimuth=-90)
+        pos, _ = pose_at(self.doc, self.frame)
+        c = to_gl(pos[0]) if pos is not None else np.zeros(3)
+        self.opts["center"] = _vec(c[0], c[1], 85)
+        self.update()
+
+    def set_follow_root(self, on: bool) -> None:
+        self.follow_root = bool(on)
+        self.refresh()
+
+    # --- data -----------------------------------------------------------------------------------
+    def set_document(self, doc) -> None:
+        self.doc = doc
+        self.refresh()
+        self.reset_camera()
+
+    def set_frame(self, frame: int) -> None:
+        self.frame = int(frame)
+        self.refresh()
+
+    def refresh(self) -> None:
+        pos, style = pose_at(self.doc, self.frame)
+        if pos is None:
+            for item in (self.bones, self.shadow, self.joints):
+                item.setVisible(False)
+            return
+        skel = self._pose_skeleton()
+        bones = np.array(skel.bones, dtype=int).reshape(-1, 2)
+        if skel.joints[0].lower().endswith("root") and len(bones) > 1:
+            bones = bones[bones[:, 0] != 0]  # a ground node (BVH joint_Root), not a bone
+        side = skel.side()
+        palette = {"pinned": PINNED, "generated": GENERATED, "stale": STALE}[style]
+        p = to_gl(pos)  # (J, 3)
+        seg = p[bones].reshape(-1, 3)  # (2B, 3)
+        col = np.array([palette[int(side[c])] + (1.0,) for _, c in bones])  # (B, 4)
+        col = np.repeat(col, 2, axis=0)
+        self.bones.setData(pos=seg, color=col)
+        sh = seg.copy()
+        sh[:, 2] = 0.3
+        self.shadow.setData(pos=sh)
+        jc = np.array([palette[int(s)] + (1.0,) for s in side])
+        self.joints.setData(pos=p, color=jc)
+        for item in (self.bones, self.shadow, self.joints):
+            item.setVisible(True)
+        # The grid moves in whole cells under the skeleton, so it looks fixed but never runs out.
+        gx, gy = np.round(p[0, :2] / 50.0) * 50.0
+        self.grid.resetTransform()
+        self.grid.translate(gx, gy, 0)
+        if self.follow_root:
+            self.opts["center"] = _vec(p[0, 0], p[0, 1], 85)
+        self.update()
+
+    def _pose_skeleton(self):
+        for p in (self.doc.pins if self.doc else []):
+            if p.at <= self.frame < p.stop:
+                return p.source.skeleton
+        return self.doc.fill.motion.skeleton
+
+
+def _vec(x, y, z):
+    from pyqtgraph import Vector
+
+    return Vector(float(x), float(y), float(z))

@@ -1,0 +1,695 @@
+"""The main window: viewport, timeline, actions, undo, jobs, files, auto-save.
+
+Actions that ask the user something (file names, seeds) take the answer as an optional argument,
+so scripts and tests call them directly; with no argument they open the dialog.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from csgn_core.errors import CSGNError
+
+from . import commands as C
+from .models import default_model_dir
+from .timeline_view import TimelineView
+from .viewport import Viewport
+from .worker import ModelWorker
+
+APP_NAME = "CSGN Studio"
+AUTOSAVE_MS = 60_000
+MAX_RECENT = 8
+
+ABOUT = """<h3>CSGN Studio</h3>
+<p>An animation editor built around the Convolutional Sequence Generation Network
+(Wang et al., ICCV 2019). Pin motion where you want it; the model fills the rest.</p>
+<p><b>Bundled models and their terms.</b> A model inherits the terms of the data it was trained on:</p>
+<ul>
+<li><b>dance</b>: trained on the dances of Tang et al., ACM MM 2018 (<i>Dance with Melody</i>),
+   academic use only; cite Tang et al. 2018.</li>
+<li><b>actions</b>: trained on the Bandai Namco Research Motion Dataset,
+   licensed CC BY-NC 4.0 (attribution, non-commercial).</li>
+</ul>
+<p>The program itself is MIT licensed.</p>"""
+
+
+def recovery_path() -> Path:
+    base = QtCore.QStandardPaths.writableLocation(QtCore.QStandardPaths.AppLocalDataLocation)
+    return Path(base or Path.home() / ".csgn-studio") / "recovery.csgnproj"
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    def __init__(self, model_dir: str | Path | None = None, settings: QtCore.QSettings | None = None,
+                 worker: ModelWorker | None = None, start_seconds: float = 10.0, start_seed: int = 0,
+                 recovery: str | Path | None = None, offer_recovery: bool = True, autostart: bool = True,
+                 own_worker: bool | None = None):
+        super().__init__()
+        self.settings = settings or QtCore.QSettings("csgn-studio", "editor")
+        self.model_dir = Path(model_dir) if model_dir else default_model_dir(self.settings.value("model") or None)
+        self.recovery = Path(recovery) if recovery else recovery_path()
+        self.doc = None
+        self.path: Path | None = None
+        self.prompt_on_close = True
+        self.frame = 0
+        self.last_error = ""
+        self.playing = False
+        self._play_t0 = 0.0
+        self._play_f0 = 0
+        self._job = None  # (id, label, on_done)
+        self._own_worker = worker is None if own_worker is None else own_worker
+        self.worker = worker or ModelWorker(self.model_dir, self)
+        self.worker.finished.connect(self._job_finished)
+        self.worker.failed.connect(self._job_failed)
+        self.worker.progress.connect(self._job_progress)
+        self.worker.loadFailed.connect(self._worker_load_failed)
+        self.worker.ready.connect(self._worker_ready)
+
+        self.undo = QtGui.QUndoStack(self)
+        self.undo.cleanChanged.connect(self._on_stack_changed)
+        self.undo.indexChanged.connect(self._on_stack_changed)
+
+        self.viewport = Viewport()
+        self.timeline = TimelineView()
+        self.timeline.frameChanged.connect(self.set_frame)
+        self.timeline.pinMoved.connect(self.move_pin)
+        self.timeline.pinTrimmed.connect(self.trim_pin)
+        split = QtWidgets.QSplitter(QtCore.Qt.Vertical)
+        split.addWidget(self.viewport)
+        split.addWidget(self.timeline)
+        split.setStretchFactor(0, 5)
+        split.setStretchFactor(1, 1)
+        split.setSizes([600, 130])
+        self.setCentralWidget(split)
+
+        self.history = QtWidgets.QUndoView(self.undo)
+        dock = QtWidgets.QDockWidget("History", self)
+        dock.setObjectName("history")
+        dock.setWidget(self.history)
+        self.addDockWidget(QtCore.Qt.RightDockWidgetArea, dock)
+        self.resizeDocks([dock], [200], QtCore.Qt.Horizontal)
+        self.history_dock = dock
+
+        self.progress_bar = QtWidgets.QProgressBar()
+        self.progress_bar.setMaximumWidth(180)
+        self.progress_bar.setRange(0, 100)
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_job)
+        self.frame_label = QtWidgets.QLabel()
+        sb = self.statusBar()
+        sb.addPermanentWidget(self.frame_label)
+        sb.addPermanentWidget(self.progress_bar)
+        sb.addPermanentWidget(self.cancel_button)
+        self._show_progress(False)
+
+        self.play_timer = QtCore.QTimer(self)
+        self.play_timer.setTimerType(QtCore.Qt.PreciseTimer)
+        self.play_timer.timeout.connect(self._tick)
+        self.autosave_timer = QtCore.QTimer(self)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start(AUTOSAVE_MS)
+
+        self._build_actions()
+        self.resize(1200, 760)
+        self._update_title()
+        if autostart:
+            restored = offer_recovery and self.offer_recovery()
+            if not restored:
+                self.new_from_seed(start_seed, start_seconds, ask=False)
+
+    # --- actions ----------------------------------------------------------------------------------
+    def _act(self, menu, text, slot, shortcut=None, checkable=False):
+        a = QtGui.QAction(text, self)
+        if shortcut:
+            a.setShortcut(QtGui.QKeySequence(shortcut))
+            a.setShortcutContext(QtCore.Qt.WindowShortcut)
+        a.setCheckable(checkable)
+        a.triggered.connect(slot)
+        menu.addAction(a)
+        return a
+
+    def _build_actions(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self.act_new = self._act(f, "&New from seed...", lambda: self.new_from_seed(), "Ctrl+N")
+        self.act_open = self._act(f, "&Open project...", lambda: self.open_project(), "Ctrl+O")
+        self.recent_menu = f.addMenu("Open &recent")
+        self._act(f, "&Save", lambda: self.save(), "Ctrl+S")
+        self._act(f, "Save &as...", lambda: self.save_as(), "Ctrl+Shift+S")
+        f.addSeparator()
+        self._act(f, "&Import motion...", lambda: self.import_motion(), "Ctrl+I")
+        self._act(f, "&Export BVH...", lambda: self.export(), "Ctrl+E")
+        f.addSeparator()
+        self._act(f, "&Quit", self.close, "Ctrl+Q")
+        e = mb.addMenu("&Edit")
+        self.act_undo = self.undo.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(QtGui.QKeySequence("Ctrl+Z"))
+        self.act_redo = self.undo.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QtGui.QKeySequence("Ctrl+Shift+Z"), QtGui.QKeySequence("Ctrl+Y")])
+        e.addAction(self.act_undo)
+        e.addAction(self.act_redo)
+        e.addSeparator()
+        self._act(e, "&Pin selection", lambda: self.pin_selection(), "P")
+        self._act(e, "&Delete pin", lambda: self.delete_pin(), "Delete")
+        self.act_snap = self._act(e, "S&napping", lambda on: setattr(self.timeline, "snapping", on), checkable=True)
+        self.act_snap.setChecked(True)
+        g = mb.addMenu("&Generate")
+        self._act(g, "&Fill gaps", lambda: self.fill_gaps(), "Ctrl+F")
+        self._act(g, "&Resample this gap", lambda: self.resample_gap(), "Ctrl+R")
+        self._act(g, "&Cancel job", self.cancel_job, "Esc")
+        g.addSeparator()
+        self._act(g, "Choose &model folder...", lambda: self.choose_model())
+        v = mb.addMenu("&View")
+        self._act(v, "&Play / pause", self.toggle_play, "Space")
+        self._act(v, "Step &back", lambda: self.step(-1), "Left")
+        self._act(v, "Step &forward", lambda: self.step(1), "Right")
+        self._act(v, "&Start", lambda: self.set_frame(0), "Home")
+        self._act(v, "&End", lambda: self.set_frame((self.doc.length - 1) if self.doc else 0), "End")
+        v.addSeparator()
+        self._act(v, "&Reset camera", self.viewport.reset_camera, "R")
+        self.act_follow = self._act(v, "&Follow root", self.viewport.set_follow_root, "F", checkable=True)
+        self.act_follow.setChecked(self.viewport.follow_root)
+        self._act(v, "Zoom timeline &in", lambda: self.timeline.zoom(1.5), "Ctrl+=")
+        self._act(v, "Zoom timeline &out", lambda: self.timeline.zoom(1 / 1.5), "Ctrl+-")
+        v.addAction(self.history_dock.toggleViewAction())
+        h = mb.addMenu("&Help")
+        self._act(h, "&About", self.about)
+        self._update_recent()
+
+    # --- messages ------------------------------------------------------------------------------------
+    def status(self, text: str, ms: int = 8000) -> None:
+        self.statusBar().showMessage(text, ms)
+
+    def error(self, text: str) -> None:
+        self.last_error = text
+        self.status(text, 15000)
+        if not getattr(self, "quiet", False):
+            QtWidgets.QMessageBox.warning(self, APP_NAME, text)
+
+    def about(self) -> None:
+        QtWidgets.QMessageBox.about(self, f"About {APP_NAME}", ABOUT)
+
+    # --- document ------------------------------------------------------------------------------------
+    def set_document(self, doc, path: Path | None = None) -> None:
+        if self.doc is not None:
+            self.doc.events.disconnect(self._on_doc_event)
+        self.doc = doc
+        self.path = Path(path) if path else None
+        doc.events.connect(self._on_doc_event)
+        self.undo.clear()
+        self.undo.setClean()
+        self.viewport.set_document(doc)
+        self.timeline.set_document(doc)
+        self.set_frame(0)
+        self._update_title()
+
+    def _on_stack_changed(self, *_) -> None:
+        try:
+            self._doc_changed()
+        except RuntimeError:  # the window is being destroyed (Qt deletes children first)
+            pass
+
+    def _on_doc_event(self, kind, payload) -> None:
+        self._doc_changed()
+
+    def _doc_changed(self) -> None:
+        self.viewport.refresh()
+        self.timeline.update()
+        self._update_title()
+
+    @property
+    def dirty(self) -> bool:
+        return not self.undo.isClean()
+
+    def _update_title(self) -> None:
+        name = self.path.name if self.path else "untitled"
+        self.setWindowTitle(f"{name}{' *' if self.dirty else ''} - {APP_NAME}")
+
+    def set_frame(self, frame: int) -> None:
+        if self.doc is None:
+            return
+        frame = int(min(max(frame, 0), self.doc.length - 1))
+        self.frame = frame
+        self.viewport.set_frame(frame)
+        if self.timeline.frame != frame:
+            self.timeline.set_frame(frame)
+        self.frame_label.setText(f"frame {frame} / {self.doc.length - 1}   {frame / self.doc.fps:6.2f} s")
+
+    def step(self, d: int) -> None:
+        self.pause()
+        self.set_frame(getattr(self, "frame", 0) + d)
+
+    # --- playback ------------------------------------------------------------------------------------
+    def play(self) -> None:
+        if self.doc is None:
+            return
+        self.playing = True
+        self._play_t0 = time.perf_counter()
+        self._play_f0 = getattr(self, "frame", 0)
+        self.play_timer.start(max(1, int(1000 / self.doc.fps / 2)))
+
+    def pause(self) -> None:
+        self.playing = False
+        self.play_timer.stop()
+
+    def toggle_play(self) -> None:
+        self.pause() if self.playing else self.play()
+
+    def _tick(self) -> None:
+        # Frame from the clock, so slow redraws drop frames instead of slowing the motion down.
+        f = self._play_f0 + int((time.perf_counter() - self._play_t0) * self.doc.fps)
+        f %= self.doc.length
+        if f != getattr(self, "frame", -1):
+            self.set_frame(f)
+
+    # --- edits ---------------------------------------------------------------------------------------
+    def _push(self, cmd, pins=None) -> bool:
+        try:
+            if pins is not None:
+                C.check(self.doc, pins)
+            self.undo.push(cmd)
+        except CSGNError as e:
+            self.error(str(e))
+            return False
+        return True
+
+    def pin_selection(self, start: int | None = None, stop: int | None = None) -> bool:
+        """Pin the current fill's frames [start, stop) (default: the timeline's selection)."""
+        if self.doc is None:
+            return False
+        if start is None:
+            if self.timeline.selection is None:
+                self.error("select a range on the timeline first (drag on the track)")
+                return False
+            start, stop = self.timeline.selection
+        if self.doc.fill is None:
+            self.error("nothing generated to pin yet")
+            return False
+        from csgn_core.timeline import Pin
+
+        start, stop = int(start), int(stop)
+        if not (0 <= start < stop <= self.doc.length):
+            self.error(f"frames {start}-{stop - 1} are outside the timeline")
+            return False
+        # The pin's source keeps a little of the fill either side, so a trim can grow it back a bit.
+        margin = round(2 * self.doc.fps)
+        a, b = max(0, start - margin), min(self.doc.fill.motion.n_frames, stop + margin)
+        motion = self.doc.fill.motion.slice(a, b)
+        pin = Pin(motion, start - a, stop - a, start, label=f"pinned {start}-{stop - 1}")
+        ok = self._push(C.AddPin(self.doc, pin, "Pin selection"), self.doc.pins + [pin])
+        if ok:
+            self.timeline.selection = None
+            self.timeline.selected_pin = pin.id
+            self.timeline.update()
+        return ok
+
+    def delete_pin(self, pin_id: str | None = None) -> bool:
+        pin_id = pin_id or self.timeline.selected_pin
+        if self.doc is None or pin_id is None:
+            return False
+        ok = self._push(C.RemovePin(self.doc, pin_id))
+        if ok:
+            self.timeline.selected_pin = None
+        return ok
+
+    def move_pin(self, pin_id: str, at: int) -> bool:
+        old = self.doc.pin(pin_id)
+        new = replace(old, at=int(at))
+        pins = [new if p.id == pin_id else p for p in self.doc.pins]
+        return self._push(C.ReplacePin(self.doc, old, new, "Move pin"), pins)
+
+    def trim_pin(self, pin_id: str, src_start: int, src_stop: int) -> bool:
+        old = self.doc.pin(pin_id)
+        try:
+            new = replace(old, src_start=int(src_start), src_stop=int(src_stop),
+                          at=old.at + int(src_start) - old.src_start)
+        except CSGNError as e:
+            self.error(str(e))
+            return False
+        pins = [new if p.id == pin_id else p for p in self.doc.pins]
+        return self._push(C.ReplacePin(self.doc, old, new, "Trim pin"), pins)
+
+    # --- jobs ----------------------------------------------------------------------------------------
+    def run_job(self, kind: str, args: dict, label: str, on_done) -> int | None:
+        if self._job is not None:
+            self.error(f"busy: {self._job[1]} is still running (cancel it with Esc)")
+            return None
+        doc, info = args.get("doc"), self.worker.info
+        if doc is not None and info is not None and doc.model != info["name"]:
+            self.error(f"this project was made with the model '{doc.model}' but '{info['name']}' is loaded; "
+                       f"start CSGN Studio with --model {doc.model}")
+            return None
+        job = self.worker.submit(kind, args)
+        self._job = (job, label, on_done)
+        self._show_progress(True)
+        self.progress_bar.setValue(0)
+        loading = "" if self.worker.info else " (loading the model first)"
+        self.status(f"{label}...{loading}", 0)
+        return job
+
+    def _worker_ready(self, info) -> None:
+        self.status(f"model '{info['name']}' ready ({info['fps']:g} fps)")
+
+    def _worker_load_failed(self, message) -> None:
+        self.error(message)
+
+    def _disconnect_worker(self) -> None:
+        for sig, slot in ((self.worker.finished, self._job_finished), (self.worker.failed, self._job_failed),
+                          (self.worker.progress, self._job_progress), (self.worker.ready, self._worker_ready),
+                          (self.worker.loadFailed, self._worker_load_failed)):
+            try:
+                sig.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass
+
+    def cancel_job(self) -> None:
+        if self._job is not None:
+            self.worker.cancel(self._job[0])
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    def _show_progress(self, on: bool) -> None:
+        self.progress_bar.setVisible(on)
+        self.cancel_button.setVisible(on)
+
+    def _job_progress(self, job, frac, text) -> None:
+        if self._job and job == self._job[0]:
+            self.progress_bar.setValue(int(100 * frac))
+            if text:
+                self.status(f"{self._job[1]}: {text}", 0)
+
+    def _job_finished(self, job, result) -> None:
+        if not self._job or job != self._job[0]:
+            return
+        _, label, on_done = self._job
+        self._job = None
+        self._show_progress(False)
+        try:
+            on_done(result)
+        except CSGNError as e:
+            self.error(f"{label} failed: {e}")
+            return
+        self.status(f"{label}: done")
+
+    def _job_failed(self, job, message) -> None:
+        if not self._job or job != self._job[0]:
+            return
+        label = self._job[1]
+        self._job = None
+        self._show_progress(False)
+        if message == "cancelled":
+            self.status(f"{label}: cancelled; nothing changed")
+        else:
+            self.error(f"{label} failed: {message}\nThe document was not changed.")
+
+    # --- model actions -------------------------------------------------------------------------------
+    def new_from_seed(self, seed: int | None = None, seconds: float | None = None, ask: bool = True) -> int | None:
+        if seed is None or seconds is None:
+            dlg = _SeedDialog(self)
+            if dlg.exec() != QtWidgets.QDialog.Accepted:
+                return None
+            seed, seconds = dlg.values()
+        if ask and not self.maybe_save():
+            return None
+
+        def done(doc):
+            self.set_document(doc)
+            self.play()
+
+        return self.run_job("new_timeline", {"seconds": float(seconds), "seed": int(seed)},
+                            f"New motion (seed {seed}, {seconds:g} s)", done)
+
+    def choose_model(self, folder: str | Path | None = None) -> bool:
+        """Use another model folder (remembered in the settings); the worker restarts with it."""
+        if folder is None:
+            folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Model folder", str(self.model_dir))
+            if not folder:
+                return False
+        folder = Path(folder)
+        if not (folder / "config.json").is_file():
+            self.error(f"{folder}: no CSGN model here (expected config.json and model.safetensors)")
+            return False
+        self.cancel_job()
+        self.model_dir = folder
+        self.settings.setValue("model", str(folder))
+        self.worker.model_dir = str(folder)
+        self.worker.restart()
+        self.status(f"loading the model in {folder} ...", 0)
+        return True
+
+    def fill_gaps(self, seed: int | None = None) -> int | None:
+        if self.doc is None:
+            return None
+        seed = int(time.time()) % 100000 if seed is None else seed
+        doc = self.doc
+
+        def done(fill):
+            if self.doc is doc:
+                self.undo.push(C.SetFill(doc, fill, "Fill gaps"))
+
+        return self.run_job("fill", {"doc": doc, "seed": seed}, "Fill gaps", done)
+
+    def resample_gap(self, frame: int | None = None, seed: int | None = None) -> int | None:
+        if self.doc is None:
+            return None
+        frame = getattr(self, "frame", 0) if frame is None else frame
+        gap = self.doc.gap_at(frame)
+        if gap is None:
+            self.error("the playhead is on a pin; put it in a gap to resample that gap")
+            return None
+        seed = int(time.time()) % 100000 if seed is None else seed
+        doc = self.doc
+
+        def done(fill):
+            if self.doc is doc:
+                self.undo.push(C.SetFill(doc, fill, f"Resample gap {gap.start}-{gap.stop - 1}"))
+
+        return self.run_job("resample_gap", {"doc": doc, "gap_start": gap.start, "seed": seed},
+                            "Resample gap", done)
+
+    def import_motion(self, path: str | Path | None = None) -> int | None:
+        if self.doc is None:
+            return None
+        if path is None:
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Import motion", "",
+                                                            "Motion (*.bvh *.npz *.json);;All files (*)")
+            if not path:
+                return None
+        doc, at = self.doc, getattr(self, "frame", 0)
+
+        def done(motion):
+            if self.doc is not doc:
+                return
+            from csgn_core.timeline import Pin
+
+            n = min(motion.n_frames, doc.length - at)
+            if n < 1:
+                raise CSGNError("the playhead is at the end of the timeline; nothing fits")
+            pin = Pin(motion, 0, n, at, label=Path(path).stem)
+            if self._push(C.AddPin(doc, pin, f"Import {Path(path).name}"), doc.pins + [pin]):
+                self.timeline.selected_pin = pin.id
+                if n < motion.n_frames:
+                    self.status(f"imported {n} of {motion.n_frames} frames (the rest runs past the end)")
+
+        return self.run_job("import", {"path": str(path)}, f"Import {Path(path).name}", done)
+
+    def export(self, path: str | Path | None = None) -> Path | None:
+        if self.doc is None or self.doc.fill is None:
+            self.error("nothing to export yet")
+            return None
+        if path is None:
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export motion", "motion.bvh",
+                                                            "BVH (*.bvh);;NumPy (*.npz)")
+            if not path:
+                return None
+        from csgn_core.io import save_motion
+
+        if self.doc.is_stale():
+            self.status("note: some gaps are out of date; exporting the last fill (Fill gaps updates them)")
+        try:
+            out = save_motion(self.export_motion(), path)
+        except (CSGNError, OSError) as e:
+            self.error(f"export failed: {e}")
+            return None
+        self.status(f"exported {out}")
+        return Path(out)
+
+    def export_motion(self):
+        """The fill with every pin's frames laid over it (what the viewport shows)."""
+        m = self.doc.fill.motion
+        if not self.doc.pins or not m.has_rotations:
+            return m
+        rot, root = m.rotations.copy(), m.root.copy()
+        for p in self.doc.pins:
+            src = p.frames()
+            if src.has_rotations and src.skeleton.same_topology(m.skeleton):
+                rot[p.at:p.stop], root[p.at:p.stop] = src.rotations, src.root
+        return replace(m, rotations=rot, root=root, meta=dict(m.meta))
+
+    # --- files ---------------------------------------------------------------------------------------
+    def save(self) -> bool:
+        if self.path is None:
+            return self.save_as()
+        return self._save_to(self.path)
+
+    def save_as(self, path: str | Path | None = None) -> bool:
+        if path is None:
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save project", "untitled.csgnproj",
+                                                            "CSGN project (*.csgnproj)")
+            if not path:
+                return False
+        path = Path(path)
+        if path.suffix != ".csgnproj":
+            path = path.with_suffix(".csgnproj")
+        return self._save_to(path)
+
+    def _save_to(self, path: Path) -> bool:
+        from csgn_core.project import save_project
+
+        if self.doc is None:
+            return False
+        try:
+            save_project(self.doc, path)
+        except (CSGNError, OSError) as e:
+            self.error(f"could not save: {e}")
+            return False
+        self.path = Path(path)
+        self.undo.setClean()
+        self._add_recent(self.path)
+        self._clear_recovery()
+        self.status(f"saved {path}")
+        self._update_title()
+        return True
+
+    def open_project(self, path: str | Path | None = None, ask: bool = True) -> bool:
+        if ask and not self.maybe_save():
+            return False
+        if path is None:
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open project", "", "CSGN project (*.csgnproj)")
+            if not path:
+                return False
+        from csgn_core.project import load_project
+
+        try:
+            doc = load_project(path)
+        except (CSGNError, OSError) as e:
+            self.error(str(e))
+            return False
+        self.set_document(doc, Path(path))
+        self._add_recent(Path(path))
+        self.status(f"opened {path}")
+        return True
+
+    def _recent(self) -> list[str]:
+        v = self.settings.value("recent") or []
+        return [v] if isinstance(v, str) else list(v)
+
+    def _add_recent(self, path: Path) -> None:
+        r = [str(Path(path).resolve())] + [p for p in self._recent() if p != str(Path(path).resolve())]
+        self.settings.setValue("recent", r[:MAX_RECENT])
+        self._update_recent()
+
+    def _update_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in self._recent():
+            a = self.recent_menu.addAction(Path(p).name)
+            a.setToolTip(p)
+            a.triggered.connect(lambda _=False, p=p: self.open_project(p))
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    # --- safety --------------------------------------------------------------------------------------
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the document (saved, or the user said so)."""
+        if not self.dirty or self.doc is None:
+            return True
+        r = QtWidgets.QMessageBox.question(
+            self, APP_NAME, "The document has unsaved changes. Save them?",
+            QtWidgets.QMessageBox.Save | QtWidgets.QMessageBox.Discard | QtWidgets.QMessageBox.Cancel)
+        if r == QtWidgets.QMessageBox.Save:
+            return self.save()
+        return r == QtWidgets.QMessageBox.Discard
+
+    def autosave(self) -> bool:
+        """Write the document to the recovery file when it has unsaved changes."""
+        if self.doc is None or not self.dirty:
+            return False
+        from csgn_core.project import save_project
+
+        try:
+            self.recovery.parent.mkdir(parents=True, exist_ok=True)
+            save_project(self.doc, self.recovery)
+        except (CSGNError, OSError) as e:
+            self.status(f"auto-save failed: {e}")
+            return False
+        return True
+
+    def _clear_recovery(self) -> None:
+        try:
+            self.recovery.unlink()
+        except OSError:
+            pass
+
+    def offer_recovery(self, accept: bool | None = None) -> bool:
+        """If a recovery file is there, offer to open it; True when it was opened."""
+        if not self.recovery.is_file():
+            return False
+        if accept is None:
+            accept = QtWidgets.QMessageBox.question(
+                self, APP_NAME, f"CSGN Studio did not close cleanly. Restore the auto-saved work?\n({self.recovery})"
+            ) == QtWidgets.QMessageBox.Yes
+        if not accept:
+            self._clear_recovery()
+            return False
+        from csgn_core.project import load_project
+
+        try:
+            doc = load_project(self.recovery)
+        except (CSGNError, OSError) as e:
+            self.error(f"the recovery file could not be read: {e}")
+            self._clear_recovery()
+            return False
+        self.set_document(doc)
+        # A restored document has not been saved anywhere: mark it changed with an empty marker.
+        self.undo.push(QtGui.QUndoCommand("Restore auto-saved work"))
+        return True
+
+    def closeEvent(self, e) -> None:
+        if self.prompt_on_close and not self.maybe_save():
+            e.ignore()
+            return
+        self.pause()
+        self._clear_recovery()
+        self.autosave_timer.stop()
+        if self._job is not None:
+            self.worker.cancel(self._job[0])
+        if self._own_worker:
+            self.worker.stop()
+        else:
+            self._disconnect_worker()
+        e.accept()
+
+
+class _SeedDialog(QtWidgets.QDialog):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("New from seed")
+        form = QtWidgets.QFormLayout(self)
+        self.seed = QtWidgets.QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seconds = QtWidgets.QDoubleSpinBox()
+        self.seconds.setRange(1.0, 600.0)
+        self.seconds.setValue(10.0)
+        self.seconds.setSuffix(" s")
+        form.addRow("Seed", self.seed)
+        form.addRow("Length", self.seconds)
+        bb = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
+        bb.accepted.connect(self.accept)
+        bb.rejected.connect(self.reject)
+        form.addRow(bb)
+
+    def values(self) -> tuple[int, float]:
+        return self.seed.value(), self.seconds.value()

@@ -1,0 +1,359 @@
+"""The editor window: every action, undo/redo, cancel, files, and a scripted editing session."""
+from __future__ import annotations
+
+import pytest
+from PySide6 import QtCore, QtWidgets
+
+from tests.conftest import require_data
+
+WALK = ("bandai-namco", "dataset-2.zip", "dataset-2", "data", "dataset-2_walk_active_001.bvh")
+
+
+@pytest.fixture
+def make_window(qtbot, worker, tmp_path):
+    def make(**kw):
+        from app.window import MainWindow
+
+        settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+        kw.setdefault("recovery", tmp_path / "recovery.csgnproj")
+        kw.setdefault("offer_recovery", False)
+        kw.setdefault("autostart", False)
+        w = MainWindow(settings=settings, worker=worker, **kw)
+        w.quiet = True  # errors go to the status bar and w.last_error, no modal dialogs
+        w.prompt_on_close = False
+        qtbot.addWidget(w)
+        w.resize(1000, 700)
+        w.show()
+        return w
+
+    return make
+
+
+def run(qtbot, win, job, timeout=90_000):
+    assert job is not None, getattr(win, "last_error", "")
+    qtbot.waitUntil(lambda: not win.busy, timeout=timeout)
+
+
+@pytest.fixture
+def win(make_window, qtbot):
+    w = make_window()
+    run(qtbot, w, w.new_from_seed(5, 10.0, ask=False))
+    w.pause()
+    assert w.doc is not None and w.doc.length == 300
+    return w
+
+
+def test_new_from_seed_shows_playable_motion(win, qtbot):
+    assert win.doc.fill is not None and not win.doc.is_stale()
+    assert win.undo.count() == 0 and not win.dirty
+    win.play()
+    qtbot.wait(200)
+    assert win.frame > 0
+    win.toggle_play()
+    assert not win.playing
+
+
+def test_pin_selection_delete_undo_redo(win):
+    win.timeline.selection = (100, 130)
+    assert win.pin_selection()
+    pin = win.doc.pins[0]
+    assert (pin.at, pin.length) == (100, 30)
+    assert [g.start for g in win.doc.stale_gaps()] == [0, 130]
+    assert win.dirty
+    assert win.delete_pin(pin.id) and win.doc.pins == []
+    win.undo.undo()
+    assert win.doc.pins[0].id == pin.id
+    win.undo.undo()
+    assert win.doc.pins == [] and not win.dirty
+    win.undo.redo()
+    assert win.doc.pins[0].id == pin.id
+    # Overlapping pins are refused with a message and push nothing.
+    n = win.undo.count()
+    assert not win.pin_selection(120, 140)
+    assert "overlap" in win.last_error and win.undo.count() == n
+
+
+def _drag(qtbot, view, x0, x1, y):
+    from PySide6.QtTest import QTest
+
+    QTest.mousePress(view, QtCore.Qt.LeftButton, QtCore.Qt.NoModifier, QtCore.QPoint(int(x0), y))
+    for k in range(1, 6):
+        QTest.mouseMove(view, QtCore.QPoint(int(x0 + (x1 - x0) * k / 5), y))
+    QTest.mouseRelease(view, QtCore.Qt.LeftButton, QtCore.Qt.NoModifier, QtCore.QPoint(int(x1), y))
+
+
+def test_drag_and_trim_push_one_command_each(win, qtbot):
+    from app.timeline_view import PIN_H, PIN_Y
+
+    tv = win.timeline
+    tv.snapping = False
+    win.pin_selection(100, 160)
+    pin_id = win.doc.pins[0].id
+    n = win.undo.count()
+    y = PIN_Y + PIN_H // 2
+    ppf = tv.px_per_frame
+    _drag(qtbot, tv, tv.frame_to_x(130), tv.frame_to_x(130) + 40 * ppf, y)
+    assert win.undo.count() == n + 1
+    assert win.doc.pin(pin_id).at == pytest.approx(140, abs=1)
+    at = win.doc.pin(pin_id).at
+    # Trim the right end in by ~20 frames.
+    right = tv.frame_to_x(win.doc.pin(pin_id).stop) - 1
+    _drag(qtbot, tv, right, right - 20 * ppf, y)
+    p = win.doc.pin(pin_id)
+    assert win.undo.count() == n + 2 and p.at == at and p.length == pytest.approx(40, abs=1)
+    win.undo.undo()
+    win.undo.undo()
+    assert win.doc.pin(pin_id).at == 100 and win.doc.pin(pin_id).length == 60
+
+
+def test_selection_by_mouse_and_scrub(win, qtbot):
+    from app.timeline_view import RULER_H, TRACK_H, TRACK_Y
+
+    tv = win.timeline
+    tv.snapping = False
+    _drag(qtbot, tv, tv.frame_to_x(50), tv.frame_to_x(80), TRACK_Y + TRACK_H // 2)
+    a, b = tv.selection
+    assert abs(a - 50) <= 1 and abs(b - 80) <= 1
+    _drag(qtbot, tv, tv.frame_to_x(10), tv.frame_to_x(200), RULER_H // 2)
+    assert abs(win.frame - 200) <= 1
+
+
+def test_fill_undo_redo_does_not_resample(win, qtbot):
+    win.pin_selection(100, 130)
+    win.move_pin(win.doc.pins[0].id, 150)
+    assert win.doc.is_stale()
+    run(qtbot, win, win.fill_gaps(seed=3))
+    assert not win.doc.is_stale()
+    fill = win.doc.fill
+    win.undo.undo()
+    assert win.doc.is_stale()
+    win.undo.redo()
+    assert win.doc.fill is fill and not win.busy
+
+
+def test_resample_gap(win, qtbot):
+    win.pin_selection(100, 130)
+    run(qtbot, win, win.fill_gaps(seed=3))
+    before = win.doc.fill
+    run(qtbot, win, win.resample_gap(frame=200, seed=9))
+    assert win.doc.fill is not before and not win.doc.is_stale()
+    assert win.undo.undoText().startswith("Resample gap 130")
+    # On a pin there is no gap to resample.
+    assert win.resample_gap(frame=110) is None and "pin" in win.last_error
+
+
+def test_cancel_leaves_document_and_history(win, qtbot):
+    win.pin_selection(10, 20)
+    n, fill, pins = win.undo.count(), win.doc.fill, list(win.doc.pins)
+    job = win.run_job("_sleep", {"steps": 500, "dt": 0.01}, "Long job", lambda r: win.doc.set_fill(None))
+    assert win.busy and win.progress_bar.isVisible()
+    qtbot.wait(100)
+    win.cancel_job()
+    assert not win.busy and not win.progress_bar.isVisible()
+    assert "cancelled" in win.statusBar().currentMessage()
+    assert win.undo.count() == n and win.doc.fill is fill and win.doc.pins == pins
+    qtbot.wait(100)
+    assert win.doc.fill is fill
+    assert job is not None
+
+
+def test_worker_crash_keeps_editor(win, qtbot):
+    n, fill = win.undo.count(), win.doc.fill
+    run(qtbot, win, win.run_job("_crash", {"code": 9}, "Crashing job", lambda r: None))
+    assert "exit code 9" in win.last_error and "not changed" in win.last_error
+    assert win.undo.count() == n and win.doc.fill is fill
+    # The restarted worker answers the next job.
+    run(qtbot, win, win.fill_gaps(seed=1))
+    assert not win.doc.is_stale()
+
+
+def test_busy_refuses_second_job(win, qtbot):
+    win.run_job("_sleep", {"steps": 100, "dt": 0.01}, "Long job", lambda r: None)
+    assert win.fill_gaps() is None and "busy" in win.last_error
+    win.cancel_job()
+
+
+def test_keyboard_shortcuts(win, qtbot):
+    from PySide6.QtTest import QTest
+
+    win.activateWindow()
+    QTest.qWaitForWindowActive(win, 3000)  # window shortcuts need the active window on a real X server
+    win.timeline.setFocus()
+    win.set_frame(10)
+    QTest.keyClick(win.timeline, QtCore.Qt.Key_Right)
+    assert win.frame == 11
+    QTest.keyClick(win.timeline, QtCore.Qt.Key_Left)
+    assert win.frame == 10
+    QTest.keyClick(win.timeline, QtCore.Qt.Key_End)
+    assert win.frame == win.doc.length - 1
+    QTest.keyClick(win.timeline, QtCore.Qt.Key_Home)
+    assert win.frame == 0
+    QTest.keyClick(win.timeline, QtCore.Qt.Key_Space)
+    assert win.playing
+    QTest.keyClick(win.timeline, QtCore.Qt.Key_Space)
+    assert not win.playing
+    win.pin_selection(40, 50)
+    QTest.keyClick(win.timeline, QtCore.Qt.Key_Delete)
+    assert win.doc.pins == []
+    QTest.keyClick(win.timeline, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
+    assert len(win.doc.pins) == 1
+    QTest.keyClick(win.timeline, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier | QtCore.Qt.ShiftModifier)
+    assert win.doc.pins == []
+
+
+def test_save_open_recent_and_unsaved_prompt(win, make_window, tmp_path, monkeypatch):
+    win.pin_selection(30, 60)
+    assert win.dirty
+    path = tmp_path / "a.csgnproj"
+    assert win.save_as(path) and not win.dirty and win.path == path
+    assert str(path.resolve()) in win._recent()
+    assert win.recent_menu.actions()[0].text() == "a.csgnproj"
+    win.move_pin(win.doc.pins[0].id, 70)
+    # Unsaved changes: Cancel keeps the document; Discard lets Open proceed.
+    Q = QtWidgets.QMessageBox
+    monkeypatch.setattr(Q, "question", lambda *a, **k: Q.Cancel)
+    doc = win.doc
+    assert not win.open_project(path) and win.doc is doc
+    monkeypatch.setattr(Q, "question", lambda *a, **k: Q.Discard)
+    assert win.open_project(path)
+    assert [(p.at, p.length) for p in win.doc.pins] == [(30, 30)] and not win.dirty
+    # A damaged file gives a message, not a traceback.
+    bad = tmp_path / "bad.csgnproj"
+    bad.write_bytes(b"not a zip")
+    assert not win.open_project(bad, ask=False) and "not a CSGN project" in win.last_error
+
+
+def test_autosave_and_recovery(win, make_window, tmp_path):
+    assert not win.autosave()  # nothing unsaved
+    win.pin_selection(30, 60)
+    assert win.autosave() and win.recovery.is_file()
+    w2 = make_window(recovery=win.recovery)
+    assert w2.offer_recovery(accept=True)
+    assert [(p.at, p.length) for p in w2.doc.pins] == [(30, 30)] and w2.dirty
+
+
+def test_export_bvh(win, tmp_path):
+    from csgn_core.io import load_motion
+
+    win.pin_selection(30, 60)
+    out = win.export(tmp_path / "out.bvh")
+    m = load_motion(out)
+    assert m.n_frames == win.doc.length and m.fps == win.doc.fps
+
+
+def test_about_names_licences(win, monkeypatch):
+    seen = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "about", lambda parent, title, text: seen.append(text))
+    win.about()
+    assert "CC BY-NC 4.0" in seen[0] and "academic" in seen[0]
+
+
+def test_scripted_session(win, make_window, qtbot, tmp_path):
+    """New from seed, import a real BVH, pin, drag, fill, undo, save, reopen, export."""
+    from csgn_core.io import load_motion
+
+    bvh = require_data(*WALK[:2]).joinpath(*WALK[2:])  # a path through the zip
+    win.set_frame(10)
+    run(qtbot, win, win.import_motion(bvh))
+    imported = win.doc.pins[0]
+    assert (imported.at, imported.length) == (10, 207) and imported.label == "dataset-2_walk_active_001"
+    assert win.pin_selection(250, 280)
+    second = win.doc.pins[1]
+    from app.timeline_view import PIN_H, PIN_Y
+
+    tv = win.timeline
+    tv.snapping = False
+    _drag(qtbot, tv, tv.frame_to_x(265), tv.frame_to_x(245), PIN_Y + PIN_H // 2)
+    assert win.doc.pin(second.id).at == pytest.approx(230, abs=1)
+    run(qtbot, win, win.fill_gaps(seed=2))
+    assert not win.doc.is_stale()
+    texts = [win.undo.text(i) for i in range(win.undo.count())]
+    assert texts[0].startswith("Import") and texts[1:] == ["Pin selection", "Move pin", "Fill gaps"]
+    win.undo.undo()
+    assert win.doc.is_stale()
+    win.undo.redo()
+    path = tmp_path / "session.csgnproj"
+    assert win.save_as(path)
+    w2 = make_window()
+    assert w2.open_project(path, ask=False)
+    assert [(p.at, p.length, p.label) for p in w2.doc.pins] == [(p.at, p.length, p.label) for p in win.doc.pins]
+    assert not w2.doc.is_stale()
+    out = w2.export(tmp_path / "session.bvh")
+    m = load_motion(out)
+    assert m.n_frames == 300
+    # The pinned walk is in the export where it was placed.
+    src = load_motion(bvh)
+    import numpy as np
+
+    assert np.allclose(m.root[20:30], src.root[10:20], atol=0.1)
+
+
+def test_startup_shows_motion_and_offers_recovery(make_window, qtbot, tmp_path, monkeypatch):
+    import time
+
+    t = time.perf_counter()
+    w = make_window(autostart=True, start_seconds=4.0)
+    assert time.perf_counter() - t < 3.0  # the window does not wait for the model
+    qtbot.waitUntil(lambda: w.doc is not None, timeout=60_000)
+    assert w.doc.length == 120 and w.playing
+    w.pin_selection(10, 20)
+    assert w.autosave()
+    Q = QtWidgets.QMessageBox
+    monkeypatch.setattr(Q, "question", lambda *a, **k: Q.Yes)
+    w2 = make_window(autostart=True, offer_recovery=True, recovery=w.recovery)
+    assert w2.doc is not None and len(w2.doc.pins) == 1 and not w2.busy
+
+
+def test_model_folder_setting(tmp_path):
+    from app.window import default_model_dir
+    from csgn_core.paths import RESOURCES
+
+    expected = "dance" if (RESOURCES / "models" / "dance" / "model.safetensors").is_file() else "actions"
+    assert default_model_dir().name == expected
+    assert default_model_dir("actions") == RESOURCES / "models" / "actions"
+    assert default_model_dir(str(tmp_path)) == tmp_path
+
+
+def test_main_help(capsys):
+    from app.main import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0 and "--model" in capsys.readouterr().out
+
+
+def test_cancel_fill_keeps_document(win, qtbot):
+    win.pin_selection(100, 130)
+    n, fill = win.undo.count(), win.doc.fill
+    assert win.fill_gaps(seed=4) is not None
+    win.cancel_job()
+    qtbot.wait(300)
+    assert win.undo.count() == n and win.doc.fill is fill and win.doc.is_stale()
+    run(qtbot, win, win.fill_gaps(seed=4))  # the worker is free again
+    assert not win.doc.is_stale()
+
+
+def test_import_other_skeleton_is_retargeted(win, qtbot):
+    bvh = require_data("cmu-iclone", "bvh.zip").joinpath("cmu-iclone", "001_08.bvh")
+    win.set_frame(200)
+    run(qtbot, win, win.import_motion(bvh))
+    pin = win.doc.pins[0]
+    assert pin.source.skeleton.same_topology(win.doc.skeleton) and pin.source.fps == win.doc.fps
+    assert (pin.at, pin.stop) == (200, 300)  # the 60 fps, 100-joint clip, cut where the timeline ends
+    run(qtbot, win, win.fill_gaps(seed=1))
+    assert not win.doc.is_stale()
+    win.undo.undo()
+    win.undo.undo()
+    assert win.doc.pins == []
+
+
+def test_import_bad_file_changes_nothing(win, qtbot, tmp_path):
+    bad = tmp_path / "broken.bvh"
+    bad.write_text("HIERARCHY\nROOT Hips\n{\n")
+    n = win.undo.count()
+    run(qtbot, win, win.import_motion(bad))
+    assert "broken.bvh" in win.last_error and win.undo.count() == n and win.doc.pins == []
+
+
+def test_choose_model_rejects_non_model(win, tmp_path):
+    assert not win.choose_model(tmp_path) and "no CSGN model" in win.last_error

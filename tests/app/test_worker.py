@@ -1,0 +1,44 @@
+"""The model worker process: results, progress, cancel and crash recovery."""
+from __future__ import annotations
+
+import time
+
+
+def test_generate_progress_and_result(worker, qtbot):
+    seen = []
+    worker.progress.connect(lambda j, f, t: seen.append((j, f, t)))
+    job = worker.submit("generate", {"seconds": 2.0, "seed": 1})
+    status, motion = worker.wait(job, 90)
+    assert status == "ok", motion
+    assert motion.positions.shape == (60, 22, 3)
+    assert any(j == job for j, _, _ in seen)
+    assert not worker.busy
+    assert worker.info["fps"] == 30.0
+
+
+def test_cancel_discards_result(worker, qtbot):
+    job = worker.submit("_sleep", {"steps": 400, "dt": 0.01})
+    time.sleep(0.1)
+    got = []
+    worker.finished.connect(lambda j, r: got.append(j))
+    worker.cancel(job)
+    assert not worker.busy
+    # The next job still runs and answers; the cancelled one never reports a result.
+    job2 = worker.submit("generate", {"seconds": 1.0, "seed": 2})
+    status, _motion = worker.wait(job2, 60)
+    assert status == "ok"
+    assert job not in got
+
+
+def test_crash_leaves_editor_running_and_restarts(worker, qtbot):
+    job = worker.submit("_crash", {"code": 7})
+    status, msg = worker.wait(job, 30)
+    assert status == "error" and "exit code 7" in msg
+    job2 = worker.submit("generate", {"seconds": 1.0, "seed": 3})
+    status, motion = worker.wait(job2, 90)
+    assert status == "ok", motion
+
+
+def test_bad_job_reports_error(worker, qtbot):
+    status, msg = worker.wait(worker.submit("import", {"path": "/nonexistent/file.bvh"}), 60)
+    assert status == "error" and "nonexistent" in msg
