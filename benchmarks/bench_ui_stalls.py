@@ -1,0 +1,82 @@
+"""Longest event-loop stall per editor action: a 5 ms QTimer ticks while a scripted session runs
+(new from seed, play, import a real BVH, pin, drag, fill, resample, undo, redo, save, open, export);
+any gap between ticks beyond 5 ms is time the UI could not respond. Target: no stall over 100 ms.
+Runs offscreen (no 3D drawing) or under xvfb-run. Prints numbers; not a test.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+WALK = Path(__file__).resolve().parents[1].parent / "shared/data/bandai-namco/dataset-2.zip/dataset-2/data/dataset-2_walk_active_001.bvh"
+
+
+def main() -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6 import QtCore, QtWidgets
+
+    QtCore.QCoreApplication.setAttribute(QtCore.Qt.AA_ShareOpenGLContexts)
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    from app.window import MainWindow
+
+    tmp = Path(tempfile.mkdtemp())
+    settings = QtCore.QSettings(str(tmp / "s.ini"), QtCore.QSettings.IniFormat)
+    win = MainWindow(settings=settings, recovery=tmp / "r.csgnproj", offer_recovery=False, autostart=False)
+    win.quiet, win.prompt_on_close = True, False
+    win.resize(1000, 700)
+    win.show()
+
+    last = [time.perf_counter()]
+    worst = [0.0]
+
+    def tick():
+        now = time.perf_counter()
+        worst[0] = max(worst[0], now - last[0] - 0.005)
+        last[0] = now
+
+    timer = QtCore.QTimer()
+    timer.timeout.connect(tick)
+    timer.start(5)
+
+    def measure(name, action, wait_job=True, settle=0.3):
+        app.processEvents()
+        last[0], worst[0] = time.perf_counter(), 0.0
+        t0 = time.perf_counter()
+        action()
+        while wait_job and win.busy:
+            app.processEvents()
+            time.sleep(0.001)
+        end = time.perf_counter() + settle
+        while time.perf_counter() < end:
+            app.processEvents()
+            time.sleep(0.001)
+        print(f"{name:<28} longest stall {1e3 * worst[0]:6.1f} ms   (action took {time.perf_counter() - t0 - settle:5.2f} s)")
+        return worst[0]
+
+    results = [
+        measure("new from seed (20 s)", lambda: win.new_from_seed(3, 20.0, ask=False)),
+        measure("play 2 s", lambda: (win.play(), QtCore.QTimer.singleShot(2000, win.pause)), wait_job=False, settle=2.2),
+    ]
+    if WALK.parent.parent.parent.exists():
+        results.append(measure("import real BVH as a pin", lambda: win.import_motion(WALK)))
+    results += [
+        measure("pin selection", lambda: win.pin_selection(200, 260), wait_job=False),
+        measure("drag a pin (one command)", lambda: win.move_pin(win.doc.pins[-1].id, 300), wait_job=False),
+        measure("fill gaps", lambda: win.fill_gaps(seed=4)),
+        measure("resample this gap", lambda: win.resample_gap(100, seed=9)),
+        measure("undo", win.undo.undo, wait_job=False),
+        measure("redo", win.undo.redo, wait_job=False),
+        measure("save as", lambda: win.save_as(tmp / "take 1.csgnproj"), wait_job=False),
+        measure("open", lambda: win.open_project(tmp / "take 1.csgnproj", ask=False), wait_job=False),
+        measure("export BVH", lambda: win.export(tmp / "take 1.bvh"), wait_job=False),
+    ]
+    print(f"worst over the session: {1e3 * max(results):.1f} ms (target <= 100 ms)")
+    win.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
