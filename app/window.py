@@ -476,7 +476,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return None
         if path is None:
             path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Import motion", "",
-                                                            "Motion (*.bvh *.npz *.json);;All files (*)")
+                                                            "Motion (*.bvh *.vmd *.npz *.json);;All files (*)")
             if not path:
                 return None
         doc, at = self.doc, getattr(self, "frame", 0)
@@ -497,38 +497,31 @@ class MainWindow(QtWidgets.QMainWindow):
 
         return self.run_job("import", {"path": str(path)}, f"Import {Path(path).name}", done)
 
-    def export(self, path: str | Path | None = None) -> Path | None:
+    def export(self, path: str | Path | None = None, clean_feet: bool = True) -> Path | None:
+        """Export the document as the command line's `csgn export` does (foot clean-up on by default)."""
         if self.doc is None or self.doc.fill is None:
             self.error("nothing to export yet")
             return None
         if path is None:
             path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export motion", "motion.bvh",
-                                                            "BVH (*.bvh);;NumPy (*.npz)")
+                                                            "BVH (*.bvh);;MikuMikuDance motion (*.vmd);;NumPy (*.npz)")
             if not path:
                 return None
-        from csgn_core.io import save_motion
+        from csgn_core.export import export_timeline
 
         if self.doc.is_stale():
             self.status("note: some gaps are out of date; exporting the last fill (Fill gaps updates them)")
         try:
-            out = save_motion(self.export_motion(), path)
+            report = export_timeline(self.doc, path, clean_feet=clean_feet)
         except (CSGNError, OSError) as e:
             self.error(f"export failed: {e}")
             return None
-        self.status(f"exported {out}")
-        return Path(out)
+        self.status(f"exported {report['path']}")
+        return Path(report["path"])
 
     def export_motion(self):
         """The fill with every pin's frames laid over it (what the viewport shows)."""
-        m = self.doc.fill.motion
-        if not self.doc.pins or not m.has_rotations:
-            return m
-        rot, root = m.rotations.copy(), m.root.copy()
-        for p in self.doc.pins:
-            src = p.frames()
-            if src.has_rotations and src.skeleton.same_topology(m.skeleton):
-                rot[p.at:p.stop], root[p.at:p.stop] = src.rotations, src.root
-        return replace(m, rotations=rot, root=root, meta=dict(m.meta))
+        return self.doc.current_motion()
 
     # --- files ---------------------------------------------------------------------------------------
     def save(self) -> bool:

@@ -51,7 +51,9 @@ def _run_job(model, model_name, kind, args, progress, cancel):
         from csgn_core.sampler import conform
 
         progress(0.1, "reading")
-        motion = load_motion(args["path"])
+        # A VMD holds MMD bones only: read it straight onto the model's own skeleton where one is named.
+        motion = load_motion(args["path"], skeleton=model.skeleton) if str(args["path"]).lower().endswith(
+            ".vmd") else load_motion(args["path"])
         progress(0.5, "fitting to the model's skeleton and rate")
         return conform(motion, model)
     # Test hooks: a job that runs until cancelled, and one that kills the process.

@@ -213,5 +213,16 @@ class Timeline:
         return mask
 
     def current_motion(self) -> Motion | None:
-        """The last fill, or None before the first fill."""
-        return self.fill.motion if self.fill else None
+        """What the document shows: the last fill with every pin's own frames laid over it (None before
+        the first fill). Pins on another skeleton than the fill's are left as the fill has them."""
+        if self.fill is None:
+            return None
+        m = self.fill.motion
+        if not self.pins or not m.has_rotations:
+            return m
+        rot, root = m.rotations.copy(), m.root.copy()
+        for p in self.pins:
+            src = p.frames()
+            if src.has_rotations and src.skeleton.same_topology(m.skeleton):
+                rot[p.at:p.stop], root[p.at:p.stop] = src.rotations, src.root
+        return replace(m, rotations=rot, root=root, meta=dict(m.meta))

@@ -14,7 +14,7 @@ def _suffix(path: str | Path) -> str:
     return Path(path).suffix.lower()
 
 
-def load_motion(path: str | Path, *, skeleton: str = "tang23", **vmd_options) -> Motion:
+def load_motion(path: str | Path, *, skeleton="tang23", **vmd_options) -> Motion:
     """Read a motion file (.bvh, .npz, Tang skeletons .json, MSR or UTKinect .txt, .vmd), also inside a zip.
 
     A VMD file holds MMD bones only: ``skeleton`` names the project skeleton it is retargeted onto

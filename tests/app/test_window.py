@@ -241,6 +241,17 @@ def test_export_bvh(win, tmp_path):
     assert m.n_frames == win.doc.length and m.fps == win.doc.fps
 
 
+def test_export_vmd_then_import_it_as_a_pin(win, qtbot, tmp_path):
+    from csgn_core.io.vmd import read_vmd
+
+    out = win.export(tmp_path / "ダンス.vmd")
+    assert out is not None and read_vmd(out).n_frames > 0
+    win.set_frame(0)
+    run(qtbot, win, win.import_motion(out))
+    pin = win.doc.pins[0]
+    assert pin.source.skeleton.same_topology(win.doc.skeleton) and pin.at == 0 and pin.length > 100
+
+
 def test_about_names_licences(win, monkeypatch):
     seen = []
     monkeypatch.setattr(QtWidgets.QMessageBox, "about", lambda parent, title, text: seen.append(text))
