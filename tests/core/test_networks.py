@@ -18,12 +18,7 @@ from csgn_core.skeleton import load_named, named_skeletons
 from .helpers import random_motion, toy_skeleton
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_config(sk, fps=30.0) -> ModelConfig:
