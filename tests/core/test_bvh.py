@@ -11,18 +11,14 @@ from csgn_core.io.bvh import parse_bvh, read_bvh, write_bvh
 from csgn_core.motion import Motion
 from csgn_core.skeleton import load_named
 
+from ..conftest import DATA
+from ..conftest import need as _need
 from .helpers import random_motion, toy_skeleton
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 CMU_ZIP = DATA / "cmu-iclone" / "bvh.zip"
 BANDAI1 = DATA / "bandai-namco" / "dataset-1.zip"
 BANDAI2 = DATA / "bandai-namco" / "dataset-2.zip"
 
-
-def _need(path: Path) -> Path:
-    if not path.is_file():
-        pytest.skip(f"real data not found at {path} (../shared/data next to the repository)")
-    return path
 
 
 def _spread(paths: list[Path], n: int) -> list[Path]:

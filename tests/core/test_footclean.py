@@ -1,7 +1,6 @@
 """Foot contacts, the skating measure, two-bone IK and foot-slide clean-up."""
 from dataclasses import replace
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,13 +18,8 @@ from csgn_core.footclean import (
 from csgn_core.motion import Motion
 from csgn_core.skeleton import load_named
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-def _need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"real motion data not found at {path} (only checkouts beside ../shared/data have it)")
-    return path
+from ..conftest import DATA
+from ..conftest import need as _need
 
 
 @cache

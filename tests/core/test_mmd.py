@@ -1,6 +1,5 @@
 """MMD export and import: the standard rig, conventions, bone maps, retargeting on real clips, key reduction."""
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,16 +28,13 @@ from csgn_core.mmd import (
 from csgn_core.motion import Motion
 from csgn_core.skeleton import load_named
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+from ..conftest import DATA
+from ..conftest import need as _need
+
 TANG = DATA / "tang2018-dance" / "dances.zip"
 BANDAI = DATA / "bandai-namco" / "dataset-1.zip"
 MSR = DATA / "msr-action3d" / "skeletons"
 
-
-def _need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"real motion data not found at {path} (only checkouts beside ../shared/data have it)")
-    return path
 
 
 @cache
