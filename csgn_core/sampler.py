@@ -333,7 +333,8 @@ def _refine(model, z: torch.Tensor, pin_rot, pin_root, pinned, m: int, seconds: 
             cancel: Cancel) -> torch.Tensor:
     """Adjust the latent steps that reach pinned frames so G reproduces the pins (time-bounded)."""
     S, L = model.step_frames, len(pinned)
-    target = torch.from_numpy(model.codec.encode_np(pin_rot, pin_root))  # (9, L, J)
+    dev = model.device
+    target = torch.from_numpy(model.codec.encode_np(pin_rot, pin_root)).to(dev)  # (9, L, J)
     # The root velocity channels of the target are meaningless at a pin's first frame (they read
     # across the pin edge): weight only frames whose predecessor is pinned too, plus every rotation.
     wt = torch.zeros(1, L, 1)
@@ -341,12 +342,13 @@ def _refine(model, z: torch.Tensor, pin_rot, pin_root, pinned, m: int, seconds: 
     wroot = wt.clone()
     starts = np.flatnonzero(pinned & ~np.concatenate([[False], pinned[:-1]]))
     wroot[0, torch.from_numpy(starts)] = 0.0
+    wt, wroot = wt.to(dev), wroot.to(dev)
     r = model.G.latent_radius()
     steps = np.unique(np.concatenate([np.arange(f // S - 1, f // S + 2) for f in np.flatnonzero(pinned)])) + m
     steps = steps[(steps >= 0) & (steps < z.shape[1])]
     lo, hi = max(0, steps.min() - r), min(z.shape[1], steps.max() + r + 1)
-    zw = z[:, lo:hi].clone()
-    sel = torch.from_numpy(steps - lo)
+    zw = z[:, lo:hi].clone().to(dev)
+    sel = torch.from_numpy(steps - lo).to(dev)
     var = zw[:, sel].clone().requires_grad_(True)
     # Adam written out: importing torch.optim costs about 2 s the first time (it pulls in sympy).
     lr, b1, b2, eps = 0.05, 0.9, 0.999, 1e-8
@@ -370,7 +372,7 @@ def _refine(model, z: torch.Tensor, pin_rot, pin_root, pinned, m: int, seconds: 
             var -= lr * (m1 / (1 - b1 ** it)) / ((m2 / (1 - b2 ** it)).sqrt() + eps)
         _report(progress, 0.4 + 0.4 * min(1.0, it / 50), "refining pinned latents")
     z = z.clone()
-    z[:, lo:hi] = zw.index_copy(1, sel, var.detach())
+    z[:, lo:hi] = zw.index_copy(1, sel, var.detach()).cpu()
     return z
 
 

@@ -40,12 +40,46 @@ class ModelConfig:
     leaky: float = 0.2
     temporal_up: str = "linear"  # or "nearest"
     gp_sigma_bar: float = 100.0  # base length scale of the GP prior, in latent steps
-    gp_mode: str = "spectrum"
+    gp_mode: str = "spectrum"  # or single / range / white / constant (Table 3's ablations, see gp.py)
+    gp_sigma: float | None = None  # mode "single"
+    gp_sigma_min: float | None = None  # mode "range"
+    gp_sigma_max: float | None = None
+    # Table 4's ablations of G: "pyramid" upsamples through the graph pyramid (CSGN), "direct" jumps
+    # from the one-vertex latent to the full skeleton in the first block (ST-GCN / ST-SGCN);
+    # g_graph "none" keeps G on one vertex and ends in a dense layer to every joint (Temp-Conv).
+    g_upsampling: str = "pyramid"
+    g_graph: str = "graph"
     rotation: str = "6d"  # per-joint rotation channels (first two columns of the rotation matrix)
+    # The critic and H also see every joint's velocity over the floor (features.py). Off in models
+    # trained before it existed, so their configs still load; every preset turns it on.
+    critic_world_velocity: bool = False
     # Filled from the training data: skeleton, frame rate and feature scales (see features.py).
     skeleton: dict = field(default_factory=dict)
     fps: float = 30.0
     stats: dict = field(default_factory=dict)
+
+    def prior_config(self):
+        from ..gp import GPPriorConfig
+
+        return GPPriorConfig(channels=self.latent_channels, sigma_bar=self.gp_sigma_bar, mode=self.gp_mode,
+                             sigma=self.gp_sigma, sigma_min=self.gp_sigma_min, sigma_max=self.gp_sigma_max)
+
+    def override(self, text: str) -> None:
+        """Apply one ``name=value`` setting (value in JSON; bare words are strings), as ``--set`` does."""
+        import json
+
+        name, sep, value = text.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in {f.name for f in fields(self)} or name in ("skeleton", "stats", "fps"):
+            raise CSGNError(f"--set {text!r}: expected NAME=VALUE with NAME a model setting "
+                            f"(for example gp_mode=single, gp_sigma=4, g_upsampling=direct, g_sv_from=99)")
+        try:
+            v = json.loads(value)
+        except ValueError:
+            v = value
+        setattr(self, name, v)
+        if self.g_upsampling not in ("pyramid", "direct") or self.g_graph not in ("graph", "none"):
+            raise CSGNError(f"--set {text!r}: g_upsampling is pyramid or direct, g_graph is graph or none")
 
     @property
     def step_frames(self) -> int:
@@ -94,22 +128,22 @@ class TrainConfig:
 PRESETS: dict[str, tuple[dict, dict]] = {
     "paper": (
         dict(latent_channels=1024, n_temporal_up=4, window=128, g_width=512, g_min_width=32, d_width=512,
-             d_min_width=32, h_width=512, h_min_width=32, gp_sigma_bar=100.0),
+             d_min_width=32, h_width=512, h_min_width=32, gp_sigma_bar=100.0, critic_world_velocity=True),
         dict(batch=32, n_critic=5),
     ),
     "narrow": (
         dict(latent_channels=512, n_temporal_up=4, window=128, g_width=256, g_min_width=16, d_width=256,
-             d_min_width=16, h_width=256, h_min_width=16, gp_sigma_bar=100.0),
+             d_min_width=16, h_width=256, h_min_width=16, gp_sigma_bar=100.0, critic_world_velocity=True),
         dict(batch=32, n_critic=5),
     ),
     "cpu": (
         dict(latent_channels=96, n_temporal_up=3, window=64, g_width=128, g_min_width=32, d_width=128,
-             d_min_width=32, h_width=96, h_min_width=24, gp_sigma_bar=16.0),
+             d_min_width=32, h_width=96, h_min_width=24, gp_sigma_bar=16.0, critic_world_velocity=True),
         dict(batch=16, n_critic=2, checkpoint_minutes=5.0, sample_minutes=5.0),
     ),
     "tiny": (
         dict(latent_channels=8, n_temporal_up=2, window=16, g_width=16, g_min_width=8, d_width=16, d_min_width=8,
-             h_width=16, h_min_width=8, gp_sigma_bar=4.0),
+             h_width=16, h_min_width=8, gp_sigma_bar=4.0, critic_world_velocity=True),
         dict(batch=4, n_critic=1, log_every=1),
     ),
 }

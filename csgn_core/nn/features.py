@@ -30,6 +30,12 @@ N_ROOT = 3
 N_FEAT = N_ROT + N_ROOT
 N_CRITIC_BASE = N_ROT + N_ROOT + 3
 N_CRITIC = 2 * N_CRITIC_BASE
+N_WORLD_VEL = 3
+
+
+def n_critic_channels(world_velocity: bool) -> int:
+    """Channels of ``FeatureCodec.critic_input``: 24, or 27 with the joints' world velocities."""
+    return N_CRITIC + (N_WORLD_VEL if world_velocity else 0)
 
 
 # --- rotations -----------------------------------------------------------------------------------------
@@ -168,9 +174,10 @@ def feature_stats(skeleton: Skeleton, root_raw: np.ndarray) -> dict:
 class FeatureCodec(nn.Module):
     """Turns rotation motions into feature tensors and back, and builds the critic's input."""
 
-    def __init__(self, skeleton: Skeleton, stats: dict):
+    def __init__(self, skeleton: Skeleton, stats: dict, world_velocity: bool = False):
         super().__init__()
         self.skeleton = skeleton
+        self.world_velocity = world_velocity
         self.parents = list(skeleton.parents)
         self.stats = dict(stats)
         self.register_buffer("offsets", torch.tensor(skeleton.offsets, dtype=torch.float32), persistent=False)
@@ -222,20 +229,48 @@ class FeatureCodec(nn.Module):
         z = s * pos[..., 0] + c * pos[..., 2]
         return torch.stack([x, pos[..., 1], z], dim=-1) / self.stats["pos_scale"]
 
+    def world_velocities(self, rot: torch.Tensor, feat: torch.Tensor, local: torch.Tensor) -> torch.Tensor:
+        """(N, 3, T, J) every joint's velocity over the floor (root travel included), in the heading
+        frame of its frame, / vel_scale; zero at the first frame.
+
+        rot: (N, T, J, 3, 3); local: (N, T, J, 3) ``local_positions`` (heading frame, / pos_scale).
+        Without it the critic sees the root's speed on one vertex only, and a dancer whose feet glide
+        across the floor looks real to it; with it, a planted foot must have near-zero speed.
+        """
+        st = self.stats
+        s, c = heading(rot[:, :, 0])  # (N, T)
+        v = feat[:, N_ROT:N_ROT + 2, :, 0] * st["vel_scale"]  # (N, 2, T) heading-frame root velocity
+        root_x = torch.cumsum(c * v[:, 0] + s * v[:, 1], dim=1)  # (N, T) world track within the window
+        root_z = torch.cumsum(-s * v[:, 0] + c * v[:, 1], dim=1)
+        lp = local * st["pos_scale"]
+        s_, c_ = s[..., None], c[..., None]
+        wx = root_x[..., None] + c_ * lp[..., 0] + s_ * lp[..., 2]  # (N, T, J)
+        wz = root_z[..., None] - s_ * lp[..., 0] + c_ * lp[..., 2]
+        wy = lp[..., 1] + feat[:, N_ROT + 2, :, :1] * st["height_scale"]
+        d = [torch.diff(w, dim=1, prepend=w[:, :1]) for w in (wx, wy, wz)]
+        hx = c_ * d[0] - s_ * d[2]
+        hz = s_ * d[0] + c_ * d[2]
+        return torch.stack([hx, d[1], hz], dim=1) / st["vel_scale"]
+
     def critic_input(self, feat: torch.Tensor) -> torch.Tensor:
-        """(N, 9, T, J) features -> (N, 24, T, J): canonical features, local positions, and their
-        frame-to-frame differences (zero at the first frame)."""
+        """(N, 9, T, J) features -> (N, 24 or 27, T, J): canonical features, local positions, their
+        frame-to-frame differences (zero at the first frame), and with ``world_velocity`` the joints'
+        velocities over the floor."""
         with torch.autocast(device_type=feat.device.type, enabled=False):
             feat = feat.float()
             rot = self.rotations(feat)
             six = matrix_to_6d(rot).permute(0, 3, 1, 2)
-            pos = self.local_positions(rot).permute(0, 3, 1, 2)  # (N, 3, T, J)
+            local = self.local_positions(rot)  # (N, T, J, 3)
+            pos = local.permute(0, 3, 1, 2)  # (N, 3, T, J)
             base = torch.cat([six, feat[:, N_ROT:] * self.mask[:, N_ROT:], pos], dim=1)  # (N, 12, T, J)
             d = base[:, :, 1:] - base[:, :, :-1]
             d = torch.cat([torch.zeros_like(base[:, :, :1]), d], dim=2)
             g = self.diff_gain
             gain = torch.cat([g[0].expand(N_ROT), g[1].expand(N_ROOT), g[2].expand(3)])[None, :, None, None]
-            return torch.cat([base, d * gain], dim=1)
+            out = [base, d * gain]
+            if self.world_velocity:
+                out.append(self.world_velocities(rot, feat, local))
+            return torch.cat(out, dim=1)
 
     # features -> motion --------------------------------------------------------------------------
     def decode_np(self, feat: np.ndarray | torch.Tensor, origin: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ..errors import CSGNError
-from ..gp import GPPrior, GPPriorConfig
+from ..gp import GPPrior
 from ..motion import Motion
 from ..skeleton import Skeleton
 from .config import ModelConfig
@@ -38,8 +38,8 @@ class CSGNModel(nn.Module):
         self.cfg = cfg
         self.skeleton = Skeleton.from_dict(cfg.skeleton)
         self.G, self.H = G, H
-        self.codec = FeatureCodec(self.skeleton, cfg.stats)
-        self.prior = GPPrior(GPPriorConfig(channels=cfg.latent_channels, sigma_bar=cfg.gp_sigma_bar, mode=cfg.gp_mode))
+        self.codec = FeatureCodec(self.skeleton, cfg.stats, world_velocity=cfg.critic_world_velocity)
+        self.prior = GPPrior(cfg.prior_config())
 
     @property
     def fps(self) -> float:

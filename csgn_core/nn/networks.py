@@ -17,10 +17,10 @@ import math
 import torch
 from torch import nn
 
-from ..pyramid import GraphPyramid, build_pyramid
+from ..pyramid import GraphPyramid, Level, build_pyramid
 from ..skeleton import Skeleton
 from .config import ModelConfig
-from .features import N_CRITIC, N_FEAT
+from .features import N_FEAT, n_critic_channels
 from .graph_ops import (GraphCoarsen, GraphConvST, GraphUpsample, VertexBatchNorm, block_schedule, level_partitions,
                         level_roots, to_channel_major, to_vertex_major)
 
@@ -32,23 +32,43 @@ def _widths(first: int, minimum: int, n: int) -> list[int]:
 class Plan:
     """Which pyramid level and frame rate every generator block works at."""
 
-    def __init__(self, pyramid: GraphPyramid, n_temporal: int):
+    def __init__(self, pyramid: GraphPyramid, n_temporal: int, spatial: bool = True):
         self.pyramid = pyramid
         self.roots = level_roots(pyramid)
         self.top = len(pyramid.levels) - 1
-        self.schedule = block_schedule(self.top, n_temporal)
+        self.schedule = block_schedule(self.top if spatial else 0, n_temporal)
         # levels[b]: pyramid level at the output of generator block b.
         self.levels, lv = [], self.top
-        for spatial, _ in self.schedule:
-            lv -= int(spatial)
+        for up_s, _ in self.schedule:
+            lv -= int(up_s)
             self.levels.append(lv)
-        assert self.levels[-1] == 0
+        assert self.levels[-1] == (0 if spatial else self.top)
 
     def partitions(self, level: int):
         return level_partitions(self.pyramid.levels[level], self.roots[level])
 
     def n(self, level: int) -> int:
         return self.pyramid.levels[level].n
+
+
+def flat_pyramid(pyramid: GraphPyramid) -> GraphPyramid:
+    """The full graph under a single vertex that upsamples straight onto every joint (no pyramid)."""
+    n = pyramid.levels[0].n
+    top = Level(n=1, edges=(), keep=(0,), up_sources=tuple((0,) for _ in range(n)), assign=(0,) * n)
+    return GraphPyramid(levels=(pyramid.levels[0], top))
+
+
+class DenseOut(nn.Module):
+    """Temp-Conv's output: a temporal convolution from one vertex's channels to every joint's features."""
+
+    def __init__(self, cin: int, n_joints: int, kt: int):
+        super().__init__()
+        self.kt, self.n_joints = kt, n_joints
+        self.conv = nn.Conv1d(cin, N_FEAT * n_joints, kt, padding=kt // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 1, C, T) -> (N, J, 9, T)
+        y = self.conv(x[:, 0])  # (N, 9 J, T)
+        return y.view(y.shape[0], self.n_joints, N_FEAT, y.shape[-1])
 
 
 class Generator(nn.Module):
@@ -69,7 +89,10 @@ class Generator(nn.Module):
             self.norms.append(VertexBatchNorm(widths[b]))
             cin, lv_in = widths[b], lv
         self.act = nn.LeakyReLU(cfg.leaky)
-        self.out = GraphConvST(cin, N_FEAT, plan.partitions(0), cfg.g_kt, varying=cfg.g_sv_from < B)
+        if lv_in == 0:
+            self.out = GraphConvST(cin, N_FEAT, plan.partitions(0), cfg.g_kt, varying=cfg.g_sv_from < B)
+        else:  # Temp-Conv: G never left the one-vertex level
+            self.out = DenseOut(cin, plan.n(0), cfg.g_kt)
 
     def latent_radius(self) -> int:
         """How many latent steps on either side an output frame can depend on (its receptive field)."""
@@ -121,11 +144,11 @@ class Discriminator(nn.Module):
 
     def __init__(self, cfg: ModelConfig, plan: Plan):
         super().__init__()
-        self.trunk = _Down(cfg, plan, N_CRITIC, cfg.d_width, cfg.d_min_width, cfg.d_kt)
+        self.trunk = _Down(cfg, plan, n_critic_channels(cfg.critic_world_velocity), cfg.d_width, cfg.d_min_width, cfg.d_kt)
         self.t0 = cfg.window // cfg.step_frames
         self.fc = nn.Linear(self.trunk.cout * self.t0, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 24, T, J) -> (N,)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 24|27, T, J) -> (N,)
         h = self.trunk(x)
         return self.fc(h.flatten(1)).squeeze(1)
 
@@ -135,18 +158,24 @@ class Inverse(nn.Module):
 
     def __init__(self, cfg: ModelConfig, plan: Plan):
         super().__init__()
-        self.trunk = _Down(cfg, plan, N_CRITIC, cfg.h_width, cfg.h_min_width, cfg.h_kt)
+        self.trunk = _Down(cfg, plan, n_critic_channels(cfg.critic_world_velocity), cfg.h_width, cfg.h_min_width, cfg.h_kt)
         self.out = GraphConvST(self.trunk.cout, cfg.latent_channels, plan.partitions(plan.top), cfg.h_kt)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 24, T, J) -> (N, C0, T0)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 24|27, T, J) -> (N, C0, T0)
         return self.out(self.trunk(x))[:, 0]
 
 
 def build_networks(cfg: ModelConfig, skeleton: Skeleton) -> tuple[Generator, Discriminator, Inverse]:
     if cfg.window % cfg.step_frames:
         raise ValueError(f"window {cfg.window} is not a multiple of the latent step {cfg.step_frames}")
-    plan = Plan(build_pyramid(skeleton), cfg.n_temporal_up)
-    return Generator(cfg, plan), Discriminator(cfg, plan), Inverse(cfg, plan)
+    pyramid = build_pyramid(skeleton)
+    plan = Plan(pyramid, cfg.n_temporal_up)
+    g_plan = plan
+    if cfg.g_graph == "none":
+        g_plan = Plan(flat_pyramid(pyramid), cfg.n_temporal_up, spatial=False)
+    elif cfg.g_upsampling == "direct":
+        g_plan = Plan(flat_pyramid(pyramid), cfg.n_temporal_up)
+    return Generator(cfg, g_plan), Discriminator(cfg, plan), Inverse(cfg, plan)
 
 
 def count_parameters(module: nn.Module) -> int:

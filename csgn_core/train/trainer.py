@@ -37,7 +37,7 @@ from torch import nn
 
 from ..datasets import DATASETS, SPLITS, Dataset, build_dataset, default_cache_path
 from ..errors import CSGNError
-from ..gp import GPPrior, GPPriorConfig
+from ..gp import GPPrior
 from ..nn.config import ModelConfig, TrainConfig, preset, PRESETS
 from ..nn.features import N_CRITIC_BASE, N_ROT, FeatureCodec, feature_stats, quat_to_6d_np, root_track_np
 from ..nn.model import CSGNModel, export_model, generate
@@ -206,11 +206,11 @@ class Trainer:
         self.G, self.D, self.H = G.to(self.device), D.to(self.device), H.to(self.device)
         for m in (self.G, self.D, self.H):
             self.dist.broadcast_module(m)
-        self.codec = FeatureCodec(self.skeleton, mcfg.stats).to(self.device)
+        self.codec = FeatureCodec(self.skeleton, mcfg.stats, world_velocity=mcfg.critic_world_velocity).to(self.device)
         betas = (tcfg.beta1, tcfg.beta2)
         self.opt = {name: torch.optim.Adam(m.parameters(), lr=tcfg.lr, betas=betas)
                     for name, m in (("G", self.G), ("D", self.D), ("H", self.H))}
-        self.prior = GPPrior(GPPriorConfig(channels=mcfg.latent_channels, sigma_bar=mcfg.gp_sigma_bar, mode=mcfg.gp_mode))
+        self.prior = GPPrior(mcfg.prior_config())
         self.rng = np.random.default_rng([seed, self.dist.rank])
         self.step = 0
         self.elapsed = 0.0
@@ -416,6 +416,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--n-critic", type=int, help="critic updates per generator update")
     p.add_argument("--cycle-x-g", type=float, help="share of the G(H(x)) reconstruction gradient that reaches G")
     p.add_argument("--sigma-bar", type=float, help="base length scale of the GP prior, latent steps")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a model setting of the preset (repeatable), e.g. gp_mode=white")
     p.add_argument("--checkpoint-minutes", type=float, help="minutes between checkpoints (and quality scores)")
     p.add_argument("--sample-minutes", type=float, help="minutes between sample plots")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
@@ -466,6 +468,9 @@ def _train(args, dist: Dist, device: torch.device) -> int:
         mcfg, tcfg = preset(args.preset)
         if args.sigma_bar is not None:
             mcfg.gp_sigma_bar = args.sigma_bar
+        for text in args.set:
+            mcfg.override(text)
+        mcfg.prior_config()  # a bad GP setting fails here, before any data work
         sampler = WindowSampler(ds, mcfg.window)
         stats = dict(sampler.stats)
         stats["diff_gain"] = measure_diff_gain(sampler, np.random.default_rng(args.seed))

@@ -98,6 +98,30 @@ def test_critic_input_is_heading_invariant_except_root_rotation():
     torch.testing.assert_close(a[:, 6:12], b[:, 6:12], atol=1e-5, rtol=0)  # root channels and positions
 
 
+def test_world_velocities_are_the_joints_speed_over_the_floor():
+    """The critic's extra channels equal finite differences of the decoded global positions, turned
+    into each frame's heading frame, so a foot planted on the floor reads zero."""
+    sk = toy_skeleton()
+    m = random_motion(sk, 40, seed=5)
+    codec = FeatureCodec(sk, feature_stats(sk, root_track_np(m.rotations, m.root)), world_velocity=True)
+    feat = codec.encode_motion(m)
+    ci = codec.critic_input(torch.from_numpy(feat)[None].double())[0]  # (27, T, J)
+    assert ci.shape[0] == N_CRITIC + 3
+    rot, root = codec.decode_np(feat)
+    pos = forward_kinematics(sk, rot, root)  # (T, J, 3)
+    d = np.diff(pos, axis=0)  # (T-1, J, 3)
+    s, c = heading_np(Q.to_matrix(rot[1:, 0]))
+    s, c = s[:, None], c[:, None]
+    want = np.stack([c * d[..., 0] - s * d[..., 2], d[..., 1], s * d[..., 0] + c * d[..., 2]]) / codec.stats["vel_scale"]
+    np.testing.assert_allclose(ci[N_CRITIC:, 1:].numpy(), want, atol=2e-3)
+    # a motion that stands still on the spot reads zero everywhere
+    still = random_motion(sk, 10, seed=6)
+    still.rotations[:] = still.rotations[:1]
+    still.root[:] = still.root[:1]
+    ci = codec.critic_input(torch.from_numpy(codec.encode_motion(still))[None])[0]
+    assert ci[N_CRITIC:].abs().max() < 1e-4
+
+
 # --- networks --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("sk", all_skeletons(), ids=lambda s: s.name)
 def test_network_shapes(sk):
@@ -108,14 +132,15 @@ def test_network_shapes(sk):
     x = G(z)
     assert x.shape == (3, N_FEAT, cfg.window, sk.n_joints)
     assert x.abs().max() <= 1.0
-    ci = FeatureCodec(sk, cfg.stats).critic_input(x)
+    codec = FeatureCodec(sk, cfg.stats, world_velocity=cfg.critic_world_velocity)
+    ci = codec.critic_input(x)
     assert D(ci).shape == (3,)
     assert H(ci).shape == (3, cfg.latent_channels, T0)
     # G and H work on any multiple of the latent step, not only the training window
     z2 = torch.randn(1, cfg.latent_channels, 3 * T0 + 1)
     x2 = G(z2)
     assert x2.shape[2] == (3 * T0 + 1) * cfg.step_frames
-    assert H(FeatureCodec(sk, cfg.stats).critic_input(x2)).shape == (1, cfg.latent_channels, 3 * T0 + 1)
+    assert H(codec.critic_input(x2)).shape == (1, cfg.latent_channels, 3 * T0 + 1)
 
 
 def test_parameter_counts_follow_presets():
@@ -231,3 +256,40 @@ def test_load_model_errors_are_one_line(tmp_path):
     (tmp_path / "ok" / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
     with pytest.raises(CSGNError):
         load_model(tmp_path / "ok")
+
+
+@pytest.mark.parametrize("setting", [[], ["g_upsampling=direct"], ["g_upsampling=direct", "g_sv_from=99"],
+                                     ["g_graph=none"], ["g_sv_from=99"]],
+                         ids=["csgn", "st-sgcn", "st-gcn", "temp-conv", "csgn-gc"])
+def test_table4_generator_variants_build_and_keep_shapes(setting):
+    sk = load_named("tang23")
+    cfg = tiny_config(sk)
+    for text in setting:
+        cfg.override(text)
+    G, D, H = build_networks(cfg, sk)
+    T0 = cfg.window // cfg.step_frames
+    x = G(torch.randn(2, cfg.latent_channels, T0))
+    assert x.shape == (2, N_FEAT, cfg.window, sk.n_joints)
+    if "g_graph=none" in setting:
+        assert all(up.M is None for up in G.ups)
+    elif "g_upsampling=direct" in setting:
+        assert G.ups[0].M.shape == (sk.n_joints, 1)  # one jump from the latent vertex to every joint
+    else:
+        assert G.ups[0].M.shape[0] < sk.n_joints  # a coarse pyramid level first
+    # the receptive field still bounds the influence of one latent step
+    z = torch.randn(1, cfg.latent_channels, 3 * T0)
+    G.eval()
+    z2 = z.clone()
+    z2[:, :, 0] += 5.0
+    far = (G.latent_radius() + 1) * cfg.step_frames
+    torch.testing.assert_close(G(z)[..., far:, :], G(z2)[..., far:, :])
+
+
+def test_model_setting_overrides_are_checked():
+    cfg, _ = preset("cpu")
+    cfg.override("gp_mode=single")
+    cfg.override("gp_sigma=4")
+    assert cfg.prior_config().sigmas().tolist() == [4.0] * cfg.latent_channels
+    for bad in ["nonsense=1", "g_upsampling=sideways", "stats={}", "gp_mode"]:
+        with pytest.raises(CSGNError):
+            cfg.override(bad)
