@@ -48,12 +48,14 @@ def _add_sampling_commands(sub, full: bool) -> None:
     """predict, complete and eval need torch and the sampler; import them only when one of them runs."""
     helps = {"predict": "continue a clip for N seconds",
              "complete": "fill the gaps between pinned clips (a plan or --pin options)",
-             "eval": "evaluation: `csgn eval infill`"}
+             "eval": "evaluation: `csgn eval infill`, `csgn eval fid`, `csgn eval motion`"}
     if not full:
         for name, text in helps.items():
             sub.add_parser(name, help=text)
         return
     from .evaluate_infill import add_eval_infill_args, eval_infill_main
+    from .evaluation.fid import add_eval_fid_args, eval_fid_main
+    from .evaluation.motion_check import add_eval_motion_args, eval_motion_main
     from .sampler import add_complete_args, add_predict_args, complete_main, predict_main
 
     pred = sub.add_parser("predict", help=helps["predict"])
@@ -67,6 +69,12 @@ def _add_sampling_commands(sub, full: bool) -> None:
     infill = esub.add_parser("infill", help="in-betweening benchmark against interpolation")
     add_eval_infill_args(infill)
     infill.set_defaults(func=eval_infill_main)
+    fid = esub.add_parser("fid", help="FID / IS (short, mean ensemble, mean time) against withheld real data")
+    add_eval_fid_args(fid)
+    fid.set_defaults(func=eval_fid_main)
+    mot = esub.add_parser("motion", help="long generations: bone lengths, frozen joints, speeds against real data")
+    add_eval_motion_args(mot)
+    mot.set_defaults(func=eval_motion_main)
 
 
 def _parser(argv0: str | None = None) -> argparse.ArgumentParser:

@@ -404,7 +404,8 @@ def _log_quality(trainer: Trainer, log, writer) -> float:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="csgn train", description="train CSGN (WGAN-GP with the GP latent prior)")
     p.add_argument("--data", required=True, help="dataset name (tang-dance, bandai-actions, kinect-actions) or built .npz")
-    p.add_argument("--preset", default="cpu", choices=sorted(PRESETS), help="network and training size")
+    p.add_argument("--preset", default="cpu", choices=sorted([*PRESETS, "aclstm"]),
+                   help="network and training size (aclstm: the autoregressive baseline, docs/baseline.md)")
     p.add_argument("--out", required=True, help="run folder: checkpoints, model/, metrics.jsonl, samples, tb")
     p.add_argument("--resume", action="store_true", help="continue from the run folder's latest checkpoint")
     p.add_argument("--seed", type=int, default=0)
@@ -438,6 +439,10 @@ def _device(name: str, dist: Dist) -> torch.device:
 def train_main(argv: list[str] | None = None) -> int:
     """Entry point of ``csgn train`` (and ``python -m csgn_core.train.trainer``)."""
     args = parser().parse_args(argv)
+    if args.preset == "aclstm":
+        from ..baseline.aclstm_train import train_aclstm_main
+
+        return train_aclstm_main(args)
     dist = Dist()
     device = _device(args.device, dist)
     if args.threads:

@@ -1,0 +1,1 @@
+"""Baselines that CSGN is compared against (paper section 6): the auto-conditioned LSTM (acLSTM)."""

@@ -1,0 +1,162 @@
+"""Does a long generation move like the data? Bone lengths, frozen joints and speeds against real clips.
+
+``csgn eval motion --model M --seconds 60,300`` generates a few takes of each length and compares
+them with the withheld real clips of the model's dataset (the ``cls`` split, which the generator
+never saw). What it measures, per motion:
+
+- ``bone_error``: the largest relative deviation of any bone from its rest length (FK output keeps
+  it at float rounding; a position model would not);
+- ``longest_freeze_s``: the longest run of frames in which some joint stays still, in seconds. A
+  non-root joint is still when its position relative to the root moves slower than
+  ``FREEZE_SPEED`` (the pose stops changing, even if the body glides); the root when its global
+  position does;
+- ``root_speed``: mean horizontal speed of the root, cm/s (how fast the body travels);
+- ``joint_speed``: mean speed of the joints relative to the root, cm/s (how much the body moves);
+- ``root_height``: mean and range of the root's height, cm.
+
+The check passes when every take keeps its bones, no joint freezes for more than 3 s, and both mean
+speeds lie within a factor of 2 of the real clips' (the model issue's acceptance test).
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+
+from ..errors import CSGNError
+from ..motion import Motion
+
+FREEZE_SPEED = 1.0  # cm/s: slower than this, a joint counts as still
+MAX_FREEZE_S = 3.0
+SPEED_FACTOR = 2.0
+
+
+def _longest_run(mask: np.ndarray) -> int:
+    """Longest run of True along axis 0 of a (F, K) mask, over all K columns."""
+    best = 0
+    run = np.zeros(mask.shape[1], dtype=np.int64)
+    for row in mask:
+        run = np.where(row, run + 1, 0)
+        best = max(best, int(run.max(initial=0)))
+    return best
+
+
+def motion_stats(motion: Motion) -> dict:
+    """The statistics of one motion (see the module doc)."""
+    pos = motion.positions  # (F, J, 3)
+    fps, sk = motion.fps, motion.skeleton
+    if len(pos) < 2:
+        raise CSGNError("motion statistics need at least two frames")
+    parents = np.asarray(sk.parents)
+    bones = np.arange(1, sk.n_joints)
+    rest = np.asarray(sk.bone_lengths)[bones]
+    lengths = np.linalg.norm(pos[:, bones] - pos[:, parents[bones]], axis=-1)  # (F, J-1)
+    long_bones = rest > 1e-6
+    bone_error = float(np.max(np.abs(lengths[:, long_bones] / rest[long_bones] - 1.0), initial=0.0))
+    rel = pos - pos[:, :1]  # (F, J, 3)
+    rel_speed = np.linalg.norm(np.diff(rel, axis=0), axis=-1)[:, 1:] * fps  # (F-1, J-1)
+    root_step = np.diff(pos[:, 0], axis=0)  # (F-1, 3)
+    root_speed_3d = np.linalg.norm(root_step, axis=-1) * fps
+    still = np.concatenate([rel_speed < FREEZE_SPEED, (root_speed_3d < FREEZE_SPEED)[:, None]], axis=1)
+    h = pos[:, 0, 1]
+    return {
+        "frames": int(len(pos)), "seconds": round(len(pos) / fps, 2),
+        "bone_error": bone_error,
+        "longest_freeze_s": _longest_run(still) / fps,
+        "root_speed": float(np.linalg.norm(root_step[:, [0, 2]], axis=-1).mean() * fps),
+        "joint_speed": float(rel_speed.mean()),
+        "root_height_mean": float(h.mean()), "root_height_min": float(h.min()), "root_height_max": float(h.max()),
+    }
+
+
+def real_stats(ds, split: str = "cls") -> dict:
+    """Frame-weighted means of ``motion_stats`` over a dataset split's clips (clips of 2+ frames)."""
+    from ..datasets import SPLITS
+
+    clips = [int(c) for c in np.nonzero(ds.clip_split == SPLITS.index(split))[0]]
+    rows = [motion_stats(ds.clip(c)) for c in clips if ds.clip_start[c + 1] - ds.clip_start[c] >= 2]
+    if not rows:
+        raise CSGNError(f"{ds.name}: no clips in the {split} split")
+    w = np.array([r["frames"] for r in rows], dtype=float)
+    out = {k: float(np.average([r[k] for r in rows], weights=w))
+           for k in ("root_speed", "joint_speed", "root_height_mean", "bone_error")}
+    out["longest_freeze_s"] = max(r["longest_freeze_s"] for r in rows)
+    out["clips"], out["seconds"] = len(rows), round(float(w.sum()) / ds.fps, 1)
+    return out
+
+
+def check(model_rows: list[dict], real: dict) -> dict:
+    """Pass/fail of every criterion, with the speed ratios (generated mean / real mean)."""
+    root = float(np.mean([r["root_speed"] for r in model_rows])) / max(real["root_speed"], 1e-9)
+    joint = float(np.mean([r["joint_speed"] for r in model_rows])) / max(real["joint_speed"], 1e-9)
+    within = lambda x: 1.0 / SPEED_FACTOR <= x <= SPEED_FACTOR  # noqa: E731
+    res = {
+        "bones_kept": all(r["bone_error"] < 1e-3 for r in model_rows),
+        "no_freeze_over_3s": all(r["longest_freeze_s"] <= MAX_FREEZE_S for r in model_rows),
+        "root_speed_ratio": root, "joint_speed_ratio": joint,
+        "root_speed_within_2x": within(root), "joint_speed_within_2x": within(joint),
+    }
+    res["passed"] = all(v for k, v in res.items() if isinstance(v, bool))
+    return res
+
+
+def evaluate_motion(model: str, seconds=(60.0, 300.0), seeds: int = 3, data: str | None = None,
+                    split: str = "cls") -> dict:
+    from ..train.trainer import resolve_dataset
+    from .generators import load_generator, model_dataset, model_folder
+
+    gen = load_generator(model)
+    data = data or model_dataset(model_folder(model))
+    if data is None:
+        raise CSGNError(f"{model}: cannot tell which dataset it was trained on; pass --data")
+    ds = resolve_dataset(data)
+    if not ds.skeleton.same_topology(gen.skeleton):
+        raise CSGNError(f"{data} has another skeleton ({ds.skeleton.name}) than {model} ({gen.skeleton.name})")
+    real = real_stats(ds, split)
+    takes = []
+    for s in seconds:
+        for seed in range(seeds):
+            takes.append(dict(motion_stats(gen.sample(s, seed)), seed=seed))
+    return {"model": str(model), "data": str(data), "split": split, "real": real, "takes": takes,
+            "check": check(takes, real)}
+
+
+def format_report(res: dict) -> str:
+    r = res["real"]
+    lines = [f"{res['model']} against {res['data']} ({res['split']} split: {r['clips']} clips, {r['seconds']} s)",
+             f"{'take':>14} {'bone err':>9} {'freeze s':>9} {'root cm/s':>10} {'joint cm/s':>11} {'height':>15}"]
+    for t in res["takes"]:
+        lines.append(f"{t['seconds']:>8.0f} s #{t['seed']} {t['bone_error']:>9.1e} {t['longest_freeze_s']:>9.2f} "
+                     f"{t['root_speed']:>10.1f} {t['joint_speed']:>11.1f} "
+                     f"{t['root_height_min']:>6.0f}-{t['root_height_max']:<6.0f}")
+    lines.append(f"{'real':>14} {r['bone_error']:>9.1e} {r['longest_freeze_s']:>9.2f} {r['root_speed']:>10.1f} "
+                 f"{r['joint_speed']:>11.1f} {r['root_height_mean']:>10.0f} mean")
+    c = res["check"]
+    lines.append(f"speed ratios: root {c['root_speed_ratio']:.2f}, joints {c['joint_speed_ratio']:.2f}; "
+                 f"bones kept {c['bones_kept']}, no freeze > 3 s {c['no_freeze_over_3s']}: "
+                 f"{'PASSED' if c['passed'] else 'FAILED'}")
+    return "\n".join(lines)
+
+
+def add_eval_motion_args(p) -> None:
+    p.add_argument("--model", default="dance", help="bundled model name (dance, actions) or a model/run folder")
+    p.add_argument("--seconds", default="60,300", help="comma-separated take lengths")
+    p.add_argument("--seeds", type=int, default=3, help="takes per length (seeds 0..N-1)")
+    p.add_argument("--data", help="dataset name or built .npz (default: the one the model was trained on)")
+    p.add_argument("--split", default="cls", help="real clips to compare with (cls: withheld from the generator)")
+    p.add_argument("--json", action="store_true")
+
+
+def eval_motion_main(args) -> int:
+    """``csgn eval motion``: exit status 0 when the check passes, 1 when it fails."""
+    from ..sampler import _namespace
+
+    a = _namespace(args, add_eval_motion_args)
+    try:
+        seconds = tuple(float(s) for s in str(a.seconds).split(",") if s.strip())
+    except ValueError:
+        raise CSGNError(f"--seconds {a.seconds!r}: expected numbers separated by commas") from None
+    res = evaluate_motion(a.model, seconds, a.seeds, a.data, a.split)
+    print(json.dumps(res, indent=1) if a.json else format_report(res), file=sys.stdout)
+    return 0 if res["check"]["passed"] else 1
