@@ -59,6 +59,35 @@ class SetFill(QUndoCommand):
         self.doc.set_fill(self.old)
 
 
+class SetState(QUndoCommand):
+    """A change of length, pins and fill at once (Predict continuation); holds both states, so redo
+    never samples again and undo gives back the old length and content exactly."""
+
+    def __init__(self, doc, old, new, text: str):
+        super().__init__(text)
+        self.doc, self.old, self.new = doc, old, new
+
+    def redo(self):
+        _apply(self.doc, self.new)
+
+    def undo(self):
+        _apply(self.doc, self.old)
+
+
+def _apply(doc, state) -> None:
+    # Order matters: the fill must match the length, and the pins must fit it at every step.
+    doc.set_fill(None)
+    for p in list(doc.pins):
+        if p not in state.pins:
+            doc.remove_pin(p.id)
+    if doc.length != state.length:
+        doc.set_length(state.length)
+    for p in state.pins:
+        if p not in doc.pins:
+            doc.add_pin(p)
+    doc.set_fill(state.fill)
+
+
 def check(doc, pins) -> None:
     """Raise TimelineError when ``pins`` would not be a valid pin list for ``doc``."""
     doc._check(list(pins))

@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = QtCore.QSettings("csgn-studio", "editor")
     model_dir = default_model_dir(args.model or settings.value("model") or None)
     # Start the model process first: it imports torch while this one imports pyqtgraph and builds the window.
-    worker = ModelWorker(model_dir)
+    device = str(settings.value("device") or "cpu").lower()
+    worker = ModelWorker(model_dir, device=device if device in ("cpu", "cuda") else "cpu")
     from .window import MainWindow
 
     win = MainWindow(model_dir=model_dir, settings=settings, worker=worker, own_worker=True,

@@ -2,7 +2,7 @@
 
 Starts the editor on the bundled model, pins a range, and writes ``editor.png`` (the window),
 ``editor-generated.png`` and ``editor-pinned.png`` (the 3D viewport at a generated and at a pinned
-frame). Needs a display with OpenGL (run under ``xvfb-run -a`` on a headless machine); exits with
+frame), then ``editor-onion.png`` / ``editor-onion-viewport.png`` with the onion skin on. Needs a display with OpenGL (run under ``xvfb-run -a`` on a headless machine); exits with
 status 3 when no OpenGL context could be made.
 """
 from __future__ import annotations
@@ -70,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     settle()
     win.viewport.grabFramebuffer().save(str(args.out / "editor-pinned.png"))
     win.grab().save(str(args.out / "editor.png"))
+    # The onion skin: ghosts before (cool) and after (warm) a generated frame, while the motion moves.
+    win.set_onion(True)
+    win.set_frame(n // 4)
+    settle()
+    win.grab().save(str(args.out / "editor-onion.png"))
+    win.viewport.grabFramebuffer().save(str(args.out / "editor-onion-viewport.png"))
     win.close()
     return 0
 

@@ -1,7 +1,9 @@
 """The 3D viewport: the skeleton at the current frame, a ground grid and a floor shadow.
 
 It reads the document (never owns data): at frame f it draws the pin holding f, in the pinned
-colours, or else the fill, in the generated colours (greyed where the fill is out of date).
+colours, or else the fill, in the generated colours (greyed where the fill is out of date). With
+the onion skin on it also draws faint ghost skeletons a few frames before (cool tint) and after
+(warm tint) the current frame.
 Project units are cm, y up; OpenGL here is z up, so (x, y, z) maps to (x, -z, y).
 """
 from __future__ import annotations
@@ -14,6 +16,11 @@ BACKGROUND = (32, 34, 40)
 GENERATED = {-1: (0.30, 0.60, 1.00), 1: (1.00, 0.35, 0.30), 0: (0.88, 0.88, 0.88)}
 PINNED = {-1: (1.00, 0.80, 0.15), 1: (1.00, 0.50, 0.05), 0: (1.00, 0.92, 0.60)}
 STALE = {-1: (0.45, 0.52, 0.62), 1: (0.62, 0.48, 0.47), 0: (0.60, 0.60, 0.60)}
+# Onion skin: frame offsets of the ghosts, their tints (before / after) and opacity (nearest first).
+ONION_OFFSETS = (-8, -4, 4, 8)
+ONION_BEFORE = (0.45, 0.75, 1.00)
+ONION_AFTER = (1.00, 0.75, 0.45)
+ONION_ALPHA = {4: 0.38, 8: 0.2}
 
 
 def to_gl(p: np.ndarray) -> np.ndarray:
@@ -55,6 +62,8 @@ class Viewport(gl.GLViewWidget):
         self.addItem(self.bones)
         self.joints = gl.GLScatterPlotItem(size=7, pxMode=True)
         self.addItem(self.joints)
+        self.onion = False
+        self.ghosts: dict[int, gl.GLLinePlotItem] = {}  # frame offset -> ghost, made when first shown
         self.reset_camera()
 
     # --- camera ---------------------------------------------------------------------------------
@@ -65,6 +74,18 @@ class Viewport(gl.GLViewWidget):
         c = to_gl(pos[0]) if pos is not None else np.zeros(3)
         self.opts["center"] = _vec(c[0], c[1], 85)
         self.update()
+
+    def set_onion(self, on: bool) -> None:
+        """Show ghosts of the frames at ONION_OFFSETS around the current one."""
+        self.onion = bool(on)
+        if self.onion and not self.ghosts:
+            for off in ONION_OFFSETS:
+                g = gl.GLLinePlotItem(mode="lines", width=2, antialias=True)
+                g.setGLOptions("translucent")
+                g.setVisible(False)
+                self.addItem(g)
+                self.ghosts[off] = g
+        self.refresh()
 
     def set_follow_root(self, on: bool) -> None:
         self.follow_root = bool(on)
@@ -81,15 +102,14 @@ class Viewport(gl.GLViewWidget):
         self.refresh()
 
     def refresh(self) -> None:
+        self._refresh_ghosts()
         pos, style = pose_at(self.doc, self.frame)
         if pos is None:
             for item in (self.bones, self.shadow, self.joints):
                 item.setVisible(False)
             return
         skel = self._pose_skeleton()
-        bones = np.array(skel.bones, dtype=int).reshape(-1, 2)
-        if skel.joints[0].lower().endswith("root") and len(bones) > 1:
-            bones = bones[bones[:, 0] != 0]  # a ground node (BVH joint_Root), not a bone
+        bones = _bones(skel)
         side = skel.side()
         palette = {"pinned": PINNED, "generated": GENERATED, "stale": STALE}[style]
         p = to_gl(pos)  # (J, 3)
@@ -112,11 +132,32 @@ class Viewport(gl.GLViewWidget):
             self.opts["center"] = _vec(p[0, 0], p[0, 1], 85)
         self.update()
 
-    def _pose_skeleton(self):
+    def _refresh_ghosts(self) -> None:
+        for off, g in self.ghosts.items():
+            f = self.frame + off
+            pos, _ = pose_at(self.doc, f) if self.onion else (None, None)
+            if pos is None:
+                g.setVisible(False)
+                continue
+            seg = to_gl(pos)[_bones(self._pose_skeleton(f))].reshape(-1, 3)  # (2B, 3)
+            tint = ONION_BEFORE if off < 0 else ONION_AFTER
+            g.setData(pos=seg, color=tint + (ONION_ALPHA.get(abs(off), 0.2),))
+            g.setVisible(True)
+
+    def _pose_skeleton(self, frame: int | None = None):
+        frame = self.frame if frame is None else frame
         for p in (self.doc.pins if self.doc else []):
-            if p.at <= self.frame < p.stop:
+            if p.at <= frame < p.stop:
                 return p.source.skeleton
         return self.doc.fill.motion.skeleton
+
+
+def _bones(skel) -> np.ndarray:
+    """(B, 2) parent/child joint pairs to draw."""
+    bones = np.array(skel.bones, dtype=int).reshape(-1, 2)
+    if skel.joints[0].lower().endswith("root") and len(bones) > 1:
+        bones = bones[bones[:, 0] != 0]  # a ground node (BVH joint_Root), not a bone
+    return bones
 
 
 def _vec(x, y, z):

@@ -5,6 +5,8 @@ so scripts and tests call them directly; with no argument they open the dialog.
 """
 from __future__ import annotations
 
+import html
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -14,7 +16,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from csgn_core.errors import CSGNError
 
 from . import commands as C
-from .models import default_model_dir
+from .continuation import DocState, context_range, continued_state
+from .models import bundled_models, default_model_dir, model_card, model_header
 from .timeline_view import TimelineView
 from .viewport import Viewport
 from .worker import ModelWorker
@@ -22,18 +25,48 @@ from .worker import ModelWorker
 APP_NAME = "CSGN Studio"
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
+AUTO_FILL_MS = 300  # quiet time after an edit before Auto-fill starts
 
-ABOUT = """<h3>CSGN Studio</h3>
+ABOUT_HEAD = """<h3>CSGN Studio</h3>
 <p>An animation editor built around the Convolutional Sequence Generation Network
 (Wang et al., ICCV 2019). Pin motion where you want it; the model fills the rest.</p>
-<p><b>Bundled models and their terms.</b> A model inherits the terms of the data it was trained on:</p>
-<ul>
-<li><b>dance</b>: trained on the dances of Tang et al., ACM MM 2018 (<i>Dance with Melody</i>),
-   academic use only; cite Tang et al. 2018.</li>
-<li><b>actions</b>: trained on the Bandai Namco Research Motion Dataset,
-   licensed CC BY-NC 4.0 (attribution, non-commercial).</li>
-</ul>
-<p>The program itself is MIT licensed.</p>"""
+<p><b>Bundled models and their terms.</b> A model inherits the terms of the data it was trained on
+(from each model's MODEL.md):</p>"""
+ABOUT_TAIL = "<p>The program itself is MIT licensed.</p>"
+
+
+def _md(text: str) -> str:
+    """A MODEL.md table cell as HTML (escaped, `code` kept as code)."""
+    return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
+
+
+def about_text() -> str:
+    """The About box: the program, then each bundled model's data and licence from its MODEL.md."""
+    from csgn_core.paths import RESOURCES
+
+    items = []
+    for name in bundled_models():
+        try:
+            card = model_card(RESOURCES / "models" / name)
+        except OSError:
+            items.append(f"<li><b>{html.escape(name)}</b>: no MODEL.md; check the terms of its training data "
+                         "before using what it makes.</li>")
+            continue
+        items.append(f"<li><b>{html.escape(name)}</b>: {_md(card.get('title', ''))}<br>"
+                     f"<i>data</i>: {_md(card.get('data', 'not stated'))}<br>"
+                     f"<i>licence</i>: {_md(card.get('licence', 'not stated'))}</li>")
+    return ABOUT_HEAD + "<ul>" + "".join(items) + "</ul>" + ABOUT_TAIL
+
+
+def _bool(v) -> bool:
+    """A QSettings value as a bool (INI files give back strings)."""
+    return v is True or str(v).lower() in ("true", "1", "yes")
+
+
+def _compatible(doc, skeleton, fps) -> bool:
+    """Can a model with this skeleton and fps work on the document?"""
+    own = doc.skeleton or (doc.fill.motion.skeleton if doc.fill is not None else None)
+    return own is not None and own.same_topology(skeleton) and abs(doc.fps - float(fps)) < 1e-6
 
 
 def recovery_path() -> Path:
@@ -42,12 +75,16 @@ def recovery_path() -> Path:
 
 
 class MainWindow(QtWidgets.QMainWindow):
+    jobStarted = QtCore.Signal(int, str)  # job id, label (Auto-fill, Fill gaps, ...)
+
     def __init__(self, model_dir: str | Path | None = None, settings: QtCore.QSettings | None = None,
                  worker: ModelWorker | None = None, start_seconds: float = 10.0, start_seed: int = 0,
                  recovery: str | Path | None = None, offer_recovery: bool = True, autostart: bool = True,
                  own_worker: bool | None = None):
         super().__init__()
         self.settings = settings or QtCore.QSettings("csgn-studio", "editor")
+        if model_dir is None and worker is not None:
+            model_dir = worker.model_dir  # the model actually in use
         self.model_dir = Path(model_dir) if model_dir else default_model_dir(self.settings.value("model") or None)
         self.recovery = Path(recovery) if recovery else recovery_path()
         self.doc = None
@@ -58,9 +95,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.playing = False
         self._play_t0 = 0.0
         self._play_f0 = 0
-        self._job = None  # (id, label, on_done)
+        self._job = None  # (id, label, on_done, auto)
         self._own_worker = worker is None if own_worker is None else own_worker
-        self.worker = worker or ModelWorker(self.model_dir, self)
+        self.worker = worker or ModelWorker(self.model_dir, self, device=self._device_setting())
         self.worker.finished.connect(self._job_finished)
         self.worker.failed.connect(self._job_failed)
         self.worker.progress.connect(self._job_progress)
@@ -110,6 +147,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.autosave_timer = QtCore.QTimer(self)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start(AUTOSAVE_MS)
+        self.auto_fill = _bool(self.settings.value("auto_fill", False))
+        self.auto_fill_timer = QtCore.QTimer(self)
+        self.auto_fill_timer.setSingleShot(True)
+        self.auto_fill_timer.setInterval(AUTO_FILL_MS)
+        self.auto_fill_timer.timeout.connect(self._auto_fill_now)
 
         self._build_actions()
         self.resize(1200, 760)
@@ -155,9 +197,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self._act(e, "&Delete pin", lambda: self.delete_pin(), "Delete")
         self.act_snap = self._act(e, "S&napping", lambda on: setattr(self.timeline, "snapping", on), checkable=True)
         self.act_snap.setChecked(True)
+        e.addSeparator()
+        self.act_prefs = self._act(e, "Pre&ferences...", lambda: self.preferences(), "Ctrl+,")
+        self.act_prefs.setMenuRole(QtGui.QAction.PreferencesRole)
         g = mb.addMenu("&Generate")
         self._act(g, "&Fill gaps", lambda: self.fill_gaps(), "Ctrl+F")
         self._act(g, "&Resample this gap", lambda: self.resample_gap(), "Ctrl+R")
+        self.act_predict = self._act(g, "&Predict continuation...", lambda: self.predict_continuation(),
+                                     "Ctrl+Shift+P")
+        self.act_auto_fill = self._act(g, "&Auto-fill", self.set_auto_fill, "Ctrl+Shift+F", checkable=True)
+        self.act_auto_fill.setChecked(self.auto_fill)
         self._act(g, "&Cancel job", self.cancel_job, "Esc")
         g.addSeparator()
         self._act(g, "Choose &model folder...", lambda: self.choose_model())
@@ -171,6 +220,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._act(v, "&Reset camera", self.viewport.reset_camera, "R")
         self.act_follow = self._act(v, "&Follow root", self.viewport.set_follow_root, "F", checkable=True)
         self.act_follow.setChecked(self.viewport.follow_root)
+        self.act_onion = self._act(v, "&Onion skin", self.set_onion, "O", checkable=True)
+        self.act_onion.setChecked(_bool(self.settings.value("onion_skin", False)))
+        self.viewport.set_onion(self.act_onion.isChecked())
         self._act(v, "Zoom timeline &in", lambda: self.timeline.zoom(1.5), "Ctrl+=")
         self._act(v, "Zoom timeline &out", lambda: self.timeline.zoom(1 / 1.5), "Ctrl+-")
         v.addAction(self.history_dock.toggleViewAction())
@@ -189,7 +241,7 @@ class MainWindow(QtWidgets.QMainWindow):
             QtWidgets.QMessageBox.warning(self, APP_NAME, text)
 
     def about(self) -> None:
-        QtWidgets.QMessageBox.about(self, f"About {APP_NAME}", ABOUT)
+        QtWidgets.QMessageBox.about(self, f"About {APP_NAME}", about_text())
 
     # --- document ------------------------------------------------------------------------------------
     def set_document(self, doc, path: Path | None = None) -> None:
@@ -212,6 +264,10 @@ class MainWindow(QtWidgets.QMainWindow):
             pass
 
     def _on_doc_event(self, kind, payload) -> None:
+        if kind == "length_changed":
+            self.timeline.fit()
+            if self.frame >= self.doc.length:
+                self.set_frame(self.doc.length - 1)
         self._doc_changed()
 
     def _doc_changed(self) -> None:
@@ -273,6 +329,7 @@ class MainWindow(QtWidgets.QMainWindow):
         except CSGNError as e:
             self.error(str(e))
             return False
+        self._schedule_auto_fill()
         return True
 
     def pin_selection(self, start: int | None = None, stop: int | None = None) -> bool:
@@ -332,17 +389,21 @@ class MainWindow(QtWidgets.QMainWindow):
         return self._push(C.ReplacePin(self.doc, old, new, "Trim pin"), pins)
 
     # --- jobs ----------------------------------------------------------------------------------------
-    def run_job(self, kind: str, args: dict, label: str, on_done) -> int | None:
+    def run_job(self, kind: str, args: dict, label: str, on_done, auto: bool = False) -> int | None:
+        if self._job is not None and self._job[3] and not auto:
+            self.cancel_job()  # the user's own job goes before an automatic fill
         if self._job is not None:
             self.error(f"busy: {self._job[1]} is still running (cancel it with Esc)")
             return None
         doc, info = args.get("doc"), self.worker.info
-        if doc is not None and info is not None and doc.model != info["name"]:
+        if doc is not None and info is not None and doc.model != info["name"] and not _compatible(
+                doc, info["skeleton"], info["fps"]):
             self.error(f"this project was made with the model '{doc.model}' but '{info['name']}' is loaded; "
                        f"start CSGN Studio with --model {doc.model}")
             return None
         job = self.worker.submit(kind, args)
-        self._job = (job, label, on_done)
+        self._job = (job, label, on_done, auto)
+        self.jobStarted.emit(job, label)
         self._show_progress(True)
         self.progress_bar.setValue(0)
         loading = "" if self.worker.info else " (loading the model first)"
@@ -350,7 +411,10 @@ class MainWindow(QtWidgets.QMainWindow):
         return job
 
     def _worker_ready(self, info) -> None:
-        self.status(f"model '{info['name']}' ready ({info['fps']:g} fps)")
+        note = ""
+        if info.get("requested_device") == "cuda" and info.get("device") != "cuda":
+            note = "; CUDA is not available to the worker, so it runs on the CPU"
+        self.status(f"model '{info['name']}' ready ({info['fps']:g} fps, {info.get('device', 'cpu')}){note}")
 
     def _worker_load_failed(self, message) -> None:
         self.error(message)
@@ -385,7 +449,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _job_finished(self, job, result) -> None:
         if not self._job or job != self._job[0]:
             return
-        _, label, on_done = self._job
+        _, label, on_done, _auto = self._job
         self._job = None
         self._show_progress(False)
         try:
@@ -429,29 +493,173 @@ class MainWindow(QtWidgets.QMainWindow):
             folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Model folder", str(self.model_dir))
             if not folder:
                 return False
-        folder = Path(folder)
-        if not (folder / "config.json").is_file():
-            self.error(f"{folder}: no CSGN model here (expected config.json and model.safetensors)")
-            return False
-        self.cancel_job()
-        self.model_dir = folder
-        self.settings.setValue("model", str(folder))
-        self.worker.model_dir = str(folder)
-        self.worker.restart()
-        self.status(f"loading the model in {folder} ...", 0)
-        return True
+        return self.apply_preferences(model=Path(folder).resolve())
 
-    def fill_gaps(self, seed: int | None = None) -> int | None:
+    def fill_gaps(self, seed: int | None = None, auto: bool = False) -> int | None:
         if self.doc is None:
             return None
         seed = int(time.time()) % 100000 if seed is None else seed
         doc = self.doc
+        label = "Auto-fill" if auto else "Fill gaps"
 
         def done(fill):
             if self.doc is doc:
-                self.undo.push(C.SetFill(doc, fill, "Fill gaps"))
+                self.undo.push(C.SetFill(doc, fill, label))
 
-        return self.run_job("fill", {"doc": doc, "seed": seed}, "Fill gaps", done)
+        return self.run_job("fill", {"doc": doc, "seed": seed}, label, done, auto=auto)
+
+    # --- auto-fill -----------------------------------------------------------------------------------
+    def set_auto_fill(self, on: bool) -> None:
+        """Fill stale gaps by themselves AUTO_FILL_MS after each edit (remembered in the settings)."""
+        self.auto_fill = bool(on)
+        self.settings.setValue("auto_fill", self.auto_fill)
+        if self.act_auto_fill.isChecked() != self.auto_fill:
+            self.act_auto_fill.setChecked(self.auto_fill)
+        if self.auto_fill:
+            self._schedule_auto_fill()
+        else:
+            self.auto_fill_timer.stop()
+            if self._job is not None and self._job[3]:
+                self.cancel_job()
+
+    def _schedule_auto_fill(self) -> None:
+        """After an edit: (re)start the quiet-time timer; an auto-fill already running is now out of
+        date, so it is cancelled (a new one follows)."""
+        if not self.auto_fill or self.doc is None:
+            return
+        if self._job is not None and self._job[3]:
+            self.cancel_job()
+        self.auto_fill_timer.start()
+
+    def _auto_fill_now(self) -> None:
+        if not self.auto_fill or self.doc is None or not self.doc.stale_gaps():
+            return
+        if self._job is not None:
+            if self._job[3]:
+                self.cancel_job()
+            else:  # the user's job runs: try again when it may be done
+                self.auto_fill_timer.start()
+                return
+        self.fill_gaps(auto=True)
+
+    # --- predict -------------------------------------------------------------------------------------
+    def predict_continuation(self, seconds: float | None = None, source: str | None = None,
+                             seed: int | None = None) -> int | None:
+        """Continue the motion for ``seconds`` after a context: "end" (the timeline's last seconds),
+        "selection" or "last_pin". The timeline becomes context end + the new frames long; it is one
+        undo step. Frames after a context that ends before the timeline's end are replaced."""
+        if self.doc is None:
+            return None
+        if seconds is None or source is None:
+            dlg = _PredictDialog(self, has_selection=self.timeline.selection is not None,
+                                 has_pins=bool(self.doc.pins))
+            if dlg.exec() != QtWidgets.QDialog.Accepted:
+                return None
+            seconds, source, seed = dlg.values()
+        doc = self.doc
+        if doc.fill is None or doc.fill.motion.n_frames != doc.length:
+            self.error("nothing to continue yet: fill the timeline first")
+            return None
+        try:
+            if not (float(seconds) > 0):
+                raise CSGNError(f"the continuation must be longer than 0 s, got {seconds}")
+            start, stop = context_range(doc, source, self.timeline.selection)
+        except CSGNError as e:
+            self.error(str(e))
+            return None
+        seed = int(time.time()) % 100000 if seed is None else int(seed)
+        frames = max(1, round(float(seconds) * doc.fps))
+        before = DocState.of(doc)
+
+        def done(cont):
+            if self.doc is not doc:
+                return
+            if doc.length != before.length or tuple(doc.pins) != before.pins or doc.fill is not before.fill:
+                raise CSGNError("the document changed while the model was predicting; nothing was applied")
+            new = continued_state(doc, stop, cont, seed)
+            self.undo.push(C.SetState(doc, before, new, f"Predict {frames / doc.fps:g} s"))
+            self.set_frame(stop)
+            self._schedule_auto_fill()
+
+        return self.run_job("predict", {"doc": doc, "start": start, "stop": stop, "frames": frames, "seed": seed},
+                            f"Predict continuation ({frames / doc.fps:g} s)", done)
+
+    # --- preferences ---------------------------------------------------------------------------------
+    def _device_setting(self) -> str:
+        v = str(self.settings.value("device") or "cpu").lower()
+        return v if v in ("cpu", "cuda") else "cpu"
+
+    def cuda_available(self) -> bool | None:
+        """What the worker process found (torch.cuda.is_available() there); None until it has loaded."""
+        info = self.worker.info
+        return None if info is None else bool(info.get("cuda", False))
+
+    def preferences(self) -> bool:
+        dlg = PreferencesDialog(self, self.model_dir, self.worker.device, self.cuda_available())
+        if dlg.exec() != QtWidgets.QDialog.Accepted:
+            return False
+        return self.apply_preferences(model=dlg.model(), device=dlg.device())
+
+    def apply_preferences(self, model: str | Path | None = None, device: str | None = None) -> bool:
+        """Use another model (a bundled name or a folder) and/or device ("cpu", "cuda"); both are
+        remembered in the settings and the worker restarts with them. A model on another skeleton or
+        frame rate is refused while the document has pins (the document stays as it is); a document
+        without pins is replaced by a new motion from the new model."""
+        folder = self.model_dir if model is None else default_model_dir(str(model))
+        device = self.worker.device if device is None else str(device).lower()
+        if device not in ("cpu", "cuda"):
+            self.error(f"unknown device {device!r} (cpu or cuda)")
+            return False
+        if device == "cuda" and self.worker.device != "cuda" and self.cuda_available() is False:
+            self.error("CUDA is not available to the model worker (torch.cuda.is_available() is False); "
+                       "it stays on the CPU")
+            return False
+        model_changed = Path(folder).resolve() != Path(self.model_dir).resolve()
+        renew = None
+        if model_changed:
+            if not (Path(folder) / "config.json").is_file():
+                self.error(f"{folder}: no CSGN model here (expected config.json and model.safetensors)")
+                return False
+            try:
+                skeleton, fps = model_header(folder)
+            except CSGNError as e:
+                self.error(str(e))
+                return False
+            doc = self.doc
+            if doc is not None and not _compatible(doc, skeleton, fps):
+                if doc.pins:
+                    own = doc.skeleton.name if doc.skeleton else "?"
+                    self.error(f"the model '{Path(folder).name}' uses the skeleton '{skeleton.name}' at {fps:g} fps "
+                               f"but this document's pins are on '{own}' at {doc.fps:g} fps; the model was not "
+                               f"switched and the document is unchanged (save it and remove its pins, or start "
+                               f"a new document, then switch)")
+                    return False
+                if not self.maybe_save():
+                    return False
+                renew = doc.length / doc.fps
+        if not model_changed and device == self.worker.device:
+            return True
+        self.cancel_job()
+        self.auto_fill_timer.stop()
+        self.model_dir = Path(folder)
+        bundled = Path(folder).parent.resolve() == (default_model_dir("dance").parent).resolve()
+        self.settings.setValue("model", Path(folder).name if bundled else str(folder))
+        self.settings.setValue("device", device)
+        self.worker.model_dir = str(folder)
+        self.worker.device = device
+        self.worker.restart()
+        self.status(f"loading the model in {folder} on {device} ...", 0)
+        if renew is not None:
+            self.new_from_seed(0, renew, ask=False)
+        return True
+
+    # --- view ----------------------------------------------------------------------------------------
+    def set_onion(self, on: bool) -> None:
+        """Ghost skeletons a few frames before and after the current one (remembered in the settings)."""
+        self.settings.setValue("onion_skin", bool(on))
+        if self.act_onion.isChecked() != bool(on):
+            self.act_onion.setChecked(bool(on))
+        self.viewport.set_onion(on)
 
     def resample_gap(self, frame: int | None = None, seed: int | None = None) -> int | None:
         if self.doc is None:
@@ -657,6 +865,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.pause()
         self._clear_recovery()
         self.autosave_timer.stop()
+        self.auto_fill_timer.stop()
         if self._job is not None:
             self.worker.cancel(self._job[0])
         if self._own_worker:
@@ -664,6 +873,105 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             self._disconnect_worker()
         e.accept()
+
+
+class _PredictDialog(QtWidgets.QDialog):
+    SOURCES = (("end", "the end of the timeline"), ("selection", "the selected range"),
+               ("last_pin", "the last pin"))
+
+    def __init__(self, parent=None, has_selection: bool = False, has_pins: bool = False):
+        super().__init__(parent)
+        self.setWindowTitle("Predict continuation")
+        form = QtWidgets.QFormLayout(self)
+        self.seconds = QtWidgets.QDoubleSpinBox()
+        self.seconds.setRange(0.1, 600.0)
+        self.seconds.setValue(5.0)
+        self.seconds.setSuffix(" s")
+        self.source = QtWidgets.QComboBox()
+        for key, text in self.SOURCES:
+            self.source.addItem(text, key)
+        item = self.source.model().item
+        item(1).setEnabled(has_selection)
+        item(2).setEnabled(has_pins)
+        self.seed = QtWidgets.QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setValue(int(time.time()) % 100000)
+        form.addRow("Length", self.seconds)
+        form.addRow("Continue from", self.source)
+        form.addRow("Seed", self.seed)
+        note = QtWidgets.QLabel("The timeline ends where the continuation ends: frames after a selection or\n"
+                                "pin in the middle are replaced (Undo brings them back).")
+        note.setStyleSheet("color: gray")
+        form.addRow(note)
+        bb = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
+        bb.accepted.connect(self.accept)
+        bb.rejected.connect(self.reject)
+        form.addRow(bb)
+
+    def values(self) -> tuple[float, str, int]:
+        return self.seconds.value(), self.source.currentData(), self.seed.value()
+
+
+class PreferencesDialog(QtWidgets.QDialog):
+    """Model (a bundled one or a folder) and device. CUDA is offered only when the worker process
+    found it (the editor process never imports torch)."""
+
+    def __init__(self, parent, model_dir: Path, device: str, cuda: bool | None):
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        form = QtWidgets.QFormLayout(self)
+        self.model_box = QtWidgets.QComboBox()
+        for name in bundled_models():
+            self.model_box.addItem(f"{name} (bundled)", name)
+        self.model_box.addItem("a model folder...", "")
+        self.folder = QtWidgets.QLineEdit()
+        browse = QtWidgets.QPushButton("Browse...")
+        browse.clicked.connect(self._browse)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.folder)
+        row.addWidget(browse)
+        model_dir = Path(model_dir)
+        i = self.model_box.findData(model_dir.name)
+        if i >= 0 and default_model_dir(model_dir.name).resolve() == model_dir.resolve():
+            self.model_box.setCurrentIndex(i)
+        else:
+            self.model_box.setCurrentIndex(self.model_box.count() - 1)
+            self.folder.setText(str(model_dir))
+        self.model_box.currentIndexChanged.connect(self._sync)
+        self.device_box = QtWidgets.QComboBox()
+        self.device_box.addItem("CPU", "cpu")
+        self.device_box.addItem("CUDA (GPU)", "cuda")
+        cuda_item = self.device_box.model().item(1)
+        if not cuda:
+            cuda_item.setEnabled(False)
+            tip = ("torch.cuda.is_available() is False in the model worker: no usable GPU" if cuda is False
+                   else "the model worker has not loaded yet; open Preferences again when the model is ready")
+            cuda_item.setToolTip(tip)
+            self.device_box.setItemData(1, tip, QtCore.Qt.ToolTipRole)
+        self.device_box.setCurrentIndex(1 if device == "cuda" and cuda else 0)
+        form.addRow("Model", self.model_box)
+        form.addRow("Folder", row)
+        form.addRow("Device", self.device_box)
+        bb = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
+        bb.accepted.connect(self.accept)
+        bb.rejected.connect(self.reject)
+        form.addRow(bb)
+        self._sync()
+
+    def _sync(self) -> None:
+        self.folder.setEnabled(self.model_box.currentData() == "")
+
+    def _browse(self) -> None:
+        d = QtWidgets.QFileDialog.getExistingDirectory(self, "Model folder", self.folder.text())
+        if d:
+            self.folder.setText(d)
+            self.model_box.setCurrentIndex(self.model_box.count() - 1)
+
+    def model(self) -> str:
+        return self.model_box.currentData() or self.folder.text().strip()
+
+    def device(self) -> str:
+        return self.device_box.currentData()
 
 
 class _SeedDialog(QtWidgets.QDialog):

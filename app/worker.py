@@ -26,16 +26,17 @@ class ModelWorker(QtCore.QObject):
     ``failed(id, message)`` arrives for it (``failed`` with "cancelled" after ``cancel``).
     """
 
-    ready = QtCore.Signal(object)  # {"fps", "skeleton", "name"}
+    ready = QtCore.Signal(object)  # {"fps", "skeleton", "name", "device", "requested_device", "cuda"}
     loadFailed = QtCore.Signal(str)
     progress = QtCore.Signal(int, float, str)
     finished = QtCore.Signal(int, object)
     failed = QtCore.Signal(int, str)
     busyChanged = QtCore.Signal(bool)
 
-    def __init__(self, model_dir: str | Path, parent=None, poll_ms: int = 30):
+    def __init__(self, model_dir: str | Path, parent=None, poll_ms: int = 30, device: str = "cpu"):
         super().__init__(parent)
         self.model_dir = str(model_dir)
+        self.device = device  # "cpu" or "cuda"; takes effect at the next (re)start
         self.info: dict | None = None
         self._ctx = mp.get_context("spawn")
         self._cancel_id = self._ctx.Value("i", -1)
@@ -52,7 +53,8 @@ class ModelWorker(QtCore.QObject):
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
         parent_conn, child_conn = self._ctx.Pipe()
-        self._proc = self._ctx.Process(target=worker_main, args=(child_conn, self.model_dir, self._cancel_id),
+        self._proc = self._ctx.Process(target=worker_main, args=(child_conn, self.model_dir, self._cancel_id,
+                                                                 self.device),
                                        daemon=True, name="csgn-model-worker")
         self._proc.start()
         child_conn.close()

@@ -46,6 +46,11 @@ def _run_job(model, model_name, kind, args, progress, cancel):
 
         return resample_gap(args["doc"], model, args["gap_start"], args.get("seed", 0), progress=progress,
                             cancel=cancel)
+    if kind == "predict":
+        from .continuation import sample_continuation
+
+        return sample_continuation(args["doc"], model, args["start"], args["stop"], args["frames"],
+                                   args.get("seed", 0), progress=progress, cancel=cancel)
     if kind == "import":
         from csgn_core.io import load_motion
         from csgn_core.sampler import conform
@@ -69,8 +74,10 @@ def _run_job(model, model_name, kind, args, progress, cancel):
     raise ValueError(f"unknown job {kind!r}")
 
 
-def worker_main(conn, model_dir: str, cancel_id) -> None:
-    """The worker process: load the model, then answer (job_id, kind, args) messages until None."""
+def worker_main(conn, model_dir: str, cancel_id, device: str = "cpu") -> None:
+    """The worker process: load the model on ``device`` ("cpu" or "cuda"; CUDA falls back to the CPU
+    when torch cannot see a GPU, and says so in the ready message), then answer (job_id, kind, args)
+    messages until None."""
     model = None
     try:
         import torch
@@ -78,8 +85,11 @@ def worker_main(conn, model_dir: str, cancel_id) -> None:
         torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
         from csgn_core.nn.model import load_model
 
-        model = load_model(model_dir)
-        conn.send(("ready", -1, {"fps": model.fps, "skeleton": model.skeleton, "name": Path(model_dir).name}))
+        cuda = bool(torch.cuda.is_available())
+        used = "cuda" if device == "cuda" and cuda else "cpu"
+        model = load_model(model_dir, device=used)
+        conn.send(("ready", -1, {"fps": model.fps, "skeleton": model.skeleton, "name": Path(model_dir).name,
+                                 "device": used, "requested_device": device, "cuda": cuda}))
     except BaseException as e:  # noqa: BLE001 - report everything to the editor
         conn.send(("load_error", -1, f"could not load the model at {model_dir}: {e}"))
     while True:

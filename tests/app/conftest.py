@@ -38,3 +38,41 @@ def worker(qapp):
     w = ModelWorker(ACTIONS)
     yield w
     w.stop()
+
+
+def run(qtbot, win, job, timeout=90_000):
+    """Wait until the window's job ``job`` (which must have started) is answered."""
+    assert job is not None, getattr(win, "last_error", "")
+    qtbot.waitUntil(lambda: not win.busy, timeout=timeout)
+
+
+@pytest.fixture
+def make_window(qtbot, worker, tmp_path):
+    """A main window on the module's worker with its own settings file; errors go to the status bar
+    and ``last_error`` instead of modal dialogs."""
+    def make(**kw):
+        from app.window import MainWindow
+
+        settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
+        kw.setdefault("recovery", tmp_path / "recovery.csgnproj")
+        kw.setdefault("offer_recovery", False)
+        kw.setdefault("autostart", False)
+        w = MainWindow(settings=settings, worker=worker, **kw)
+        w.quiet = True
+        w.prompt_on_close = False
+        qtbot.addWidget(w)
+        w.resize(1000, 700)
+        w.show()
+        return w
+
+    return make
+
+
+@pytest.fixture
+def win(make_window, qtbot):
+    """A window showing a fresh 10 s motion (seed 5) of the bundled actions model, paused."""
+    w = make_window()
+    run(qtbot, w, w.new_from_seed(5, 10.0, ask=False))
+    w.pause()
+    assert w.doc is not None and w.doc.length == 300
+    return w

@@ -4,43 +4,10 @@ from __future__ import annotations
 import pytest
 from PySide6 import QtCore, QtWidgets
 
+from tests.app.conftest import run
 from tests.conftest import require_data
 
 WALK = ("bandai-namco", "dataset-2.zip", "dataset-2", "data", "dataset-2_walk_active_001.bvh")
-
-
-@pytest.fixture
-def make_window(qtbot, worker, tmp_path):
-    def make(**kw):
-        from app.window import MainWindow
-
-        settings = QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.IniFormat)
-        kw.setdefault("recovery", tmp_path / "recovery.csgnproj")
-        kw.setdefault("offer_recovery", False)
-        kw.setdefault("autostart", False)
-        w = MainWindow(settings=settings, worker=worker, **kw)
-        w.quiet = True  # errors go to the status bar and w.last_error, no modal dialogs
-        w.prompt_on_close = False
-        qtbot.addWidget(w)
-        w.resize(1000, 700)
-        w.show()
-        return w
-
-    return make
-
-
-def run(qtbot, win, job, timeout=90_000):
-    assert job is not None, getattr(win, "last_error", "")
-    qtbot.waitUntil(lambda: not win.busy, timeout=timeout)
-
-
-@pytest.fixture
-def win(make_window, qtbot):
-    w = make_window()
-    run(qtbot, w, w.new_from_seed(5, 10.0, ask=False))
-    w.pause()
-    assert w.doc is not None and w.doc.length == 300
-    return w
 
 
 def test_new_from_seed_shows_playable_motion(win, qtbot):

@@ -42,3 +42,25 @@ def test_crash_leaves_editor_running_and_restarts(worker, qtbot):
 def test_bad_job_reports_error(worker, qtbot):
     status, msg = worker.wait(worker.submit("import", {"path": "/nonexistent/file.bvh"}), 60)
     assert status == "error" and "nonexistent" in msg
+
+
+def test_worker_reports_and_uses_its_device(qtbot):
+    """A worker asked for CUDA says whether torch sees a GPU there and which device it loaded on."""
+    from app.worker import ModelWorker
+    from tests.app.conftest import ACTIONS
+
+    if not (ACTIONS / "model.safetensors").is_file():
+        import pytest
+
+        pytest.skip(f"bundled model missing at {ACTIONS}")
+    w = ModelWorker(ACTIONS, device="cuda")
+    try:
+        status, info = w.wait(w.submit("info"), 90)
+        assert status == "ok", info
+        qtbot.waitUntil(lambda: w.info is not None, timeout=10_000)
+        assert w.info["requested_device"] == "cuda"
+        assert w.info["device"] == ("cuda" if w.info["cuda"] else "cpu")
+        status, motion = w.wait(w.submit("generate", {"seconds": 1.0, "seed": 1}), 90)
+        assert status == "ok", motion
+    finally:
+        w.stop()
