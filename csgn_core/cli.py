@@ -260,10 +260,11 @@ def cmd_generate(args) -> int:
 
     from .io import save_motion
     from .nn.model import generate, load_model
+    from .paths import model_location
 
     if args.seconds <= 0 or args.seconds > 3600:
         raise CSGNError(f"--seconds must be between 0 and 3600, got {args.seconds:g}")
-    model = load_model(_model_path(args.model))
+    model = load_model(model_location(args.model))
     t0 = time.perf_counter()
     motion = generate(model, args.seconds, args.seed)
     t1 = time.perf_counter()
@@ -272,19 +273,6 @@ def cmd_generate(args) -> int:
     print(f"wrote {args.output}: {motion.n_frames} frames at {motion.fps:g} fps "
           f"(generated in {t1 - t0:.2f} s, written in {t2 - t1:.2f} s)")
     return 0
-
-
-def _model_path(name: str) -> Path:
-    from .paths import RESOURCES
-
-    bundled = RESOURCES / "models" / name
-    if bundled.is_dir():
-        return bundled
-    path = Path(name)
-    if not path.exists():
-        known = sorted(p.name for p in (RESOURCES / "models").glob("*") if p.is_dir())
-        raise CSGNError(f"no model {name!r}: not a bundled model ({', '.join(known) or 'none bundled'}) nor a folder")
-    return path
 
 
 # --- data -----------------------------------------------------------------------------------------

@@ -227,7 +227,8 @@ def eval_infill_main(args) -> int:
 
     from .io import load_motion
     from .nn.model import load_model
-    from .sampler import _model_dir, _namespace
+    from .paths import model_location
+    from .sampler import _namespace
 
     a = _namespace(args, add_eval_infill_args)
     try:
@@ -236,7 +237,7 @@ def eval_infill_main(args) -> int:
         raise CSGNError(f"--gaps must be comma-separated integers, got {a.gaps!r}") from None
     if not gaps or min(gaps) < 1:
         raise CSGNError("--gaps needs positive gap lengths")
-    model = load_model(_model_dir(a.model))
+    model = load_model(model_location(a.model))
     clips = [load_motion(c) for c in a.clips[:a.max_clips]]
     if a.dataset:
         clips += _held_out(a.dataset, a.max_clips)

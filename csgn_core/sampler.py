@@ -36,6 +36,7 @@ import torch
 from . import quaternion as Q
 from .errors import CSGNError
 from .motion import Motion
+from .paths import model_location
 from .timeline import Fill, Pin, Timeline
 
 Progress = Callable[[float, str], None] | None
@@ -588,18 +589,6 @@ def build_timeline(model, pins: Sequence[PinSpec], *, seconds: float | None = No
     return doc
 
 
-def _model_dir(name: str) -> Path:
-    from .paths import RESOURCES
-
-    bundled = RESOURCES / "models" / name
-    if bundled.is_dir():
-        return bundled
-    p = Path(name)
-    if p.exists():
-        return p
-    raise CSGNError(f"no model {name!r}: not a bundled model nor a folder")
-
-
 def _namespace(args, parser_fn):
     if isinstance(args, (list, tuple)):
         import argparse
@@ -638,7 +627,7 @@ def predict_main(args) -> int:
     a = _namespace(args, add_predict_args)
     if not (0 < a.seconds <= 3600):
         raise CSGNError(f"--seconds must be between 0 and 3600, got {a.seconds:g}")
-    model = load_model(_model_dir(a.model))
+    model = load_model(model_location(a.model))
     t0 = time.perf_counter()
     out = predict(model, load_motion(a.prefix), a.seconds, a.seed, refine_seconds=a.refine)
     save_motion(out, a.output)
@@ -655,7 +644,7 @@ def complete_main(args) -> int:
     a = _namespace(args, add_complete_args)
     settings, pins = read_plan(a.plan) if a.plan else ({}, [])
     pins = pins + [parse_pin(t) for t in a.pin]
-    model = load_model(_model_dir(a.model if a.model else settings.get("model", "dance")))
+    model = load_model(model_location(a.model if a.model else settings.get("model", "dance")))
     seconds = a.seconds if a.seconds is not None else settings.get("seconds")
     frames = None if a.seconds is not None else settings.get("frames")
     try:

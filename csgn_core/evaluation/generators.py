@@ -32,15 +32,12 @@ ACLSTM_FORMAT = "csgn-aclstm"
 
 def model_folder(spec: str | Path) -> Path:
     """A bundled model name or a folder."""
-    from ..paths import RESOURCES
+    from ..paths import model_location
 
-    bundled = RESOURCES / "models" / str(spec)
-    if bundled.is_dir():
-        return bundled
-    p = Path(spec)
-    if p.is_dir():
-        return p
-    raise CSGNError(f"no model {str(spec)!r}: not a bundled model (dance, actions) nor a folder")
+    p = model_location(spec)
+    if not p.is_dir():
+        raise CSGNError(f"{p}: not a model folder")
+    return p
 
 
 def _config_path(folder: Path) -> Path:
