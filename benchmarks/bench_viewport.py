@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
