@@ -5,8 +5,6 @@ so scripts and tests call them directly; with no argument they open the dialog.
 """
 from __future__ import annotations
 
-import html
-import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +15,8 @@ from csgn_core.errors import CSGNError
 
 from . import commands as C
 from .continuation import DocState, context_range, continued_state
-from .models import bundled_models, default_model_dir, model_card, model_header
+from .dialogs import PredictDialog, PreferencesDialog, SeedDialog, about_text
+from .models import default_model_dir, model_header
 from .timeline_view import TimelineView
 from .viewport import Viewport
 from .worker import ModelWorker
@@ -26,37 +25,6 @@ APP_NAME = "CSGN Studio"
 AUTOSAVE_MS = 60_000
 MAX_RECENT = 8
 AUTO_FILL_MS = 300  # quiet time after an edit before Auto-fill starts
-
-ABOUT_HEAD = """<h3>CSGN Studio</h3>
-<p>An animation editor built around the Convolutional Sequence Generation Network
-(Wang et al., ICCV 2019). Pin motion where you want it; the model fills the rest.</p>
-<p><b>Bundled models and their terms.</b> A model inherits the terms of the data it was trained on
-(from each model's MODEL.md):</p>"""
-ABOUT_TAIL = "<p>The program itself is MIT licensed.</p>"
-
-
-def _md(text: str) -> str:
-    """A MODEL.md table cell as HTML (escaped, `code` kept as code)."""
-    return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
-
-
-def about_text() -> str:
-    """The About box: the program, then each bundled model's data and licence from its MODEL.md."""
-    from csgn_core.paths import RESOURCES
-
-    items = []
-    for name in bundled_models():
-        try:
-            card = model_card(RESOURCES / "models" / name)
-        except OSError:
-            items.append(f"<li><b>{html.escape(name)}</b>: no MODEL.md; check the terms of its training data "
-                         "before using what it makes.</li>")
-            continue
-        items.append(f"<li><b>{html.escape(name)}</b>: {_md(card.get('title', ''))}<br>"
-                     f"<i>data</i>: {_md(card.get('data', 'not stated'))}<br>"
-                     f"<i>licence</i>: {_md(card.get('licence', 'not stated'))}</li>")
-    return ABOUT_HEAD + "<ul>" + "".join(items) + "</ul>" + ABOUT_TAIL
-
 
 def _bool(v) -> bool:
     """A QSettings value as a bool (INI files give back strings)."""
@@ -473,7 +441,7 @@ class MainWindow(QtWidgets.QMainWindow):
     # --- model actions -------------------------------------------------------------------------------
     def new_from_seed(self, seed: int | None = None, seconds: float | None = None, ask: bool = True) -> int | None:
         if seed is None or seconds is None:
-            dlg = _SeedDialog(self)
+            dlg = SeedDialog(self)
             if dlg.exec() != QtWidgets.QDialog.Accepted:
                 return None
             seed, seconds = dlg.values()
@@ -551,7 +519,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.doc is None:
             return None
         if seconds is None or source is None:
-            dlg = _PredictDialog(self, has_selection=self.timeline.selection is not None,
+            dlg = PredictDialog(self, has_selection=self.timeline.selection is not None,
                                  has_pins=bool(self.doc.pins))
             if dlg.exec() != QtWidgets.QDialog.Accepted:
                 return None
@@ -873,124 +841,3 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             self._disconnect_worker()
         e.accept()
-
-
-class _PredictDialog(QtWidgets.QDialog):
-    SOURCES = (("end", "the end of the timeline"), ("selection", "the selected range"),
-               ("last_pin", "the last pin"))
-
-    def __init__(self, parent=None, has_selection: bool = False, has_pins: bool = False):
-        super().__init__(parent)
-        self.setWindowTitle("Predict continuation")
-        form = QtWidgets.QFormLayout(self)
-        self.seconds = QtWidgets.QDoubleSpinBox()
-        self.seconds.setRange(0.1, 600.0)
-        self.seconds.setValue(5.0)
-        self.seconds.setSuffix(" s")
-        self.source = QtWidgets.QComboBox()
-        for key, text in self.SOURCES:
-            self.source.addItem(text, key)
-        item = self.source.model().item
-        item(1).setEnabled(has_selection)
-        item(2).setEnabled(has_pins)
-        self.seed = QtWidgets.QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        self.seed.setValue(int(time.time()) % 100000)
-        form.addRow("Length", self.seconds)
-        form.addRow("Continue from", self.source)
-        form.addRow("Seed", self.seed)
-        note = QtWidgets.QLabel("The timeline ends where the continuation ends: frames after a selection or\n"
-                                "pin in the middle are replaced (Undo brings them back).")
-        note.setStyleSheet("color: gray")
-        form.addRow(note)
-        bb = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
-        bb.accepted.connect(self.accept)
-        bb.rejected.connect(self.reject)
-        form.addRow(bb)
-
-    def values(self) -> tuple[float, str, int]:
-        return self.seconds.value(), self.source.currentData(), self.seed.value()
-
-
-class PreferencesDialog(QtWidgets.QDialog):
-    """Model (a bundled one or a folder) and device. CUDA is offered only when the worker process
-    found it (the editor process never imports torch)."""
-
-    def __init__(self, parent, model_dir: Path, device: str, cuda: bool | None):
-        super().__init__(parent)
-        self.setWindowTitle("Preferences")
-        form = QtWidgets.QFormLayout(self)
-        self.model_box = QtWidgets.QComboBox()
-        for name in bundled_models():
-            self.model_box.addItem(f"{name} (bundled)", name)
-        self.model_box.addItem("a model folder...", "")
-        self.folder = QtWidgets.QLineEdit()
-        browse = QtWidgets.QPushButton("Browse...")
-        browse.clicked.connect(self._browse)
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(self.folder)
-        row.addWidget(browse)
-        model_dir = Path(model_dir)
-        i = self.model_box.findData(model_dir.name)
-        if i >= 0 and default_model_dir(model_dir.name).resolve() == model_dir.resolve():
-            self.model_box.setCurrentIndex(i)
-        else:
-            self.model_box.setCurrentIndex(self.model_box.count() - 1)
-            self.folder.setText(str(model_dir))
-        self.model_box.currentIndexChanged.connect(self._sync)
-        self.device_box = QtWidgets.QComboBox()
-        self.device_box.addItem("CPU", "cpu")
-        self.device_box.addItem("CUDA (GPU)", "cuda")
-        cuda_item = self.device_box.model().item(1)
-        if not cuda:
-            cuda_item.setEnabled(False)
-            tip = ("torch.cuda.is_available() is False in the model worker: no usable GPU" if cuda is False
-                   else "the model worker has not loaded yet; open Preferences again when the model is ready")
-            cuda_item.setToolTip(tip)
-            self.device_box.setItemData(1, tip, QtCore.Qt.ToolTipRole)
-        self.device_box.setCurrentIndex(1 if device == "cuda" and cuda else 0)
-        form.addRow("Model", self.model_box)
-        form.addRow("Folder", row)
-        form.addRow("Device", self.device_box)
-        bb = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
-        bb.accepted.connect(self.accept)
-        bb.rejected.connect(self.reject)
-        form.addRow(bb)
-        self._sync()
-
-    def _sync(self) -> None:
-        self.folder.setEnabled(self.model_box.currentData() == "")
-
-    def _browse(self) -> None:
-        d = QtWidgets.QFileDialog.getExistingDirectory(self, "Model folder", self.folder.text())
-        if d:
-            self.folder.setText(d)
-            self.model_box.setCurrentIndex(self.model_box.count() - 1)
-
-    def model(self) -> str:
-        return self.model_box.currentData() or self.folder.text().strip()
-
-    def device(self) -> str:
-        return self.device_box.currentData()
-
-
-class _SeedDialog(QtWidgets.QDialog):
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("New from seed")
-        form = QtWidgets.QFormLayout(self)
-        self.seed = QtWidgets.QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        self.seconds = QtWidgets.QDoubleSpinBox()
-        self.seconds.setRange(1.0, 600.0)
-        self.seconds.setValue(10.0)
-        self.seconds.setSuffix(" s")
-        form.addRow("Seed", self.seed)
-        form.addRow("Length", self.seconds)
-        bb = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
-        bb.accepted.connect(self.accept)
-        bb.rejected.connect(self.reject)
-        form.addRow(bb)
-
-    def values(self) -> tuple[int, float]:
-        return self.seed.value(), self.seconds.value()

@@ -104,7 +104,7 @@ def test_predict_cancel_and_failure_change_nothing(win, qtbot):
 
 # --- preferences -------------------------------------------------------------------------------------
 def test_preferences_device_cuda_greyed_when_unavailable(win, qtbot):
-    from app.window import PreferencesDialog
+    from app.dialogs import PreferencesDialog
 
     qtbot.waitUntil(lambda: win.worker.info is not None, timeout=60_000)
     info = win.worker.info
@@ -285,7 +285,7 @@ def test_about_lists_each_bundled_model_from_its_card():
     import html
 
     from app.models import bundled_models, model_card
-    from app.window import about_text
+    from app.dialogs import about_text
     from csgn_core.paths import RESOURCES
 
     text = about_text()
@@ -340,9 +340,9 @@ def test_onion_and_predict_shortcuts(win, qtbot):
 def test_dialogs_give_their_values(win, qtbot, monkeypatch):
     from PySide6 import QtWidgets
 
-    from app.window import PreferencesDialog, _PredictDialog
+    from app.dialogs import PredictDialog, PreferencesDialog
 
-    dlg = _PredictDialog(win, has_selection=False, has_pins=True)
+    dlg = PredictDialog(win, has_selection=False, has_pins=True)
     qtbot.addWidget(dlg)
     seconds, source, _seed = dlg.values()
     assert (seconds, source) == (5.0, "end")
@@ -352,7 +352,7 @@ def test_dialogs_give_their_values(win, qtbot, monkeypatch):
     info = win.worker.info
     assert win.preferences() and win.worker.info is info
     # Predict from the menu with the dialog accepted runs a job.
-    monkeypatch.setattr(_PredictDialog, "exec", lambda self: QtWidgets.QDialog.Accepted)
-    monkeypatch.setattr(_PredictDialog, "values", lambda self: (1.0, "end", 3))
+    monkeypatch.setattr(PredictDialog, "exec", lambda self: QtWidgets.QDialog.Accepted)
+    monkeypatch.setattr(PredictDialog, "values", lambda self: (1.0, "end", 3))
     run(qtbot, win, win.predict_continuation())
     assert win.doc.length == 330 and win.undo.undoText() == "Predict 1 s"
