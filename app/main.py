@@ -6,7 +6,9 @@ as soon as it is generated.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,9 +39,32 @@ def main(argv: list[str] | None = None) -> int:
     win = MainWindow(model_dir=model_dir, settings=settings, worker=worker, own_worker=True,
                      start_seconds=args.seconds, start_seed=args.seed, autostart=args.project is None)
     win.show()
+    if os.environ.get("CSGN_STUDIO_STARTUP_PROBE"):
+        _startup_probe(app, win)
     if args.project:
         win.open_project(args.project, ask=False)
     return app.exec()
+
+
+def _startup_probe(app, win) -> None:
+    """For benchmarks/bench_start.py: print wall-clock times of 'shown' and 'playing' (the first
+    generated frame advanced on screen), then quit."""
+    from PySide6 import QtCore
+
+    app.processEvents()
+    print(f"shown {time.time():.3f}", flush=True)
+    timer = QtCore.QTimer(win)
+
+    def check():
+        if win.doc is not None and win.playing and getattr(win, "frame", 0) > 0:
+            print(f"playing {time.time():.3f}", flush=True)
+            timer.stop()
+            win.setWindowModified(False)
+            win.quiet = True
+            QtCore.QTimer.singleShot(0, app.quit)
+
+    timer.timeout.connect(check)
+    timer.start(10)
 
 
 if __name__ == "__main__":
