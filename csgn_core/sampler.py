@@ -438,19 +438,20 @@ def new_timeline(model, seconds: float, seed: int = 0, *, name: str = "model") -
     return doc
 
 
-def predict(model, prefix: Motion, seconds: float, seed: int = 0, *, refine_seconds: float = 0.0) -> Motion:
+def predict(model, prefix: Motion, seconds: float, seed: int = 0, *, refine_seconds: float = 0.0,
+            progress: Progress = None, cancel: Cancel = None) -> Motion:
     """The prefix clip followed by ``seconds`` seconds of sampled continuation.
 
     The prefix is retargeted and resampled to the model first; the result starts with it (exact)
     and has ``prefix frames + round(seconds * fps)`` frames; meta["prefix_frames"] says where the
-    prediction begins.
+    prediction begins. ``progress`` and ``cancel`` work as in ``fill``.
     """
     if not (seconds > 0 and math.isfinite(seconds)):
         raise CSGNError(f"seconds must be positive, got {seconds}")
     pre = conform(prefix, model)
     L = pre.n_frames + max(1, int(round(seconds * model.fps)))
     with torch.no_grad() if refine_seconds <= 0 else _nullctx():
-        rot, root, _ = _complete(model, _Problem(L, [(0, pre)]), seed, refine_seconds)
+        rot, root, _ = _complete(model, _Problem(L, [(0, pre)]), seed, refine_seconds, progress, cancel)
     return _motion(model, rot, root, seed=seed, prefix_frames=pre.n_frames)
 
 

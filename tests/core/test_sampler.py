@@ -141,6 +141,11 @@ def test_predict_starts_with_prefix(tiny):
     np.testing.assert_allclose(out.rotations[:25], src.rotations, atol=1e-12)
     out60 = predict(tiny, random_motion(tiny.skeleton, 50, seed=1, fps=60.0), 0.5)  # resampled to 30 fps
     assert out60.n_frames == 25 + 15
+    seen = []
+    predict(tiny, src, 1.0, seed=2, progress=lambda f, msg: seen.append(f))
+    assert seen and seen[-1] == 1.0
+    with pytest.raises(Cancelled):
+        predict(tiny, src, 1.0, cancel=lambda: True)
 
 
 def test_wrong_fps_pin_is_a_clear_error(tiny):
