@@ -1,6 +1,7 @@
 """The editor window: every action, undo/redo, cancel, files, and a scripted editing session."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
@@ -227,7 +228,8 @@ def test_about_names_licences(win, monkeypatch):
 
 
 def test_scripted_session(win, make_window, qtbot, tmp_path):
-    """New from seed, import a real BVH, pin, drag, fill, undo, save, reopen, export."""
+    """New from seed, import a real BVH, pin, drag, fill, resample, undo, save, reopen, export,
+    re-import, with a project folder whose name has spaces and non-ASCII characters."""
     from csgn_core.io import load_motion
 
     bvh = require_data(*WALK[:2]).joinpath(*WALK[2:])  # a path through the zip
@@ -247,23 +249,42 @@ def test_scripted_session(win, make_window, qtbot, tmp_path):
     assert not win.doc.is_stale()
     texts = [win.undo.text(i) for i in range(win.undo.count())]
     assert texts[0].startswith("Import") and texts[1:] == ["Pin selection", "Move pin", "Fill gaps"]
+    gap = win.doc.gaps()[0]
+    before = win.doc.fill.motion.positions.copy()
+    run(qtbot, win, win.resample_gap(gap.start, seed=7))
+    after = win.doc.fill.motion.positions
+    inside = slice(gap.start, gap.stop)
+    assert not np.allclose(after[inside], before[inside])  # a new variant of that gap ...
+    outside = np.ones(len(after), bool)
+    outside[inside] = False
+    assert np.array_equal(after[outside], before[outside])  # ... and nothing else changed
+    assert win.undo.text(win.undo.count() - 1).startswith("Resample")
+    win.undo.undo()
+    assert np.array_equal(win.doc.fill.motion.positions, before)
     win.undo.undo()
     assert win.doc.is_stale()
     win.undo.redo()
-    path = tmp_path / "session.csgnproj"
+    folder = tmp_path / "my takes ダンス"
+    folder.mkdir()
+    path = folder / "session.csgnproj"
     assert win.save_as(path)
     w2 = make_window()
     assert w2.open_project(path, ask=False)
     assert [(p.at, p.length, p.label) for p in w2.doc.pins] == [(p.at, p.length, p.label) for p in win.doc.pins]
     assert not w2.doc.is_stale()
-    out = w2.export(tmp_path / "session.bvh")
+    out = w2.export(folder / "session.bvh")
     m = load_motion(out)
     assert m.n_frames == 300
     # The pinned walk is in the export where it was placed.
     src = load_motion(bvh)
-    import numpy as np
-
     assert np.allclose(m.root[20:30], src.root[10:20], atol=0.1)
+    # Re-import the export as a pin of its own.
+    for pin in list(w2.doc.pins):
+        w2.delete_pin(pin.id)
+    w2.set_frame(0)
+    run(qtbot, w2, w2.import_motion(out))
+    (back,) = w2.doc.pins
+    assert (back.label, back.at, back.length) == ("session", 0, 300)
 
 
 def test_startup_shows_motion_and_offers_recovery(make_window, qtbot, tmp_path, monkeypatch):
