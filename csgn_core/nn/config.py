@@ -49,6 +49,9 @@ class ModelConfig:
     # g_graph "none" keeps G on one vertex and ends in a dense layer to every joint (Temp-Conv).
     g_upsampling: str = "pyramid"
     g_graph: str = "graph"
+    # Gaussian low-pass over time (sigma in frames) on the decoded features, for a model whose
+    # output jitters more than its data (set per bundled model from measurements; 0: off).
+    output_smoothing: float = 0.0
     rotation: str = "6d"  # per-joint rotation channels (first two columns of the rotation matrix)
     # The critic and H also see every joint's velocity over the floor (features.py). Off in models
     # trained before it existed, so their configs still load; every preset turns it on.

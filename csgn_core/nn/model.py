@@ -163,7 +163,7 @@ def decode_features(model: CSGNModel, z: torch.Tensor, tile_steps: int | None = 
     z = torch.as_tensor(z, dtype=torch.float32, device=model.device)
     T0, S = z.shape[-1], model.step_frames
     if tile_steps is None or T0 <= tile_steps:
-        return model.G(z[None])[0].float().cpu()
+        return smooth_features(model, model.G(z[None])[0].float().cpu())
     r = model.G.latent_radius()
     out = []
     for a in range(0, T0, tile_steps):
@@ -171,7 +171,18 @@ def decode_features(model: CSGNModel, z: torch.Tensor, tile_steps: int | None = 
         lo, hi = max(0, a - r), min(T0, b + r)
         f = model.G(z[None, :, lo:hi])[0]  # (9, (hi - lo) * S, J)
         out.append(f[:, (a - lo) * S:(b - lo) * S].float().cpu())
-    return torch.cat(out, dim=1)
+    return smooth_features(model, torch.cat(out, dim=1))
+
+
+def smooth_features(model: CSGNModel, feat: torch.Tensor) -> torch.Tensor:
+    """(9, T, J) features low-passed over time by the model's ``output_smoothing`` (a Gaussian of
+    that many frames; edges held), or unchanged when it is 0."""
+    sigma = float(model.cfg.output_smoothing or 0.0)
+    if sigma <= 0:
+        return feat
+    from scipy.ndimage import gaussian_filter1d
+
+    return torch.from_numpy(gaussian_filter1d(feat.numpy(), sigma, axis=1, mode="nearest")).float()
 
 
 def pad_latent(model: CSGNModel, z: torch.Tensor | np.ndarray, margin: int, seed=None) -> torch.Tensor:
