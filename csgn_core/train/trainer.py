@@ -182,6 +182,10 @@ class Dist:
         torch.distributed.broadcast(t, 0)
         return bool(t.item() > 0)
 
+    def barrier(self) -> None:
+        if self.on and torch.distributed.is_initialized():
+            torch.distributed.barrier()
+
     def close(self) -> None:
         if self.on and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
@@ -449,7 +453,11 @@ def train_main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     dist.init(device)
     try:
-        return _train(args, dist, device)
+        rc = _train(args, dist, device)
+        # Leave together: rank 0 still writes the model folder when the others are done, and a gloo
+        # rank that tears its group down under a busy peer was seen to abort ("terminate called").
+        dist.barrier()
+        return rc
     finally:
         dist.close()
 
