@@ -219,37 +219,42 @@ class FeatureCodec(nn.Module):
         six = matrix_to_6d(self.rotations(feat)).permute(0, 3, 1, 2)  # (N, 6, T, J)
         return torch.cat([six, feat[:, N_ROT:].float()], dim=1) * self.mask
 
-    def local_positions(self, rot: torch.Tensor) -> torch.Tensor:
-        """(N, T, J, 3) joint positions relative to the root, in the root's heading frame, / pos_scale."""
+    def _relative(self, rot: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Joint positions relative to the root in world axes (N, T, J, 3), and the sin and cos of the
+        root's heading (N, T, 1)."""
         zero = rot.new_zeros(rot.shape[:2] + (3,))
         pos = fk_torch(rot, zero, self.offsets, self.parents)  # (N, T, J, 3)
         s, c = heading(rot[:, :, 0])
-        s, c = s[..., None], c[..., None]
-        x = c * pos[..., 0] - s * pos[..., 2]
-        z = s * pos[..., 0] + c * pos[..., 2]
-        return torch.stack([x, pos[..., 1], z], dim=-1) / self.stats["pos_scale"]
+        return pos, s[..., None], c[..., None]
 
-    def world_velocities(self, rot: torch.Tensor, feat: torch.Tensor, local: torch.Tensor) -> torch.Tensor:
+    def _local(self, rel: torch.Tensor, s: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        x = c * rel[..., 0] - s * rel[..., 2]
+        z = s * rel[..., 0] + c * rel[..., 2]
+        return torch.stack([x, rel[..., 1], z], dim=-1) / self.stats["pos_scale"]
+
+    def local_positions(self, rot: torch.Tensor) -> torch.Tensor:
+        """(N, T, J, 3) joint positions relative to the root, in the root's heading frame, / pos_scale."""
+        return self._local(*self._relative(rot))
+
+    def world_velocities(self, feat: torch.Tensor, rel: torch.Tensor, s: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """(N, 3, T, J) every joint's velocity over the floor (root travel included), in the heading
         frame of its frame, / vel_scale; zero at the first frame.
 
-        rot: (N, T, J, 3, 3); local: (N, T, J, 3) ``local_positions`` (heading frame, / pos_scale).
-        Without it the critic sees the root's speed on one vertex only, and a dancer whose feet glide
-        across the floor looks real to it; with it, a planted foot must have near-zero speed.
+        rel, s, c: ``_relative`` of the features' rotations. Without this the critic sees the root's
+        speed on one vertex only, and a dancer whose feet glide across the floor looks real to it;
+        with it, a planted foot must have near-zero speed.
         """
         st = self.stats
-        s, c = heading(rot[:, :, 0])  # (N, T)
         v = feat[:, N_ROT:N_ROT + 2, :, 0] * st["vel_scale"]  # (N, 2, T) heading-frame root velocity
-        root_x = torch.cumsum(c * v[:, 0] + s * v[:, 1], dim=1)  # (N, T) world track within the window
-        root_z = torch.cumsum(-s * v[:, 0] + c * v[:, 1], dim=1)
-        lp = local * st["pos_scale"]
-        s_, c_ = s[..., None], c[..., None]
-        wx = root_x[..., None] + c_ * lp[..., 0] + s_ * lp[..., 2]  # (N, T, J)
-        wz = root_z[..., None] - s_ * lp[..., 0] + c_ * lp[..., 2]
-        wy = lp[..., 1] + feat[:, N_ROT + 2, :, :1] * st["height_scale"]
+        sr, cr = s[..., 0], c[..., 0]  # (N, T)
+        root_x = torch.cumsum(cr * v[:, 0] + sr * v[:, 1], dim=1)  # (N, T) world track within the window
+        root_z = torch.cumsum(-sr * v[:, 0] + cr * v[:, 1], dim=1)
+        wx = root_x[..., None] + rel[..., 0]  # (N, T, J)
+        wz = root_z[..., None] + rel[..., 2]
+        wy = rel[..., 1] + feat[:, N_ROT + 2, :, :1] * st["height_scale"]
         d = [torch.diff(w, dim=1, prepend=w[:, :1]) for w in (wx, wy, wz)]
-        hx = c_ * d[0] - s_ * d[2]
-        hz = s_ * d[0] + c_ * d[2]
+        hx = c * d[0] - s * d[2]
+        hz = s * d[0] + c * d[2]
         return torch.stack([hx, d[1], hz], dim=1) / st["vel_scale"]
 
     def critic_input(self, feat: torch.Tensor) -> torch.Tensor:
@@ -260,8 +265,8 @@ class FeatureCodec(nn.Module):
             feat = feat.float()
             rot = self.rotations(feat)
             six = matrix_to_6d(rot).permute(0, 3, 1, 2)
-            local = self.local_positions(rot)  # (N, T, J, 3)
-            pos = local.permute(0, 3, 1, 2)  # (N, 3, T, J)
+            rel, hs, hc = self._relative(rot)
+            pos = self._local(rel, hs, hc).permute(0, 3, 1, 2)  # (N, 3, T, J)
             base = torch.cat([six, feat[:, N_ROT:] * self.mask[:, N_ROT:], pos], dim=1)  # (N, 12, T, J)
             d = base[:, :, 1:] - base[:, :, :-1]
             d = torch.cat([torch.zeros_like(base[:, :, :1]), d], dim=2)
@@ -269,7 +274,7 @@ class FeatureCodec(nn.Module):
             gain = torch.cat([g[0].expand(N_ROT), g[1].expand(N_ROOT), g[2].expand(3)])[None, :, None, None]
             out = [base, d * gain]
             if self.world_velocity:
-                out.append(self.world_velocities(rot, feat, local))
+                out.append(self.world_velocities(feat, rel, hs, hc))
             return torch.cat(out, dim=1)
 
     # features -> motion --------------------------------------------------------------------------
