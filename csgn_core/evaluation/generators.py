@@ -63,22 +63,20 @@ def read_model_config(folder: Path) -> dict:
         raise CSGNError(f"{path}: unreadable model config ({e})") from None
 
 
-class CSGNGenerator:
+class _ModelSource:
     def __init__(self, model, name: str, folder: Path):
         self.model, self.name, self.folder = model, name, folder
         self.fps, self.skeleton = model.fps, model.skeleton
 
+
+class CSGNGenerator(_ModelSource):
     def sample(self, seconds: float, seed: int) -> Motion:
         from ..nn.model import generate
 
         return generate(self.model, seconds, seed)
 
 
-class ACLSTMGenerator:
-    def __init__(self, model, name: str, folder: Path):
-        self.model, self.name, self.folder = model, name, folder
-        self.fps, self.skeleton = model.fps, model.skeleton
-
+class ACLSTMGenerator(_ModelSource):
     def sample(self, seconds: float, seed: int) -> Motion:
         from ..baseline.aclstm import generate_aclstm
 
