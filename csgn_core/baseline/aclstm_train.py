@@ -26,10 +26,10 @@ from ..errors import CSGNError
 from ..skeleton import Skeleton
 from ..train.checkpoint import (
     _jsonable_groups,
-    latest_checkpoint,
     load_optimiser,
     optimiser_tensors,
     read_checkpoint,
+    resume_point,
     save_checkpoint,
 )
 from ..train.trainer import WindowSampler, resolve_dataset
@@ -161,17 +161,13 @@ def train_aclstm_main(args, cfg: ACLSTMConfig | None = None, tcfg: ACLSTMTrainCo
     device = _device(getattr(args, "device", "auto"))
     out = Path(args.out)
     ds = resolve_dataset(args.data)
-    ck = latest_checkpoint(out) if args.resume else None
-    if args.resume and ck is None:
-        raise CSGNError(f"--resume: no checkpoint in {out / 'checkpoints'}")
+    ck = resume_point(out, args.resume)
     if ck is not None:
         cfg, tcfg, doc = read_aclstm_checkpoint(ck)
         if not Skeleton.from_dict(doc["aclstm"]["skeleton"]).same_topology(ds.skeleton):
             raise CSGNError(f"--resume: {args.data} has a different skeleton than the checkpoint in {out}")
         sampler = WindowSampler(ds, cfg.seq_len, stats=doc["aclstm"]["stats"])
     else:
-        if (out / "checkpoints" / "latest").exists():
-            raise CSGNError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
         cfg = cfg or ACLSTMConfig()
         tcfg = dataclasses.replace(tcfg) if tcfg is not None else ACLSTMTrainConfig()
         sampler = WindowSampler(ds, cfg.seq_len)

@@ -101,6 +101,25 @@ def save_checkpoint(run_dir: str | Path, step: int, doc: dict, model_tensors: di
     return final
 
 
+def resume_point(run_dir: str | Path, resume: bool, check_new: bool = True) -> Path | None:
+    """The checkpoint a run continues from (``--resume``), or None for a new run.
+
+    A clear error when ``--resume`` finds no checkpoint, and (with ``check_new``: the lead process)
+    when a new run would start over one that is already there.
+    """
+    from ..errors import CSGNError
+
+    out = Path(run_dir)
+    if resume:
+        ck = latest_checkpoint(out)
+        if ck is None:
+            raise CSGNError(f"--resume: no checkpoint in {out / 'checkpoints'}")
+        return ck
+    if check_new and (out / "checkpoints" / "latest").exists():
+        raise CSGNError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    return None
+
+
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
     ck = Path(run_dir) / "checkpoints"
     latest = ck / "latest"

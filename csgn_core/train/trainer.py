@@ -43,7 +43,7 @@ from ..nn.features import N_CRITIC_BASE, N_ROT, FeatureCodec, feature_stats, qua
 from ..nn.model import CSGNModel, export_model, generate
 from ..nn.networks import build_networks, count_parameters
 from ..skeleton import Skeleton
-from .checkpoint import latest_checkpoint, load_optimiser, optimiser_tensors, read_checkpoint, save_checkpoint
+from .checkpoint import load_optimiser, optimiser_tensors, read_checkpoint, resume_point, save_checkpoint
 
 
 # --- data -------------------------------------------------------------------------------------------------
@@ -466,9 +466,7 @@ def _train(args, dist: Dist, device: torch.device) -> int:
     out = Path(args.out)
     lead = dist.rank == 0
     ds = resolve_dataset(args.data)
-    ck = latest_checkpoint(out) if args.resume else None
-    if args.resume and ck is None:
-        raise CSGNError(f"--resume: no checkpoint in {out / 'checkpoints'}")
+    ck = resume_point(out, args.resume, check_new=lead)
     if ck is not None:
         doc, _, _ = read_checkpoint(ck)
         mcfg, tcfg = ModelConfig.from_dict(doc["model"]), TrainConfig.from_dict(doc["train"])
@@ -476,8 +474,6 @@ def _train(args, dist: Dist, device: torch.device) -> int:
             raise CSGNError(f"--resume: {args.data} has a different skeleton than the checkpoint in {out}")
         sampler = WindowSampler(ds, mcfg.window, stats=mcfg.stats)
     else:
-        if lead and (out / "checkpoints" / "latest").exists():
-            raise CSGNError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
         mcfg, tcfg = preset(args.preset)
         if args.sigma_bar is not None:
             mcfg.gp_sigma_bar = args.sigma_bar
