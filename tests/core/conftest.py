@@ -11,3 +11,24 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="session")
+def tang_subset(tmp_path_factory):
+    """``tang_subset(limit)`` -> (Dataset, saved .npz path) of the first ``limit`` real Tang dances,
+    built once per session and limit (skips when the data is absent)."""
+    from csgn_core.datasets import build_dataset
+    from tests.conftest import require_data
+
+    built = {}
+
+    def get(limit: int):
+        if limit not in built:
+            require_data("tang2018-dance", "dances.zip")
+            ds = build_dataset("tang-dance", limit=limit)
+            path = tmp_path_factory.mktemp(f"tang{limit}") / "tang-dance.npz"
+            ds.save(path)
+            built[limit] = (ds, path)
+        return built[limit]
+
+    return get

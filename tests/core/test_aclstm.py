@@ -18,14 +18,13 @@ from csgn_core.baseline.aclstm import (
     to_frames,
 )
 from csgn_core.baseline.aclstm_train import train_aclstm_main
-from csgn_core.datasets import Dataset, build_dataset, compute_stats
+from csgn_core.datasets import Dataset, compute_stats
 from csgn_core.errors import CSGNError
 from csgn_core.motion import Motion
 from csgn_core.nn.features import N_ROT
 from csgn_core.nn.model import load_model
 from csgn_core.train.checkpoint import latest_checkpoint
 
-from ..conftest import require_data
 from .helpers import toy_skeleton
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -43,13 +42,9 @@ def args(data, out, **kw) -> argparse.Namespace:
 
 
 @pytest.fixture(scope="module")
-def dance(tmp_path_factory):
+def dance(tang_subset):
     """Two real tang dances (one generator-split clip of 1000 frames) saved as a dataset file."""
-    require_data("tang2018-dance", "dances.zip")
-    ds = build_dataset("tang-dance", limit=2)
-    path = tmp_path_factory.mktemp("aclstm") / "dance.npz"
-    ds.save(path)
-    return ds, path
+    return tang_subset(2)
 
 
 @pytest.fixture(scope="module")

@@ -24,9 +24,8 @@ def _check_windows(ds: Dataset):
 
 
 @pytest.fixture(scope="module")
-def tang():
-    require_data("tang2018-dance", "dances.zip")
-    return build_dataset("tang-dance", limit=2)
+def tang(tang_subset):
+    return tang_subset(2)[0]
 
 
 def test_tang_halves_and_rotations(tang, tmp_path):

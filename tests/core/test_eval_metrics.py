@@ -117,15 +117,9 @@ def test_actions_classifier_beats_chance_on_held_out_clips(one_torch_thread):
 
 # --- real data through the sources ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def small_dance(tmp_path_factory):
-    """Three dances (both halves), built from the real data once for this module."""
-    from csgn_core.datasets import build_dataset
-
-    require_data("tang2018-dance", "dances.zip")
-    ds = build_dataset("tang-dance", limit=3)
-    path = tmp_path_factory.mktemp("eval") / "tang-small.npz"
-    ds.save(path)
-    return ds, path
+def small_dance(tang_subset):
+    """Three dances (both halves), built from the real data once for the session."""
+    return tang_subset(3)
 
 
 def test_fid_of_real_draws_is_small_against_frozen_and_shuffled(small_dance, one_torch_thread):
