@@ -217,10 +217,9 @@ def cmd_convert(args) -> int:
     if args.fps:
         m = resample(m, args.fps)
     if args.clean_feet:
-        from .footclean import clean_feet
-        from .solve import positions_to_rotations
+        from .footclean import clean_for_export
 
-        m, report = clean_feet(m if m.has_rotations else positions_to_rotations(m))
+        m, report = clean_for_export(m)
         print(f"foot skating {report['skating_before']:.1f} -> {report['skating_after']:.1f} cm/s")
     options = {}
     if Path(args.output).suffix.lower() == ".vmd":

@@ -22,10 +22,9 @@ def export_timeline(doc: Timeline, path: str | Path, *, fps: float | None = None
     if fps and abs(fps - motion.fps) > 1e-9:
         motion = resample(motion, fps)
     if clean_feet:
-        from .footclean import clean_feet as _clean
-        from .solve import positions_to_rotations
+        from .footclean import clean_for_export
 
-        motion, feet = _clean(motion if motion.has_rotations else positions_to_rotations(motion))
+        motion, feet = clean_for_export(motion)
         report.update(skating_before=feet["skating_before"], skating_after=feet["skating_after"])
     save_motion(motion, path, **format_options)
     report.update(path=str(path), frames=motion.n_frames, fps=motion.fps)

@@ -36,6 +36,13 @@ straight). Only the hip, knee and ankle joints' local rotations change; the root
 are untouched, so a target out of the leg's reach stays out of reach (reported as the largest
 remaining pin error). Last, each subset of the two cleaned legs is tried and the one with the
 lowest skating kept (none, if cleaning would raise it), so skating never rises.
+
+Following a capture (``reference=``, what ``clean_for_export`` does for position motions). A solve to
+rotations fixes bone lengths that a capture stretches, so solved feet jitter and hover where the
+observed ones did not. Given the observed positions, contacts, floors and targets come from them:
+the ankle follows the observed ankle between contacts and the pins inside them, the foot turns so
+heel and toe best meet their goals (the point nearer the floor counting more), and the hips sink
+where a leg cannot reach (``_reach_drop``). Candidates are then measured on their own floors.
 """
 from __future__ import annotations
 
@@ -316,6 +323,118 @@ def two_bone_ik(
     return new_knee, new_ankle
 
 
+def _nearness(h: np.ndarray) -> np.ndarray:
+    """1 + 20 on the floor, falling towards 1 over a few SKATE_HEIGHTs above it."""
+    return 1 + 20 * np.exp(-np.clip(h, 0, None) / SKATE_HEIGHT)
+
+
+def _foot_goals(R, sk, j, contacts, floors, pts, blend, *, follow: bool):
+    """One leg's goals: targets "ankle", "heel", "toe" (F, 3); "rank_heel", "rank_toe" (F,) (a point
+    in contact counts more); "active" frames (F,) and foot-"aim" weight (F,).
+
+    The ankle moves with the heel's and the toe's corrections, the point in contact first. Without
+    ``follow`` only frames with a correction are active and the foot turns only as far as both points
+    are pinned; following reference feet, every frame is active and the foot always aims at its toe.
+    """
+    heel, toe, ankle = j["heel"], j["toe"], j["ankle"]
+    h_heel = R[:, heel, 1] - floors[pts.index(heel)]
+    h_toe = R[:, toe, 1] - floors[pts.index(toe)]
+    heel_target, w_h, _ = _targets(R[:, heel], contacts[sk.joints[heel]], blend, h_heel)
+    toe_target, w_t, _ = _targets(R[:, toe], contacts[sk.joints[toe]], blend, h_toe)
+    a_h = heel_target - R[:, heel]
+    a_t = toe_target - R[:, toe]
+    rank_h, rank_t = 1 + 20 * w_h, 1 + 20 * w_t
+    a_target = R[:, ankle] + (rank_h[:, None] * a_h + rank_t[:, None] * a_t) / (rank_h + rank_t)[:, None]
+    F = len(R)
+    # The point nearer the floor counts more when the foot's turn is fitted: that is the one seen to slide.
+    rank_h, rank_t = rank_h * _nearness(h_heel), rank_t * _nearness(h_toe)
+    goals = {"ankle": a_target, "heel": heel_target, "toe": toe_target, "rank_heel": rank_h, "rank_toe": rank_t}
+    if follow:
+        return dict(goals, active=np.ones(F, dtype=bool), aim=np.ones(F))
+    active = (np.abs(a_h).max(1) > 0) | (np.abs(a_t).max(1) > 0)
+    return dict(goals, active=active, aim=w_h * w_t)
+
+
+def _reach_drop(P: np.ndarray, idx: dict, ankle_targets: dict) -> np.ndarray:
+    """(F,) cm to lower the root by so that the legs with ankle targets reach them (0 where they do).
+
+    Per leg, the smallest drop d >= 0 with |target - (hip - d*y)| <= thigh + shin; smoothed by a
+    running maximum and a short Gaussian so the hips sink and rise gently, never short of the need.
+    """
+    from scipy.ndimage import gaussian_filter1d, maximum_filter1d
+
+    need = np.zeros(len(P))
+    for side in ankle_targets:
+        j = idx[side]
+        hip, knee, ankle = P[:, j["hip"]], P[:, j["knee"]], P[:, j["ankle"]]
+        reach = (np.linalg.norm(knee - hip, axis=-1) + np.linalg.norm(ankle - knee, axis=-1)) * 0.999
+        d = ankle_targets[side] - hip
+        dy = d[:, 1]
+        disc = dy**2 - (np.sum(d * d, -1) - reach**2)
+        drop = np.where(disc >= 0, -dy - np.sqrt(np.clip(disc, 0, None)), -dy)
+        need = np.maximum(need, np.clip(drop, 0.0, None))
+    if not need.any():
+        return need
+    return gaussian_filter1d(maximum_filter1d(need, 5), 1.5, mode="nearest")
+
+
+def _solve_legs(motion: Motion, idx: dict, goals: dict, *, follow: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """(local rotations, root) with the legs named in ``goals`` put on their goals; None if none moves.
+
+    Following reference feet, the hips first sink where one of these legs cannot reach its ankle goal
+    (a solve fixes bone lengths that a capture stretches), as an animator would, rather than leave
+    that foot hovering. Only the hip, knee and ankle joints' local rotations change.
+    """
+    sk, F = motion.skeleton, motion.n_frames
+    if not any(g["active"].any() for g in goals.values()):
+        return None
+    local, root = motion.rotations.copy(), motion.root
+    P = motion.positions
+    if follow:
+        root = root - _reach_drop(P, idx, {s: g["ankle"] for s, g in goals.items()})[:, None] * np.array([0.0, 1.0, 0.0])
+        P = forward_kinematics(sk, local, root)
+    G = global_rotations(sk, local)
+    new = {}
+    for side, g in goals.items():
+        j = idx[side]
+        other = idx["right" if side == "left" else "left"]["hip"]
+        hip, knee, ankle, heel = (j[k] for k in ("hip", "knee", "ankle", "heel"))
+        a_target, active = g["ankle"], g["active"]
+        if not active.any():
+            continue
+        # Joints between hip and knee or knee and ankle would break this chain: only direct links.
+        if sk.parents[knee] != hip or sk.parents[ankle] != knee:
+            raise CSGNError(f"feet: {side} hip, knee and ankle must be parent and child in turn")
+        # Foot turn about the ankle that aims its toe (and heel, when following reference feet and
+        # the heel is a joint of its own) at their goals, as far as the "aim" weight says.
+        ends = ["toe"] + (["heel"] if follow and heel != ankle else [])
+        ends = [e for e in ends if sk.parents[j[e]] == ankle]  # points hanging off another joint keep their turn
+        aim = Q.identity((F,))
+        if ends:
+            aim = Q.fit_rotations(np.stack([P[:, j[e]] - P[:, ankle] for e in ends], 1),
+                                  np.stack([g[e] - a_target for e in ends], 1),
+                                  np.stack([g["rank_" + e] for e in ends], 1))
+            aim = Q.slerp(Q.identity((F,)), aim, g["aim"][:, None])
+        side_axis = P[:, hip] - P[:, other] if side == "left" else P[:, other] - P[:, hip]
+        new_knee, new_ankle = two_bone_ik(P[:, hip], P[:, knee], P[:, ankle], a_target, side_axis)
+        d1 = Q.between(P[:, knee] - P[:, hip], new_knee - P[:, hip])
+        d2 = Q.between(Q.rotate(d1, P[:, ankle] - P[:, knee]), new_ankle - new_knee)
+        g_hip = Q.multiply(d1, G[:, hip])
+        g_knee = Q.multiply(d2, Q.multiply(d1, G[:, knee]))
+        g_ankle = Q.multiply(aim, G[:, ankle])
+        parent = sk.parents[hip]
+        solved = {
+            hip: Q.multiply(Q.conjugate(G[:, parent]), g_hip) if parent >= 0 else g_hip,
+            knee: Q.multiply(Q.conjugate(g_hip), g_knee),
+            ankle: Q.multiply(Q.conjugate(g_knee), g_ankle),
+        }
+        for jj, q in solved.items():
+            new[jj] = Q.make_continuous(np.where(active[:, None], q, local[:, jj]))
+    for jj, q in new.items():
+        local[:, jj] = q
+    return local, root
+
+
 def clean_feet(
     motion: Motion,
     *,
@@ -326,6 +445,7 @@ def clean_feet(
     speed_on: float = SPEED_ON,
     speed_off: float = SPEED_OFF,
     min_frames: int = MIN_FRAMES,
+    reference: np.ndarray | None = None,
 ) -> tuple[Motion, dict]:
     """Remove foot sliding from a rotation motion; returns (cleaned motion, report).
 
@@ -344,78 +464,39 @@ def clean_feet(
     P = motion.positions
     if not np.isfinite(P).all():
         raise CSGNError("the motion holds NaN or infinite values")
-    F = motion.n_frames
-    contacts = detect_contacts(P, sk, motion.fps, feet=table, height_on=height_on, height_off=height_off,
+    R = P if reference is None else np.asarray(reference, dtype=np.float64)
+    if R.shape != P.shape or not np.isfinite(R).all():
+        raise CSGNError(f"reference positions must be finite and shaped like the motion's {P.shape}, got {R.shape}")
+    contacts = detect_contacts(R, sk, motion.fps, feet=table, height_on=height_on, height_off=height_off,
                                speed_on=speed_on, speed_off=speed_off, min_frames=min_frames)
     pts = _contact_points(idx)
-    floors = _floors(P, pts)
-    G = global_rotations(sk, motion.rotations)
-    local = motion.rotations.copy()
-    solved: dict[str, dict[int, np.ndarray]] = {}
-    pin_err = 0.0
-    for side, j in idx.items():
-        other = idx["right" if side == "left" else "left"]["hip"]
-        hip, knee, ankle, heel, toe = (j[k] for k in ("hip", "knee", "ankle", "heel", "toe"))
-        h_heel = P[:, heel, 1] - floors[pts.index(heel)]
-        h_toe = P[:, toe, 1] - floors[pts.index(toe)]
-        heel_target, w_h, _ = _targets(P[:, heel], contacts[sk.joints[heel]], blend, h_heel)
-        toe_target, w_t, _ = _targets(P[:, toe], contacts[sk.joints[toe]], blend, h_toe)
-        # The ankle moves with the heel's and the toe's corrections, the point in contact first.
-        a_h = heel_target - P[:, heel]
-        a_t = toe_target - P[:, toe]
-        rank_h, rank_t = 1 + 20 * w_h, 1 + 20 * w_t
-        a_target = P[:, ankle] + (rank_h[:, None] * a_h + rank_t[:, None] * a_t) / (rank_h + rank_t)[:, None]
-        t_target = toe_target
-        active = (np.abs(a_h).max(1) > 0) | (np.abs(a_t).max(1) > 0)
-        if not active.any():
-            continue
-        # Foot turn about the ankle that aims at the toe pin, only as far as both points are pinned.
-        aim = Q.between(P[:, toe] - P[:, ankle], t_target - a_target)
-        aim = Q.slerp(Q.identity((F,)), aim, (w_h * w_t)[:, None])
-        if sk.parents[toe] != ankle:
-            aim = Q.identity((F,))  # the toe hangs off another joint: keep the foot's turn
-        side_axis = P[:, hip] - P[:, other] if side == "left" else P[:, other] - P[:, hip]
-        new_knee, new_ankle = two_bone_ik(P[:, hip], P[:, knee], P[:, ankle], a_target, side_axis)
-        d1 = Q.between(P[:, knee] - P[:, hip], new_knee - P[:, hip])
-        shin = Q.rotate(d1, P[:, ankle] - P[:, knee])
-        d2 = Q.between(shin, new_ankle - new_knee)
-        g_hip = Q.multiply(d1, G[:, hip])
-        g_knee = Q.multiply(d2, Q.multiply(d1, G[:, knee]))
-        g_ankle = Q.multiply(aim, G[:, ankle])
-        parent = sk.parents[hip]
-        new_local = {
-            hip: Q.multiply(Q.conjugate(G[:, parent]), g_hip) if parent >= 0 else g_hip,
-            knee: Q.multiply(Q.conjugate(g_hip), g_knee),
-            ankle: Q.multiply(Q.conjugate(g_knee), g_ankle),
-        }
-        # Joints between hip and knee or knee and ankle would break this chain: only direct links.
-        if sk.parents[knee] != hip or sk.parents[ankle] != knee:
-            raise CSGNError(f"feet: {side} hip, knee and ankle must be parent and child in turn")
-        solved[side] = {jj: Q.make_continuous(np.where(active[:, None], q, local[:, jj])) for jj, q in new_local.items()}
-
+    floors = _floors(R, pts)
+    goals = {side: _foot_goals(R, sk, j, contacts, floors, pts, blend, follow=reference is not None)
+             for side, j in idx.items()}
     # Keep the cleaned legs only where they lower the measure: try each subset of the feet.
-    before = skating_report(P, sk, motion.fps, feet=table, floors=floors)
-    best = (before["skating"], (), P, local)
+    # Following reference feet moves the floor itself (a solve leaves feet hovering where it cannot
+    # reach), so each candidate is then measured on its own floors, as a user measuring the file would.
+    mfloors = None if reference is not None else floors
+    before = skating_report(P, sk, motion.fps, feet=table, floors=mfloors)
+    best = (before["skating"], (), P, motion.rotations, motion.root)
     for sides in (("left", "right"), ("left",), ("right",)):
-        if not all(side in solved for side in sides):
+        trial = _solve_legs(motion, idx, {s: goals[s] for s in sides}, follow=reference is not None)
+        if trial is None:
             continue
-        trial = local.copy()
-        for side in sides:
-            for jj, q in solved[side].items():
-                trial[:, jj] = q
-        Pt = forward_kinematics(sk, trial, motion.root)
-        score = skating_report(Pt, sk, motion.fps, feet=table, floors=floors)["skating"]
+        Pt = forward_kinematics(sk, *trial)
+        score = skating_report(Pt, sk, motion.fps, feet=table, floors=mfloors)["skating"]
         if score < best[0] - 1e-12 or (score <= best[0] + 1e-12 and len(sides) > len(best[1])):
-            best = (score, sides, Pt, trial)
-    _, kept, Pn, local = best
-    out = replace(motion, rotations=local, root=motion.root.copy(), meta=dict(motion.meta, feet_cleaned=list(kept)))
+            best = (score, sides, Pt, *trial)
+    _, kept, Pn, local, root = best
+    out = replace(motion, rotations=local, root=root.copy(), meta=dict(motion.meta, feet_cleaned=list(kept)))
+    pin_err = 0.0
     for side in kept:
         for name in {sk.joints[idx[side]["heel"]], sk.joints[idx[side]["toe"]]}:
             flags = contacts[name]
             if flags.any():
-                _, _, pin = _targets(P[:, sk.index(name)], flags, 0)
+                _, _, pin = _targets(R[:, sk.index(name)], flags, 0)
                 pin_err = max(pin_err, float(np.linalg.norm(Pn[flags, sk.index(name)] - pin[flags], axis=-1).max()))
-    after = skating_report(Pn, sk, motion.fps, feet=table, floors=floors)
+    after = skating_report(Pn, sk, motion.fps, feet=table, floors=mfloors)
     report = {
         "feet_cleaned": list(kept),
         "skating_before": before["skating"],
@@ -427,3 +508,20 @@ def clean_feet(
         "max_pin_error_cm": pin_err,
     }
     return out, report
+
+
+def clean_for_export(motion: Motion) -> tuple[Motion, dict]:
+    """clean_feet for any motion: a position motion is solved to rotations first and its observed
+    positions are the reference the cleaned feet follow (so the clean-up also removes the foot jitter
+    the solve adds); skating_before is then that of the observed positions."""
+    if motion.has_rotations:
+        return clean_feet(motion)
+    from .solve import positions_to_rotations
+
+    solved = positions_to_rotations(motion)
+    observed = motion.positions[:, [motion.skeleton.index(j) for j in solved.skeleton.joints]]
+    cleaned, report = clean_feet(solved, reference=observed)
+    report["skating_solved"] = report["skating_before"]
+    report["skating_before"] = foot_skating(observed, solved.skeleton, motion.fps, feet=None)
+    return cleaned, report
+

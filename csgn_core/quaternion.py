@@ -85,6 +85,32 @@ def between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return normalize(q)
 
 
+def fit_rotations(a: np.ndarray, b: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Rotations (F, 4) taking directions a (C, 3) or (F, C, 3) best onto directions b (F, C, 3).
+
+    Weighted least squares over unit directions (Kabsch, no reflections); weights (C,) or (F, C),
+    default 1. Where the directions are (nearly) collinear, so that the turn about them is
+    undetermined, the frame takes the shortest arc of its heaviest direction instead.
+    """
+    b = np.asarray(b, dtype=np.float64)
+    a = np.broadcast_to(np.asarray(a, dtype=np.float64), b.shape)
+    w = np.broadcast_to(np.ones(b.shape[1]) if weights is None else np.asarray(weights, dtype=np.float64), b.shape[:2])
+    au = a / np.maximum(np.linalg.norm(a, axis=-1, keepdims=True), 1e-12)
+    bu = b / np.maximum(np.linalg.norm(b, axis=-1, keepdims=True), 1e-12)
+    H = np.einsum("fc,fci,fcj->fij", w, au, bu)  # (F, 3, 3) sum w a b^T
+    U, S, Vt = np.linalg.svd(H)
+    V, Ut = Vt.transpose(0, 2, 1), U.transpose(0, 2, 1)
+    D = np.broadcast_to(np.eye(3), H.shape).copy()
+    D[:, 2, 2] = np.where(np.linalg.det(V @ Ut) < 0, -1.0, 1.0)
+    q = from_matrix(V @ D @ Ut)
+    degenerate = S[:, 1] < 1e-6 * np.maximum(S[:, 0], 1e-12)
+    if degenerate.any():
+        k = np.argmax(w[degenerate], axis=1)
+        rows = np.nonzero(degenerate)[0]
+        q[degenerate] = between(au[rows, k], bu[rows, k])
+    return q
+
+
 def to_matrix(q: np.ndarray) -> np.ndarray:
     q = normalize(q)
     w, x, y, z = np.moveaxis(q, -1, 0)

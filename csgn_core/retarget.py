@@ -132,17 +132,9 @@ def _leg_length(get) -> float:
     return total / 2
 
 
-def _kabsch(rest: np.ndarray, now: np.ndarray) -> np.ndarray:
-    """(F, 4) rotations taking rest vectors (n, 3) onto now (F, n, 3) (least squares)."""
-    if rest.shape[0] == 1:
-        return Q.between(np.broadcast_to(rest[0], now[:, 0].shape), now[:, 0])
-    H = np.einsum("ni,fnj->fij", rest, now)
-    U, _, Vt = np.linalg.svd(H)
-    d = np.sign(np.linalg.det(np.einsum("fij,fjk->fik", U, Vt)))
-    D = np.ones((len(d), 3))
-    D[:, 2] = d
-    R = np.einsum("fji,fj,fkj->fik", Vt, D, U)
-    return Q.from_matrix(R)
+def _fit(rest: np.ndarray, now: np.ndarray) -> np.ndarray:
+    """(F, 4) rotations taking rest vectors (n, 3) onto now (F, n, 3), longer vectors counting more."""
+    return Q.fit_rotations(rest, now, np.linalg.norm(rest, axis=-1) * np.linalg.norm(now, axis=-1))
 
 
 def target_positions(motion: Motion, target: Skeleton, source_map: JointMap | None = None,
@@ -182,8 +174,8 @@ def target_positions(motion: Motion, target: Skeleton, source_map: JointMap | No
         rup = (rest[ti["l_shoulder"]] + rest[ti["r_shoulder"]]) / 2 - rmid
         nmid = (src["l_hip"] + src["r_hip"]) / 2 * ratio
         nup = (src["l_shoulder"] + src["r_shoulder"]) / 2 * ratio - nmid
-        R = _kabsch(np.stack([rest[ti["l_hip"]] - rest[ti["r_hip"]], rup]),
-                    np.stack([(src["l_hip"] - src["r_hip"]) * ratio, nup], axis=1))
+        R = _fit(np.stack([rest[ti["l_hip"]] - rest[ti["r_hip"]], rup]),
+                 np.stack([(src["l_hip"] - src["r_hip"]) * ratio, nup], axis=1))
         pos[:, ti["pelvis"]] = nmid + Q.rotate(R, np.broadcast_to(rest[ti["pelvis"]] - rmid, (F, 3)))
         known[ti["pelvis"]] = True
     parents = target.parents
@@ -227,7 +219,7 @@ def target_positions(motion: Motion, target: Skeleton, source_map: JointMap | No
         else:
             nb = [k for k in ([parents[a]] if parents[a] >= 0 else []) + children[a] if known[k] and k != j]
             if nb:
-                R = _kabsch(rest[nb] - rest[a], pos[:, nb] - pos[:, a][:, None])
+                R = _fit(rest[nb] - rest[a], pos[:, nb] - pos[:, a][:, None])
                 pos[:, j] = pos[:, a] + Q.rotate(R, np.broadcast_to(rest[j] - rest[a], (F, 3)))
             else:
                 pos[:, j] = pos[:, a] + (rest[j] - rest[a])

@@ -107,7 +107,7 @@ def fit_rest_pose(skeleton: Skeleton, positions: np.ndarray, iterations: int = 2
             lengths = np.linalg.norm(O[kids], axis=-1)
             new = mean_dir * lengths[:, None]
             # Turn the new layout as a whole onto the old one: only the shape changes.
-            back = _kabsch(new, O[kids][None], lengths)[0]
+            back = Q.fit_rotations(new, O[kids][None], lengths)[0]
             O[kids] = Q.rotate(back, new)
         fitted = fitted.with_offsets(O)
     return fitted
@@ -179,7 +179,7 @@ def _solve(P: np.ndarray, skeleton: Skeleton, smooth: float, aim: bool = True) -
             if len(kids) == 1:
                 rot = _swing_twist(O, kids[0], target[:, 0], skeleton, P, inv_parent)
             else:
-                rot = _kabsch(O[kids], target, lengths[kids])
+                rot = Q.fit_rotations(O[kids], target, lengths[kids])
             rot = Q.make_continuous(rot)
             if smooth > 0 and F > 1:
                 rot = Q.normalize(gaussian_filter1d(rot, smooth, axis=0, mode="nearest"))
@@ -217,28 +217,6 @@ def _positions_in(motion: Motion, skeleton: Skeleton) -> np.ndarray:
     if not np.isfinite(P).all():
         raise CSGNError("the motion holds NaN or infinite positions; fill or drop those frames first")
     return P
-
-
-def _kabsch(rest: np.ndarray, target: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Rotations (F, 4) taking rest vectors (C, 3) best onto target vectors (F, C, 3).
-
-    Least squares over unit directions with per-child weights (C,). Frames where the directions
-    are (nearly) collinear, so that the twist about them is undetermined, take the swing of the
-    heaviest child instead.
-    """
-    a = rest / np.linalg.norm(rest, axis=-1, keepdims=True)  # (C, 3)
-    b = target / np.maximum(np.linalg.norm(target, axis=-1, keepdims=True), 1e-12)  # (F, C, 3)
-    H = np.einsum("c,ci,fcj->fij", np.asarray(weights, dtype=np.float64), a, b)  # (F, 3, 3) sum w a b^T
-    U, S, Vt = np.linalg.svd(H)
-    V, Ut = Vt.transpose(0, 2, 1), U.transpose(0, 2, 1)
-    D = np.broadcast_to(np.eye(3), H.shape).copy()
-    D[:, 2, 2] = np.where(np.linalg.det(V @ Ut) < 0, -1.0, 1.0)  # no reflections
-    q = Q.from_matrix(V @ D @ Ut)
-    degenerate = S[:, 1] < 1e-6 * np.maximum(S[:, 0], 1e-12)
-    if degenerate.any():
-        k = int(np.argmax(weights))
-        q[degenerate] = Q.between(np.broadcast_to(a[k], (int(degenerate.sum()), 3)), b[degenerate, k])
-    return q
 
 
 def _swing_twist(

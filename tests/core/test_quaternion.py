@@ -59,3 +59,22 @@ def test_slerp_endpoints_and_continuity():
     cont = Q.make_continuous(seq)
     assert np.all(np.sum(cont[1:] * cont[:-1], -1) > 0)
     np.testing.assert_allclose(np.abs(np.sum(cont * seq, -1)), 1, atol=1e-12)
+
+
+def test_fit_rotations_recovers_a_rotation_and_falls_back_on_collinear_directions():
+    rng = np.random.default_rng(4)
+    q = Q.normalize(rng.normal(size=(7, 4)))
+    a = rng.normal(size=(3, 3))
+    b = Q.rotate(q[:, None], np.broadcast_to(a, (7, 3, 3))) * 2.5  # lengths do not matter
+    got = Q.fit_rotations(a, b)
+    np.testing.assert_allclose(Q.rotate(got[:, None], np.broadcast_to(a, (7, 3, 3))), b / 2.5, atol=1e-9)
+    # Per-frame source directions and weights: the heavier direction wins a conflict.
+    src = np.broadcast_to(np.array([[1.0, 0, 0], [0, 1.0, 0]]), (7, 2, 3))
+    dst = np.broadcast_to(np.array([[0, 0, 1.0], [1.0, 0, 0]]), (7, 2, 3)).copy()
+    dst[:, 1] = [0, 0.2, 1.0]  # cannot both be met
+    heavy_first = Q.fit_rotations(src, dst, np.array([100.0, 1.0]))
+    assert Q.angle(Q.between(Q.rotate(heavy_first, src[:, 0]), dst[:, 0])).max() < 0.02
+    # Collinear directions leave the turn about them open: the heaviest one's shortest arc.
+    line = np.array([[0, 1.0, 0], [0, 2.0, 0]])
+    got = Q.fit_rotations(line, np.broadcast_to([[1.0, 0, 0], [3.0, 0, 0]], (2, 2, 3)))
+    np.testing.assert_allclose(got, Q.between(np.array([[0, 1.0, 0]] * 2), np.array([[1.0, 0, 0]] * 2)), atol=1e-9)
