@@ -1,4 +1,4 @@
-"""The editor's small dialogs (seed, prediction, preferences) and the About text.
+"""The editor's small dialogs (seed, prediction, preferences, export options) and the About text.
 
 Each dialog only collects values; the window acts on them, so scripts and tests can call the
 window's actions with the values directly.
@@ -46,6 +46,13 @@ def about_text() -> str:
 
 
 
+def _ok_cancel(dialog: QtWidgets.QDialog, form: QtWidgets.QFormLayout) -> None:
+    bb = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
+    bb.accepted.connect(dialog.accept)
+    bb.rejected.connect(dialog.reject)
+    form.addRow(bb)
+
+
 class PredictDialog(QtWidgets.QDialog):
     SOURCES = (("end", "the end of the timeline"), ("selection", "the selected range"),
                ("last_pin", "the last pin"))
@@ -74,10 +81,7 @@ class PredictDialog(QtWidgets.QDialog):
                                 "pin in the middle are replaced (Undo brings them back).")
         note.setStyleSheet("color: gray")
         form.addRow(note)
-        bb = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
-        bb.accepted.connect(self.accept)
-        bb.rejected.connect(self.reject)
-        form.addRow(bb)
+        _ok_cancel(self, form)
 
     def values(self) -> tuple[float, str, int]:
         return self.seconds.value(), self.source.currentData(), self.seed.value()
@@ -123,10 +127,7 @@ class PreferencesDialog(QtWidgets.QDialog):
         form.addRow("Model", self.model_box)
         form.addRow("Folder", row)
         form.addRow("Device", self.device_box)
-        bb = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
-        bb.accepted.connect(self.accept)
-        bb.rejected.connect(self.reject)
-        form.addRow(bb)
+        _ok_cancel(self, form)
         self._sync()
 
     def _sync(self) -> None:
@@ -158,10 +159,69 @@ class SeedDialog(QtWidgets.QDialog):
         self.seconds.setSuffix(" s")
         form.addRow("Seed", self.seed)
         form.addRow("Length", self.seconds)
-        bb = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
-        bb.accepted.connect(self.accept)
-        bb.rejected.connect(self.reject)
-        form.addRow(bb)
+        _ok_cancel(self, form)
 
     def values(self) -> tuple[int, float]:
         return self.seed.value(), self.seconds.value()
+
+
+class ExportDialog(QtWidgets.QDialog):
+    """Options of one export, for the format the chosen file name says (.bvh, .vmd or .npz): what
+    ``csgn export`` takes as flags. ``values()`` gives export_timeline's keyword arguments."""
+
+    def __init__(self, parent, path: Path, model_fps: float):
+        super().__init__(parent)
+        self.vmd = Path(path).suffix.lower() == ".vmd"
+        self.setWindowTitle(f"Export {Path(path).name}")
+        form = QtWidgets.QFormLayout(self)
+        self.clean = QtWidgets.QCheckBox("Clean up foot sliding (two-bone IK on contacts)")
+        self.clean.setChecked(True)
+        form.addRow(self.clean)
+        self.fps = QtWidgets.QDoubleSpinBox()
+        self.fps.setRange(1.0, 240.0)
+        self.fps.setDecimals(3)
+        self.fps.setValue(30.0 if self.vmd else model_fps)
+        self.fps.setSuffix(" fps")
+        self.fps.setEnabled(not self.vmd)
+        if self.vmd:
+            self.fps.setToolTip("MikuMikuDance plays 30 fps; VMD keys are written at 30 fps")
+        form.addRow("Frame rate", self.fps)
+        self._model_fps = model_fps
+        if self.vmd:
+            self.leg_ik = QtWidgets.QComboBox()
+            self.leg_ik.addItem("off: the leg rotations play (IK off at frame 0)", "off")
+            self.leg_ik.addItem("keys: key 足ＩＫ at the feet, IK stays on", "keys")
+            self.reduce = QtWidgets.QDoubleSpinBox()
+            self.reduce.setRange(0.0, 10.0)
+            self.reduce.setSingleStep(0.5)
+            self.reduce.setSuffix(" deg")
+            self.reduce.setSpecialValueText("off (a key every frame)")
+            self.reduce.setValue(0.0)
+            self.rest = QtWidgets.QLineEdit()
+            self.rest.setPlaceholderText("standard MMD rest (arms 35 degrees down)")
+            browse = QtWidgets.QPushButton("Browse...")
+            browse.clicked.connect(self._browse_rest)
+            row = QtWidgets.QHBoxLayout()
+            row.addWidget(self.rest)
+            row.addWidget(browse)
+            form.addRow("Leg IK", self.leg_ik)
+            form.addRow("Key reduction", self.reduce)
+            form.addRow("Target rest pose", row)
+        _ok_cancel(self, form)
+
+    def _browse_rest(self) -> None:
+        f, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Target model rest pose", self.rest.text(), "JSON (*.json)")
+        if f:
+            self.rest.setText(f)
+
+    def values(self) -> dict:
+        out: dict = {"clean_feet": self.clean.isChecked()}
+        if self.vmd:
+            out["leg_ik"] = self.leg_ik.currentData()
+            out["reduce_error"] = self.reduce.value() or None
+            if self.rest.text().strip():
+                out["target_rest"] = self.rest.text().strip()
+        elif abs(self.fps.value() - self._model_fps) > 1e-6:
+            out["fps"] = self.fps.value()
+        return out
+

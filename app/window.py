@@ -15,7 +15,7 @@ from csgn_core.errors import CSGNError
 
 from . import commands as C
 from .continuation import DocState, context_range, continued_state
-from .dialogs import PredictDialog, PreferencesDialog, SeedDialog, about_text
+from .dialogs import ExportDialog, PredictDialog, PreferencesDialog, SeedDialog, about_text
 from .models import default_model_dir, model_header
 from .timeline_view import TimelineView
 from .viewport import Viewport
@@ -150,7 +150,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._act(f, "Save &as...", lambda: self.save_as(), "Ctrl+Shift+S")
         f.addSeparator()
         self._act(f, "&Import motion...", lambda: self.import_motion(), "Ctrl+I")
-        self._act(f, "&Export BVH...", lambda: self.export(), "Ctrl+E")
+        self._act(f, "&Export BVH / VMD...", lambda: self.export(), "Ctrl+E")
         f.addSeparator()
         self._act(f, "&Quit", self.close, "Ctrl+Q")
         e = mb.addMenu("&Edit")
@@ -673,8 +673,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
         return self.run_job("import", {"path": str(path)}, f"Import {Path(path).name}", done)
 
-    def export(self, path: str | Path | None = None, clean_feet: bool = True) -> Path | None:
-        """Export the document as the command line's `csgn export` does (foot clean-up on by default)."""
+    def export(self, path: str | Path | None = None, clean_feet: bool = True, **options) -> Path | None:
+        """Export the document as the command line's `csgn export` does (foot clean-up on by default).
+
+        Without a path, asks for one and then for the format's options (ExportDialog); options are
+        export_timeline's (fps; leg_ik, reduce_error, target_rest for VMD).
+        """
         if self.doc is None or self.doc.fill is None:
             self.error("nothing to export yet")
             return None
@@ -683,16 +687,23 @@ class MainWindow(QtWidgets.QMainWindow):
                                                             "BVH (*.bvh);;MikuMikuDance motion (*.vmd);;NumPy (*.npz)")
             if not path:
                 return None
+            dlg = ExportDialog(self, Path(path), self.doc.fps)
+            if dlg.exec() != QtWidgets.QDialog.Accepted:
+                return None
+            options = dlg.values()
+            clean_feet = options.pop("clean_feet")
         from csgn_core.export import export_timeline
 
         if self.doc.is_stale():
             self.status("note: some gaps are out of date; exporting the last fill (Fill gaps updates them)")
         try:
-            report = export_timeline(self.doc, path, clean_feet=clean_feet)
-        except (CSGNError, OSError) as e:
+            report = export_timeline(self.doc, path, clean_feet=clean_feet, **options)
+        except (CSGNError, OSError, ValueError) as e:
             self.error(f"export failed: {e}")
             return None
-        self.status(f"exported {report['path']}")
+        feet = (f"; foot skating {report['skating_before']:.0f} -> {report['skating_after']:.0f} cm/s"
+                if "skating_after" in report else "")
+        self.status(f"exported {report['path']} ({report['frames']} frames at {report['fps']:g} fps{feet})")
         return Path(report["path"])
 
     def export_motion(self):

@@ -220,6 +220,52 @@ def test_export_vmd_then_import_it_as_a_pin(win, qtbot, tmp_path):
     assert pin.source.skeleton.same_topology(win.doc.skeleton) and pin.at == 0 and pin.length > 100
 
 
+def test_export_asks_for_the_formats_options(win, monkeypatch, tmp_path):
+    """File > Export: a file name, then that format's options; the status says what clean-up did."""
+    from app.dialogs import ExportDialog
+    from csgn_core.io import load_motion
+
+    out = tmp_path / "take 1.bvh"
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+
+    def accept_at_30(dlg):
+        assert not dlg.vmd and dlg.fps.value() == win.doc.fps and dlg.clean.isChecked()
+        dlg.fps.setValue(30.0)
+        return QtWidgets.QDialog.Accepted
+
+    monkeypatch.setattr(ExportDialog, "exec", accept_at_30)
+    assert win.export() == out
+    m = load_motion(out)
+    assert m.fps == 30.0 and abs(m.n_frames - round(win.doc.length * 30 / win.doc.fps)) <= 1
+    assert "foot skating" in win.statusBar().currentMessage()
+    # Cancelling the options writes nothing.
+    monkeypatch.setattr(ExportDialog, "exec", lambda dlg: QtWidgets.QDialog.Rejected)
+    out.unlink()
+    assert win.export() is None and not out.exists()
+
+
+def test_export_vmd_options_reach_the_file(win, tmp_path):
+    from app.dialogs import ExportDialog
+    from csgn_core.io.vmd import read_vmd
+
+    dlg = ExportDialog(win, tmp_path / "a.vmd", win.doc.fps)
+    assert dlg.vmd and not dlg.fps.isEnabled()
+    dlg.leg_ik.setCurrentIndex(dlg.leg_ik.findData("keys"))
+    dlg.reduce.setValue(1.0)
+    opts = dlg.values()
+    assert opts == {"clean_feet": True, "leg_ik": "keys", "reduce_error": 1.0}
+    full = read_vmd(win.export(tmp_path / "full.vmd"))
+    opts.pop("clean_feet")
+    small = read_vmd(win.export(tmp_path / "small.vmd", **opts))
+    assert "左足ＩＫ" in small.bone_names() and "左足ＩＫ" not in full.bone_names()
+    assert len(small.bones) < 0.8 * len(full.bones)
+    # A broken target rest pose is one clear message and no file.
+    bad = tmp_path / "rest.json"
+    bad.write_text('{"arm_angle_deg": "down"}', encoding="utf-8")
+    assert win.export(tmp_path / "bad.vmd", target_rest=str(bad)) is None
+    assert "arm_angle_deg" in win.last_error and not (tmp_path / "bad.vmd").exists()
+
+
 def test_about_names_licences(win, monkeypatch):
     seen = []
     monkeypatch.setattr(QtWidgets.QMessageBox, "about", lambda parent, title, text: seen.append(text))
