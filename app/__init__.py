@@ -1,1 +1,3 @@
 """CSGN Studio Qt application (the editor)."""
+
+APP_NAME = "CSGN Studio"

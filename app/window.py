@@ -1,4 +1,4 @@
-"""The main window: viewport, timeline, actions, undo, jobs, files, auto-save.
+"""The main window: viewport, timeline, actions, undo, jobs (files and auto-save: files.py).
 
 Actions that ask the user something (file names, seeds) take the answer as an optional argument,
 so scripts and tests call them directly; with no argument they open the dialog.
@@ -13,17 +13,17 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from csgn_core.errors import CSGNError
 
+from . import APP_NAME
 from . import commands as C
 from .continuation import DocState, context_range, continued_state
-from .dialogs import ExportDialog, PredictDialog, PreferencesDialog, SeedDialog, about_text
+from .dialogs import PredictDialog, PreferencesDialog, SeedDialog, about_text
+from .files import FileActions, recovery_path
 from .models import default_model_dir, model_header
 from .timeline_view import TimelineView
 from .viewport import Viewport
 from .worker import ModelWorker
 
-APP_NAME = "CSGN Studio"
 AUTOSAVE_MS = 60_000
-MAX_RECENT = 8
 AUTO_FILL_MS = 300  # quiet time after an edit before Auto-fill starts
 
 def _bool(v) -> bool:
@@ -37,12 +37,7 @@ def _compatible(doc, skeleton, fps) -> bool:
     return own is not None and own.same_topology(skeleton) and abs(doc.fps - float(fps)) < 1e-6
 
 
-def recovery_path() -> Path:
-    base = QtCore.QStandardPaths.writableLocation(QtCore.QStandardPaths.AppLocalDataLocation)
-    return Path(base or Path.home() / ".csgn-studio") / "recovery.csgnproj"
-
-
-class MainWindow(QtWidgets.QMainWindow):
+class MainWindow(FileActions, QtWidgets.QMainWindow):
     jobStarted = QtCore.Signal(int, str)  # job id, label (Auto-fill, Fill gaps, ...)
 
     def __init__(self, model_dir: str | Path | None = None, settings: QtCore.QSettings | None = None,
@@ -646,196 +641,6 @@ class MainWindow(QtWidgets.QMainWindow):
 
         return self.run_job("resample_gap", {"doc": doc, "gap_start": gap.start, "seed": seed},
                             "Resample gap", done)
-
-    def import_motion(self, path: str | Path | None = None) -> int | None:
-        if self.doc is None:
-            return None
-        if path is None:
-            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Import motion", "",
-                                                            "Motion (*.bvh *.vmd *.npz *.json);;All files (*)")
-            if not path:
-                return None
-        doc, at = self.doc, getattr(self, "frame", 0)
-
-        def done(motion):
-            if self.doc is not doc:
-                return
-            from csgn_core.timeline import Pin
-
-            n = min(motion.n_frames, doc.length - at)
-            if n < 1:
-                raise CSGNError("the playhead is at the end of the timeline; nothing fits")
-            pin = Pin(motion, 0, n, at, label=Path(path).stem)
-            if self._push(C.AddPin(doc, pin, f"Import {Path(path).name}"), doc.pins + [pin]):
-                self.timeline.selected_pin = pin.id
-                if n < motion.n_frames:
-                    self.status(f"imported {n} of {motion.n_frames} frames (the rest runs past the end)")
-
-        return self.run_job("import", {"path": str(path)}, f"Import {Path(path).name}", done)
-
-    def export(self, path: str | Path | None = None, clean_feet: bool = True, **options) -> Path | None:
-        """Export the document as the command line's `csgn export` does (foot clean-up on by default).
-
-        Without a path, asks for one and then for the format's options (ExportDialog); options are
-        export_timeline's (fps; leg_ik, reduce_error, target_rest for VMD).
-        """
-        if self.doc is None or self.doc.fill is None:
-            self.error("nothing to export yet")
-            return None
-        if path is None:
-            path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export motion", "motion.bvh",
-                                                            "BVH (*.bvh);;MikuMikuDance motion (*.vmd);;NumPy (*.npz)")
-            if not path:
-                return None
-            dlg = ExportDialog(self, Path(path), self.doc.fps)
-            if dlg.exec() != QtWidgets.QDialog.Accepted:
-                return None
-            options = dlg.values()
-            clean_feet = options.pop("clean_feet")
-        from csgn_core.export import export_timeline
-
-        if self.doc.is_stale():
-            self.status("note: some gaps are out of date; exporting the last fill (Fill gaps updates them)")
-        try:
-            report = export_timeline(self.doc, path, clean_feet=clean_feet, **options)
-        except (CSGNError, OSError, ValueError) as e:
-            self.error(f"export failed: {e}")
-            return None
-        feet = (f"; foot skating {report['skating_before']:.0f} -> {report['skating_after']:.0f} cm/s"
-                if "skating_after" in report else "")
-        self.status(f"exported {report['path']} ({report['frames']} frames at {report['fps']:g} fps{feet})")
-        return Path(report["path"])
-
-    def export_motion(self):
-        """The fill with every pin's frames laid over it (what the viewport shows)."""
-        return self.doc.current_motion()
-
-    # --- files ---------------------------------------------------------------------------------------
-    def save(self) -> bool:
-        if self.path is None:
-            return self.save_as()
-        return self._save_to(self.path)
-
-    def save_as(self, path: str | Path | None = None) -> bool:
-        if path is None:
-            path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save project", "untitled.csgnproj",
-                                                            "CSGN project (*.csgnproj)")
-            if not path:
-                return False
-        path = Path(path)
-        if path.suffix != ".csgnproj":
-            path = path.with_suffix(".csgnproj")
-        return self._save_to(path)
-
-    def _save_to(self, path: Path) -> bool:
-        from csgn_core.project import save_project
-
-        if self.doc is None:
-            return False
-        try:
-            save_project(self.doc, path)
-        except (CSGNError, OSError) as e:
-            self.error(f"could not save: {e}")
-            return False
-        self.path = Path(path)
-        self.undo.setClean()
-        self._add_recent(self.path)
-        self._clear_recovery()
-        self.status(f"saved {path}")
-        self._update_title()
-        return True
-
-    def open_project(self, path: str | Path | None = None, ask: bool = True) -> bool:
-        if ask and not self.maybe_save():
-            return False
-        if path is None:
-            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open project", "", "CSGN project (*.csgnproj)")
-            if not path:
-                return False
-        from csgn_core.project import load_project
-
-        try:
-            doc = load_project(path)
-        except (CSGNError, OSError) as e:
-            self.error(str(e))
-            return False
-        self.set_document(doc, Path(path))
-        self._add_recent(Path(path))
-        self.status(f"opened {path}")
-        return True
-
-    def _recent(self) -> list[str]:
-        v = self.settings.value("recent") or []
-        return [v] if isinstance(v, str) else list(v)
-
-    def _add_recent(self, path: Path) -> None:
-        r = [str(Path(path).resolve())] + [p for p in self._recent() if p != str(Path(path).resolve())]
-        self.settings.setValue("recent", r[:MAX_RECENT])
-        self._update_recent()
-
-    def _update_recent(self) -> None:
-        self.recent_menu.clear()
-        for p in self._recent():
-            a = self.recent_menu.addAction(Path(p).name)
-            a.setToolTip(p)
-            a.triggered.connect(lambda _=False, p=p: self.open_project(p))
-        self.recent_menu.setEnabled(bool(self._recent()))
-
-    # --- safety --------------------------------------------------------------------------------------
-    def maybe_save(self) -> bool:
-        """True when it is fine to drop the document (saved, or the user said so)."""
-        if not self.dirty or self.doc is None:
-            return True
-        r = QtWidgets.QMessageBox.question(
-            self, APP_NAME, "The document has unsaved changes. Save them?",
-            QtWidgets.QMessageBox.Save | QtWidgets.QMessageBox.Discard | QtWidgets.QMessageBox.Cancel)
-        if r == QtWidgets.QMessageBox.Save:
-            return self.save()
-        return r == QtWidgets.QMessageBox.Discard
-
-    def autosave(self) -> bool:
-        """Write the document to the recovery file when it has unsaved changes."""
-        if self.doc is None or not self.dirty:
-            return False
-        from csgn_core.project import save_project
-
-        try:
-            self.recovery.parent.mkdir(parents=True, exist_ok=True)
-            save_project(self.doc, self.recovery)
-        except (CSGNError, OSError) as e:
-            self.status(f"auto-save failed: {e}")
-            return False
-        return True
-
-    def _clear_recovery(self) -> None:
-        try:
-            self.recovery.unlink()
-        except OSError:
-            pass
-
-    def offer_recovery(self, accept: bool | None = None) -> bool:
-        """If a recovery file is there, offer to open it; True when it was opened."""
-        if not self.recovery.is_file():
-            return False
-        if accept is None:
-            accept = QtWidgets.QMessageBox.question(
-                self, APP_NAME, f"CSGN Studio did not close cleanly. Restore the auto-saved work?\n({self.recovery})"
-            ) == QtWidgets.QMessageBox.Yes
-        if not accept:
-            self._clear_recovery()
-            return False
-        from csgn_core.project import load_project
-
-        try:
-            doc = load_project(self.recovery)
-        except (CSGNError, OSError) as e:
-            self.error(f"the recovery file could not be read: {e}")
-            self._clear_recovery()
-            return False
-        self.set_document(doc)
-        # A restored document has not been saved anywhere: mark it changed with an empty marker.
-        self.undo.push(QtGui.QUndoCommand("Restore auto-saved work"))
-        return True
 
     def closeEvent(self, e) -> None:
         if self.prompt_on_close and not self.maybe_save():
