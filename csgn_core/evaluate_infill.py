@@ -7,7 +7,9 @@ with the real ones. Methods, side by side:
 - ``csgn``: completion with a short latent refinement (``refine_seconds``);
 - ``csgn-norefine``: completion straight from H's latents and the GP;
 - ``interp``: the classic baseline, linear root and SLERP of every joint rotation between the last
-  left and the first right context frame.
+  left and the first right context frame;
+- ``spline``: the cubic Hermite in-between of ``inbetween.hermite`` (the keys' velocities from the
+  context), which completion blends into gaps shorter than ``inbetween.SPLINE_SECONDS[1]``.
 
 Metrics, averaged over windows:
 
@@ -33,10 +35,11 @@ import numpy as np
 
 from . import quaternion as Q
 from .errors import CSGNError
+from .inbetween import hermite
 from .motion import Motion
 from .sampler import _complete, _Problem, conform, real_acceleration_quantile, seam_jumps
 
-METHODS = ("csgn", "csgn-norefine", "interp")
+METHODS = ("csgn", "csgn-norefine", "interp", "spline")
 CONTACT_CM = 5.0
 
 
@@ -127,9 +130,12 @@ def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 6
                 win = clip.slice(a, a + W)
                 truth = win.positions[left:left + G]
                 for m in methods:
-                    if m == "interp":
-                        r, t = interpolate(win.rotations[left - 1], win.root[left - 1], win.rotations[left + G],
-                                           win.root[left + G], G)
+                    if m in ("interp", "spline"):
+                        if m == "interp":
+                            r, t = interpolate(win.rotations[left - 1], win.root[left - 1], win.rotations[left + G],
+                                               win.root[left + G], G)
+                        else:
+                            r, t = hermite(win.rotations, win.root, left - 1, left + G, s_prev=left > 1, e_next=right > 1)
                         rot, root = win.rotations.copy(), win.root.copy()
                         rot[left:left + G], root[left:left + G] = r, t
                     else:

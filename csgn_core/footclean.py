@@ -53,6 +53,7 @@ import numpy as np
 from . import quaternion as Q
 from .errors import CSGNError
 from .motion import Motion, forward_kinematics, global_rotations
+from .ops import runs
 from .skeleton import Skeleton
 
 # Per skeleton, per side: hip, knee, ankle, heel, toe joints; "pelvis" gives the other hip (for the
@@ -220,16 +221,10 @@ def detect_contacts(
 
 def _drop_short(flags: np.ndarray, n: int) -> np.ndarray:
     flags = flags.copy()
-    for s, e in _spans(flags):
+    for s, e in runs(flags):
         if e - s < n:
             flags[s:e] = False
     return flags
-
-
-def _spans(flags: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) runs of True."""
-    d = np.diff(np.r_[0, flags.astype(np.int8), 0])
-    return list(zip(np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]))
 
 
 def _smoothstep(u: np.ndarray) -> np.ndarray:
@@ -253,7 +248,7 @@ def _targets(
     weight ranks heel against toe and turns the foot.
     """
     F = len(p)
-    spans = _spans(flags)
+    spans = runs(flags)
     offset = np.zeros((F, 3))
     w = np.zeros(F)
     pins = p.copy()
@@ -504,7 +499,7 @@ def clean_feet(
         "per_point_before": before["per_point"],
         "per_point_after": after["per_point"],
         "contact_fraction": {k: float(v.mean()) for k, v in contacts.items()},
-        "contacts": {k: len(_spans(v)) for k, v in contacts.items()},
+        "contacts": {k: len(runs(v)) for k, v in contacts.items()},
         "max_pin_error_cm": pin_err,
     }
     return out, report

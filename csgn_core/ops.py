@@ -1,4 +1,4 @@
-"""Pure operations on motions: resampling to another frame rate, left/right mirroring."""
+"""Pure operations on motions: resampling to another frame rate, left/right mirroring; runs of a mask."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -9,6 +9,13 @@ from . import quaternion as Q
 from .motion import Motion
 
 _MIRROR_X = np.array([-1.0, 1.0, 1.0])
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open [start, stop) runs where mask (F,) is True."""
+    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
+    d = np.flatnonzero(np.diff(m.astype(np.int8)))
+    return list(zip(d[::2].tolist(), d[1::2].tolist()))
 
 
 def resample(motion: Motion, fps: float) -> Motion:

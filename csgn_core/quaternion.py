@@ -63,6 +63,22 @@ def to_axis_angle(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return axis, angle
 
 
+def to_rotvec(q: np.ndarray) -> np.ndarray:
+    """(..., 4) unit quaternions -> (..., 3) rotation vectors (axis times angle, shortest path)."""
+    q = np.where(q[..., :1] < 0, -q, q)
+    v = q[..., 1:]
+    s = np.linalg.norm(v, axis=-1, keepdims=True)
+    ang = 2.0 * np.arctan2(s, q[..., :1])
+    return v * np.where(s > 1e-12, ang / np.maximum(s, 1e-12), 2.0)
+
+
+def from_rotvec(r: np.ndarray) -> np.ndarray:
+    """(..., 3) rotation vectors -> (..., 4) unit quaternions."""
+    a = np.linalg.norm(r, axis=-1, keepdims=True)
+    k = np.where(a > 1e-12, np.sin(0.5 * a) / np.maximum(a, 1e-12), 0.5)
+    return np.concatenate([np.cos(0.5 * a), r * k], axis=-1)
+
+
 def angle(q: np.ndarray) -> np.ndarray:
     """Rotation angle in radians, in [0, pi]."""
     return to_axis_angle(q)[1]

@@ -35,7 +35,9 @@ import torch
 
 from . import quaternion as Q
 from .errors import CSGNError
+from .inbetween import blend_short_gaps
 from .motion import Motion
+from .ops import runs
 from .paths import model_location
 from .timeline import Fill, Pin, Timeline
 
@@ -50,24 +52,6 @@ class Cancelled(CSGNError):
 
 
 # --- small quaternion helpers ---------------------------------------------------------------------------
-def _qlog(q: np.ndarray) -> np.ndarray:
-    """(..., 4) unit quaternions -> (..., 3) rotation vectors (shortest path)."""
-    q = np.where(q[..., :1] < 0, -q, q)
-    v = q[..., 1:]
-    s = np.linalg.norm(v, axis=-1, keepdims=True)
-    ang = 2.0 * np.arctan2(s, q[..., :1])
-    scale = np.where(s > 1e-12, ang / np.maximum(s, 1e-12), 2.0)
-    return v * scale
-
-
-def _qexp(r: np.ndarray) -> np.ndarray:
-    """(..., 3) rotation vectors -> (..., 4) unit quaternions."""
-    a = np.linalg.norm(r, axis=-1, keepdims=True)
-    half = 0.5 * a
-    k = np.where(a > 1e-12, np.sin(half) / np.maximum(a, 1e-12), 0.5)
-    return np.concatenate([np.cos(half), r * k], axis=-1)
-
-
 def _yaw(q: np.ndarray) -> np.ndarray:
     """Heading angle (about +y) of rotations (..., 4), read from both horizontal axes."""
     m = Q.to_matrix(q)
@@ -113,13 +97,6 @@ def _rate_shape(d: np.ndarray, B: int) -> np.ndarray:
 
 
 # --- the splice -----------------------------------------------------------------------------------------
-def runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """Half-open [start, stop) runs where mask is True."""
-    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
-    d = np.flatnonzero(np.diff(m.astype(np.int8)))
-    return list(zip(d[::2].tolist(), d[1::2].tolist()))
-
-
 def _seam_base(gen_rot, gen_root, pin_root, vel, psi, k: int, f: int, side: str) -> tuple[np.ndarray, np.ndarray]:
     """The gap's construction (turned heading, root path from the pin) carried on to pin frame f
     at or beyond the seam frame k: what the correction measures the pin against."""
@@ -185,11 +162,11 @@ def splice(gen_rot: np.ndarray, gen_root: np.ndarray, pin_rot: np.ndarray, pin_r
             B = max(1, min(blend, n))
 
             br, bp = _seam_base(gen_rot, gen_root, pin_root, vel, psi_k, k, k, side)
-            e0_rot = _qlog(Q.multiply(pin_rot[k], Q.conjugate(br)))  # (J, 3)
+            e0_rot = Q.to_rotvec(Q.multiply(pin_rot[k], Q.conjugate(br)))  # (J, 3)
             e0_root = pin_root[k] - bp
             if has_rate:
                 br1, bp1 = _seam_base(gen_rot, gen_root, pin_root, vel, psi_k, k, nb, side)
-                e1_rot = e0_rot - _qlog(Q.multiply(pin_rot[nb], Q.conjugate(br1)))
+                e1_rot = e0_rot - Q.to_rotvec(Q.multiply(pin_rot[nb], Q.conjugate(br1)))
                 e1_root = e0_root - (pin_root[nb] - bp1)
             else:
                 e1_rot, e1_root = np.zeros_like(e0_rot), np.zeros_like(e0_root)
@@ -197,7 +174,7 @@ def splice(gen_rot: np.ndarray, gen_root: np.ndarray, pin_rot: np.ndarray, pin_r
             w = _decay(d, B)[:, None]
             wv = _rate_shape(d, B)[:, None]
             corr = e0_rot[None] * w[..., None] + e1_rot[None] * wv[..., None]  # (n, J, 3)
-            out_rot[idx] = Q.multiply(_qexp(corr), out_rot[idx])
+            out_rot[idx] = Q.multiply(Q.from_rotvec(corr), out_rot[idx])
             out_root[idx] += e0_root[None] * w + e1_root[None] * wv
         # Keep quaternion signs continuous from the left pin into the gap.
         lead = out_rot[s:s + 1] if s is not None else out_rot[g0:g0 + 1]
@@ -326,6 +303,7 @@ def _complete(model, prob: _Problem, seed, refine_seconds: float = 0.0, progress
     if blend is None:
         blend = max(1, int(round(BLEND_SECONDS * model.fps)))
     rot, root = splice(rot, root, pin_rot, pin_root, pinned, blend)
+    rot, root = blend_short_gaps(rot, root, pinned, model.fps)  # short gaps are spline transitions
     _report(progress, 1.0, "done")
     return rot, root, pinned
 
