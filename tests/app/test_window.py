@@ -108,6 +108,12 @@ def test_resample_gap(win, qtbot):
     assert win.undo.undoText().startswith("Resample gap 130")
     # On a pin there is no gap to resample.
     assert win.resample_gap(frame=110) is None and "pin" in win.last_error
+    # A gap of a few frames between two pins is a spline transition: no variants, and the user is told.
+    win.pin_selection(134, 150)
+    run(qtbot, win, win.fill_gaps(seed=3))
+    n = win.undo.count()
+    assert win.resample_gap(frame=132, seed=5) is None and "spline" in win.last_error
+    assert win.undo.count() == n
 
 
 def test_cancel_leaves_document_and_history(win, qtbot):
