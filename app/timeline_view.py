@@ -20,6 +20,7 @@ COL_BG = QtGui.QColor(38, 40, 46)
 COL_RULER = QtGui.QColor(52, 55, 62)
 COL_TEXT = QtGui.QColor(200, 200, 205)
 COL_GENERATED = QtGui.QColor(70, 130, 220)
+COL_SPLINE = QtGui.QColor(90, 190, 160)  # a short gap's spline transition (csgn_core.inbetween)
 COL_STALE = QtGui.QColor(150, 110, 60)
 COL_EMPTY = QtGui.QColor(60, 62, 68)
 COL_PIN = QtGui.QColor(245, 180, 40)
@@ -117,6 +118,16 @@ class TimelineView(QtWidgets.QWidget):
         best = min(targets, key=lambda t: abs(t - frame))
         return best if abs(best - frame) * self.px_per_frame <= SNAP_PX else frame
 
+    def gap_colour(self, gap) -> QtGui.QColor:
+        """A filled gap's colour: the model's blue, turning green as far as the gap is a spline
+        transition (short gaps between two pins, csgn_core.inbetween.spline_weight)."""
+        from csgn_core.inbetween import spline_weight
+
+        closed = 0 < gap.start and gap.stop < self.doc.length
+        w = spline_weight(gap.length, self.doc.fps) if closed else 0.0
+        a, b = COL_GENERATED, COL_SPLINE
+        return QtGui.QColor(*(round(x + (y - x) * w) for x, y in zip(a.getRgb()[:3], b.getRgb()[:3])))
+
     # --- painting ------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:
         qp = QtGui.QPainter(self)
@@ -136,7 +147,7 @@ class TimelineView(QtWidgets.QWidget):
             for g in doc.gaps():
                 r = QtCore.QRectF(self.frame_to_x(g.start), TRACK_Y, g.length * self.px_per_frame, TRACK_H)
                 if g.signature() in done:
-                    qp.fillRect(r, COL_GENERATED)
+                    qp.fillRect(r, self.gap_colour(g))
                 else:
                     qp.fillRect(r, COL_STALE)
                     qp.fillRect(r, QtGui.QBrush(QtGui.QColor(40, 30, 20), QtCore.Qt.BDiagPattern))

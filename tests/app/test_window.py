@@ -114,6 +114,16 @@ def test_resample_gap(win, qtbot):
     n = win.undo.count()
     assert win.resample_gap(frame=132, seed=5) is None and "spline" in win.last_error
     assert win.undo.count() == n
+    # The timeline shows the difference: a spline gap is drawn in its own colour.
+    from app.timeline_view import COL_GENERATED, COL_SPLINE
+
+    short, long_ = win.doc.gap_at(132), win.doc.gap_at(200)
+    assert win.timeline.gap_colour(short) == COL_SPLINE and win.timeline.gap_colour(long_) == COL_GENERATED
+    from app.timeline_view import TRACK_H, TRACK_Y
+
+    img = win.timeline.grab().toImage()
+    y = int(TRACK_Y + TRACK_H / 2)
+    assert img.pixelColor(int(win.timeline.frame_to_x(132.5)), y) == COL_SPLINE
 
 
 def test_cancel_leaves_document_and_history(win, qtbot):
