@@ -225,7 +225,8 @@ def cmd_convert(args) -> int:
     if Path(args.output).suffix.lower() == ".vmd":
         options = dict(vmd_in, leg_ik=args.leg_ik, reduce_error=args.reduce)
     save_motion(m, args.output, **options)
-    print(f"wrote {args.output}: {m.n_frames} frames at {m.fps:g} fps")
+    keys = " (VMD keys at 30 fps)" if Path(args.output).suffix.lower() == ".vmd" else ""
+    print(f"wrote {args.output}: {m.n_frames} frames at {m.fps:g} fps{keys}")
     return 0
 
 
