@@ -329,7 +329,8 @@ def _foot_goals(R, sk, j, contacts, floors, pts, blend, *, follow: bool):
 
     The ankle moves with the heel's and the toe's corrections, the point in contact first. Without
     ``follow`` only frames with a correction are active and the foot turns only as far as both points
-    are pinned; following reference feet, every frame is active and the foot always aims at its toe.
+    are pinned; following reference feet, every frame is active and the foot always turns towards its
+    heel and toe goals.
     """
     heel, toe, ankle = j["heel"], j["toe"], j["ankle"]
     h_heel = R[:, heel, 1] - floors[pts.index(heel)]

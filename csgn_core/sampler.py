@@ -9,7 +9,9 @@ Completion follows the paper's factorisation p(z | x_K) ~ p(z_U | z_K) p(z_K | x
    result does not end at G's zero-padded borders;
 3. optionally the latent steps that touch pinned frames are refined for a bounded time so that G
    reproduces the pins (this is also what honours pins too short for H, such as one keyframe);
-4. G decodes the whole latent and the pins are spliced back in exactly (``splice``).
+4. G decodes the whole latent and the pins are spliced back in exactly (``splice``);
+5. gaps between two pins shorter than ``inbetween.SPLINE_SECONDS[1]`` blend in a cubic Hermite
+   in-between by their length (``inbetween.blend_short_gaps``): short gaps are transitions.
 
 The splice keeps every pinned frame equal to its pin and hides the seams: inside each gap the root
 heading is turned by a yaw that interpolates from the left seam's correction to the right seam's,
