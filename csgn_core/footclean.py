@@ -53,7 +53,7 @@ import numpy as np
 from . import quaternion as Q
 from .errors import CSGNError
 from .motion import Motion, forward_kinematics, global_rotations
-from .ops import runs
+from .ops import runs, smoothstep
 from .skeleton import Skeleton
 
 # Per skeleton, per side: hip, knee, ankle, heel, toe joints; "pelvis" gives the other hip (for the
@@ -227,11 +227,6 @@ def _drop_short(flags: np.ndarray, n: int) -> np.ndarray:
     return flags
 
 
-def _smoothstep(u: np.ndarray) -> np.ndarray:
-    u = np.clip(u, 0.0, 1.0)
-    return u * u * (3 - 2 * u)
-
-
 def _targets(
     p: np.ndarray, flags: np.ndarray, blend: int, height: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -272,13 +267,13 @@ def _targets(
             t = np.arange(t0 + 1, t1)
             g = np.cumsum(air[t])
             u = (g / g[-1] * (t1 - t0 - 1) / (t1 - t0))[:, None]  # 0 -> (n-1)/n before the anchor at t1
-            u = _smoothstep(u) if height is None else u
+            u = smoothstep(u) if height is None else u
             offset[t] = o0 + (o1 - o0) * u
     near = pins.copy()  # the pin of the nearest contact, for the frames beside it
     for s, e in spans:
         for t in list(range(max(0, s - blend), s)) + list(range(e, min(F, e + blend))):
             u = (t - (s - blend - 1)) / (blend + 1) if t < s else ((e + blend) - t) / (blend + 1)
-            ramp = float(_smoothstep(np.array(u)))
+            ramp = float(smoothstep(np.array(u)))
             if ramp > w[t]:
                 w[t], near[t] = ramp, pins[s]
     target = p + offset

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import quaternion as Q
-from .ops import runs
+from .ops import runs, smoothstep
 
 SPLINE_SECONDS = (0.25, 1.5)  # gaps up to the first are splines; from the second on, the model's motion
 
@@ -48,8 +48,7 @@ def hermite(rot: np.ndarray, root: np.ndarray, s: int, e: int, *, s_prev: bool, 
 def spline_weight(frames: int, fps: float) -> float:
     """How much of a gap of ``frames`` frames is spline (1) rather than the model's motion (0)."""
     lo, hi = SPLINE_SECONDS
-    u = np.clip((frames / fps - lo) / (hi - lo), 0.0, 1.0)
-    return float(1.0 - u * u * (3 - 2 * u))
+    return float(1.0 - smoothstep((frames / fps - lo) / (hi - lo)))
 
 
 def blend_short_gaps(rot: np.ndarray, root: np.ndarray, pinned: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:

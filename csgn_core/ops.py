@@ -1,4 +1,4 @@
-"""Pure operations on motions: resampling to another frame rate, left/right mirroring; runs of a mask."""
+"""Pure operations on motions: resampling to another frame rate, left/right mirroring; runs of a mask, smoothstep."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -9,6 +9,12 @@ from . import quaternion as Q
 from .motion import Motion
 
 _MIRROR_X = np.array([-1.0, 1.0, 1.0])
+
+
+def smoothstep(u: np.ndarray) -> np.ndarray:
+    """3u^2 - 2u^3 of u clipped to [0, 1]: 0 to 1 with zero slope at both ends."""
+    u = np.clip(u, 0.0, 1.0)
+    return u * u * (3 - 2 * u)
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:

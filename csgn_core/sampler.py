@@ -39,7 +39,7 @@ from . import quaternion as Q
 from .errors import CSGNError
 from .inbetween import blend_short_gaps
 from .motion import Motion
-from .ops import runs
+from .ops import runs, smoothstep
 from .paths import model_location
 from .timeline import Fill, Pin, Timeline
 
@@ -81,14 +81,9 @@ def _wrap(a):
     return (a + np.pi) % (2 * np.pi) - np.pi
 
 
-def _smoothstep(u: np.ndarray) -> np.ndarray:
-    u = np.clip(u, 0.0, 1.0)
-    return u * u * (3 - 2 * u)
-
-
 def _decay(d: np.ndarray, B: int) -> np.ndarray:
     """1 at the seam (d = 0) falling smoothly to 0 at d = B + 1; zero slope at the seam."""
-    return 1.0 - _smoothstep(d / (B + 1.0))
+    return 1.0 - smoothstep(d / (B + 1.0))
 
 
 def _rate_shape(d: np.ndarray, B: int) -> np.ndarray:
@@ -134,7 +129,7 @@ def splice(gen_rot: np.ndarray, gen_root: np.ndarray, pin_rot: np.ndarray, pin_r
         psi_l = _wrap(_yaw(pin_rot[s, 0]) - _yaw(gen_rot[s, 0])) if s is not None else None
         psi_r = _wrap(_yaw(pin_rot[e, 0]) - _yaw(gen_rot[e, 0])) if e is not None else None
         if s is not None and e is not None:
-            h = _smoothstep((idx - s) / float(e - s))
+            h = smoothstep((idx - s) / float(e - s))
             psi = psi_l + _wrap(psi_r - psi_l) * h
         else:
             h = None
