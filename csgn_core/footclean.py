@@ -369,23 +369,22 @@ def _reach_drop(P: np.ndarray, idx: dict, ankle_targets: dict) -> np.ndarray:
     return gaussian_filter1d(maximum_filter1d(need, 5), 1.5, mode="nearest")
 
 
-def _solve_legs(motion: Motion, idx: dict, goals: dict, *, follow: bool) -> tuple[np.ndarray, np.ndarray] | None:
-    """(local rotations, root) with the legs named in ``goals`` put on their goals; None if none moves.
+def _solve_legs(motion: Motion, idx: dict, goals: dict, *, follow: bool) -> tuple[dict, np.ndarray]:
+    """({side: {joint: new local rotations (F, 4)}}, root (F, 3)) putting the legs named in ``goals``
+    on their goals; a leg with no active frame is left out.
 
     Following reference feet, the hips first sink where one of these legs cannot reach its ankle goal
     (a solve fixes bone lengths that a capture stretches), as an animator would, rather than leave
     that foot hovering. Only the hip, knee and ankle joints' local rotations change.
     """
     sk, F = motion.skeleton, motion.n_frames
-    if not any(g["active"].any() for g in goals.values()):
-        return None
-    local, root = motion.rotations.copy(), motion.root
+    local, root = motion.rotations, motion.root
     P = motion.positions
     if follow:
         root = root - _reach_drop(P, idx, {s: g["ankle"] for s, g in goals.items()})[:, None] * np.array([0.0, 1.0, 0.0])
         P = forward_kinematics(sk, local, root)
     G = global_rotations(sk, local)
-    new = {}
+    legs = {}
     for side, g in goals.items():
         j = idx[side]
         other = idx["right" if side == "left" else "left"]["hip"]
@@ -419,11 +418,8 @@ def _solve_legs(motion: Motion, idx: dict, goals: dict, *, follow: bool) -> tupl
             knee: Q.multiply(Q.conjugate(g_hip), g_knee),
             ankle: Q.multiply(Q.conjugate(g_knee), g_ankle),
         }
-        for jj, q in solved.items():
-            new[jj] = Q.make_continuous(np.where(active[:, None], q, local[:, jj]))
-    for jj, q in new.items():
-        local[:, jj] = q
-    return local, root
+        legs[side] = {jj: Q.make_continuous(np.where(active[:, None], q, local[:, jj])) for jj, q in solved.items()}
+    return legs, root
 
 
 def clean_feet(
@@ -462,22 +458,29 @@ def clean_feet(
                                speed_on=speed_on, speed_off=speed_off, min_frames=min_frames)
     pts = _contact_points(idx)
     floors = _floors(R, pts)
-    goals = {side: _foot_goals(R, sk, j, contacts, floors, pts, blend, follow=reference is not None)
-             for side, j in idx.items()}
+    follow = reference is not None
+    goals = {side: _foot_goals(R, sk, j, contacts, floors, pts, blend, follow=follow) for side, j in idx.items()}
     # Keep the cleaned legs only where they lower the measure: try each subset of the feet.
     # Following reference feet moves the floor itself (a solve leaves feet hovering where it cannot
     # reach), so each candidate is then measured on its own floors, as a user measuring the file would.
-    mfloors = None if reference is not None else floors
+    mfloors = None if follow else floors
     before = skating_report(P, sk, motion.fps, feet=table, floors=mfloors)
     best = (before["skating"], (), P, motion.rotations, motion.root)
+    # Without a reference each leg's solution does not depend on the other's: solve both once. With
+    # one, the hips' drop serves the legs being cleaned, so each subset is solved on its own.
+    both = None if follow else _solve_legs(motion, idx, goals, follow=False)
     for sides in (("left", "right"), ("left",), ("right",)):
-        trial = _solve_legs(motion, idx, {s: goals[s] for s in sides}, follow=reference is not None)
-        if trial is None:
+        legs, root = _solve_legs(motion, idx, {s: goals[s] for s in sides}, follow=True) if follow else both
+        if not all(side in legs for side in sides):
             continue
-        Pt = forward_kinematics(sk, *trial)
+        local = motion.rotations.copy()
+        for side in sides:
+            for jj, q in legs[side].items():
+                local[:, jj] = q
+        Pt = forward_kinematics(sk, local, root)
         score = skating_report(Pt, sk, motion.fps, feet=table, floors=mfloors)["skating"]
         if score < best[0] - 1e-12 or (score <= best[0] + 1e-12 and len(sides) > len(best[1])):
-            best = (score, sides, Pt, *trial)
+            best = (score, sides, Pt, local, root)
     _, kept, Pn, local, root = best
     out = replace(motion, rotations=local, root=root.copy(), meta=dict(motion.meta, feet_cleaned=list(kept)))
     pin_err = 0.0
