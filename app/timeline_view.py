@@ -120,11 +120,10 @@ class TimelineView(QtWidgets.QWidget):
 
     def gap_colour(self, gap) -> QtGui.QColor:
         """A filled gap's colour: the model's blue, turning green as far as the gap is a spline
-        transition (short gaps between two pins, csgn_core.inbetween.spline_weight)."""
-        from csgn_core.inbetween import spline_weight
+        transition (short gaps between two pins, csgn_core.inbetween.gap_spline_weight)."""
+        from csgn_core.inbetween import gap_spline_weight
 
-        closed = 0 < gap.start and gap.stop < self.doc.length
-        w = spline_weight(gap.length, self.doc.fps) if closed else 0.0
+        w = gap_spline_weight(gap.start, gap.stop, self.doc.length, self.doc.fps)
         a, b = COL_GENERATED, COL_SPLINE
         return QtGui.QColor(*(round(x + (y - x) * w) for x, y in zip(a.getRgb()[:3], b.getRgb()[:3])))
 

@@ -632,9 +632,9 @@ class MainWindow(FileActions, QtWidgets.QMainWindow):
         if gap is None:
             self.error("the playhead is on a pin; put it in a gap to resample that gap")
             return None
-        from csgn_core.inbetween import SPLINE_SECONDS, spline_weight
+        from csgn_core.inbetween import SPLINE_SECONDS, gap_spline_weight
 
-        if 0 < gap.start and gap.stop < self.doc.length and spline_weight(gap.stop - gap.start, self.doc.fps) >= 1:
+        if gap_spline_weight(gap.start, gap.stop, self.doc.length, self.doc.fps) >= 1:
             self.error(f"this gap is {gap.stop - gap.start} frames: gaps up to {SPLINE_SECONDS[0]:g} s are spline "
                        "transitions and have no variants; move a pin to lengthen it")
             return None

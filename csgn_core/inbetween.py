@@ -51,6 +51,12 @@ def spline_weight(frames: int, fps: float) -> float:
     return float(1.0 - smoothstep((frames / fps - lo) / (hi - lo)))
 
 
+def gap_spline_weight(start: int, stop: int, length: int, fps: float) -> float:
+    """spline_weight of the gap [start, stop) of a timeline of ``length`` frames; 0 for a gap at the
+    start or end (one key only: the model's motion alone)."""
+    return spline_weight(stop - start, fps) if 0 < start and stop < length else 0.0
+
+
 def blend_short_gaps(rot: np.ndarray, root: np.ndarray, pinned: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """Mix the spline in-between into every gap between two pins by its length (spline_weight).
 
@@ -60,9 +66,7 @@ def blend_short_gaps(rot: np.ndarray, root: np.ndarray, pinned: np.ndarray, fps:
     rot, root = rot.copy(), root.copy()
     F = len(pinned)
     for g0, g1 in runs(~pinned):
-        if g0 == 0 or g1 == F:
-            continue
-        a = spline_weight(g1 - g0, fps)
+        a = gap_spline_weight(g0, g1, F, fps)
         if a <= 0:
             continue
         s, e = g0 - 1, g1
