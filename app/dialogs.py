@@ -45,7 +45,6 @@ def about_text() -> str:
     return ABOUT_HEAD + "<ul>" + "".join(items) + "</ul>" + ABOUT_TAIL
 
 
-
 def _ok_cancel(dialog: QtWidgets.QDialog, form: QtWidgets.QFormLayout) -> None:
     bb = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
     bb.accepted.connect(dialog.accept)
