@@ -632,11 +632,11 @@ class MainWindow(FileActions, QtWidgets.QMainWindow):
         if gap is None:
             self.error("the playhead is on a pin; put it in a gap to resample that gap")
             return None
-        from csgn_core.inbetween import SPLINE_SECONDS, gap_spline_weight
+        from csgn_core.sampler import resample_refusal
 
-        if gap_spline_weight(gap.start, gap.stop, self.doc.length, self.doc.fps) >= 1:
-            self.error(f"this gap is {gap.stop - gap.start} frames: gaps up to {SPLINE_SECONDS[0]:g} s are spline "
-                       "transitions and have no variants; move a pin to lengthen it")
+        refusal = resample_refusal(self.doc, gap)  # said here, before a job starts
+        if refusal:
+            self.error(refusal)
             return None
         seed = int(time.time()) % 100000 if seed is None else seed
         doc = self.doc

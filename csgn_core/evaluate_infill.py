@@ -11,7 +11,8 @@ with the real ones. Methods, side by side:
 - ``spline``: the cubic Hermite in-between of ``inbetween.hermite`` (the keys' velocities from the
   context), which completion blends into gaps shorter than ``inbetween.SPLINE_SECONDS[1]``.
 
-Metrics, averaged over windows:
+Windows are taken round robin over the clips (``windows``), so a ``max_windows`` limit still
+samples every clip. Metrics, averaged over windows:
 
 - ``l2p_cm``: mean global joint position error over the gap frames (cm);
 - ``l2p_norm``: L2P as Harvey et al. 2020 report it: per window, positions taken relative to the
@@ -28,6 +29,8 @@ Metrics, averaged over windows:
 """
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -61,6 +64,17 @@ def interpolate(left_rot, left_root, right_rot, right_root, n: int) -> tuple[np.
     rot = Q.slerp(np.broadcast_to(left_rot, (n,) + left_rot.shape), np.broadcast_to(right_rot, (n,) + right_rot.shape), u)
     root = left_root + (right_root - left_root) * u[:, 0]
     return rot, root
+
+
+def windows(lengths: Sequence[int], W: int, stride: int, limit: int | None) -> list[tuple[int, int]]:
+    """(clip, first frame) of up to ``limit`` windows of W frames, taken round robin over the clips
+    (every clip's first window, then every clip's second, ...) so that a limit samples every clip
+    rather than exhausting the first few long ones."""
+    per_clip = [list(range(0, n - W + 1, stride)) for n in lengths]
+    out = []
+    for k in range(max((len(w) for w in per_clip), default=0)):
+        out.extend((ci, w[k]) for ci, w in enumerate(per_clip) if k < len(w))
+    return out if limit is None else out[:limit]
 
 
 def _mean(v: list[float]) -> float:
@@ -117,45 +131,47 @@ def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 6
     rows = []
     total = len(gaps) * len(methods)
     done = 0
+    floors = [float(c.positions[:, feet, 1].min()) if feet else 0.0 for c in clips]
+    real_skate = {}
     for G in gaps:
         acc = {m: {"l2p_cm": [], "l2p_norm": [], "npss": [], "skate_cms": [], "seam": []} for m in methods}
+        W = left + G + right
         n_win = 0
-        for clip in clips:
-            W = left + G + right
-            floor = float(clip.positions[:, feet, 1].min()) if feet else 0.0
-            for a in range(0, clip.n_frames - W + 1, left + G):
-                if max_windows is not None and n_win >= max_windows:
-                    break
-                n_win += 1
-                win = clip.slice(a, a + W)
-                truth = win.positions[left:left + G]
-                for m in methods:
-                    if m in ("interp", "spline"):
-                        if m == "interp":
-                            r, t = interpolate(win.rotations[left - 1], win.root[left - 1], win.rotations[left + G],
-                                               win.root[left + G], G)
-                        else:
-                            r, t = hermite(win.rotations, win.root, left - 1, left + G, s_prev=left > 1, e_next=right > 1)
-                        rot, root = win.rotations.copy(), win.root.copy()
-                        rot[left:left + G], root[left:left + G] = r, t
+        truth_skate = []
+        for ci, a in windows([c.n_frames for c in clips], W, left + G, max_windows):
+            clip, floor = clips[ci], floors[ci]
+            n_win += 1
+            win = clip.slice(a, a + W)
+            truth = win.positions[left:left + G]
+            truth_skate.append(_skate(truth, feet, floor, model.fps))
+            for m in methods:
+                if m in ("interp", "spline"):
+                    if m == "interp":
+                        r, t = interpolate(win.rotations[left - 1], win.root[left - 1], win.rotations[left + G],
+                                           win.root[left + G], G)
                     else:
-                        prob = _Problem(W, [(0, win.slice(0, left)), (left + G, win.slice(left + G, W))])
-                        refine = refine_seconds if m == "csgn" else 0.0
-                        if refine > 0:
-                            rot, root, _ = _complete(model, prob, seed + n_win, refine)
-                        else:
-                            with torch.no_grad():
-                                rot, root, _ = _complete(model, prob, seed + n_win)
-                    out = Motion(model.skeleton, model.fps, rotations=rot, root=root)
-                    pred = out.positions[left:left + G]
-                    acc[m]["l2p_cm"].append(float(np.linalg.norm(pred - truth, axis=-1).mean()))
-                    d = (pred - truth)
-                    d = d.reshape(G, -1) / std  # horizontal offsets cancel in the difference
-                    acc[m]["l2p_norm"].append(float(np.linalg.norm(d, axis=-1).mean()))
-                    acc[m]["npss"].append(npss(Q.make_continuous(win.rotations[left:left + G]).reshape(G, -1),
-                                               Q.make_continuous(rot[left:left + G]).reshape(G, -1)))
-                    acc[m]["skate_cms"].append(_skate(pred, feet, floor, model.fps))
-                    acc[m]["seam"].append(float(seam_jumps(out, [left, left + G]).mean()))
+                        r, t = hermite(win.rotations, win.root, left - 1, left + G, s_prev=left > 1, e_next=right > 1)
+                    rot, root = win.rotations.copy(), win.root.copy()
+                    rot[left:left + G], root[left:left + G] = r, t
+                else:
+                    prob = _Problem(W, [(0, win.slice(0, left)), (left + G, win.slice(left + G, W))])
+                    refine = refine_seconds if m == "csgn" else 0.0
+                    if refine > 0:
+                        rot, root, _ = _complete(model, prob, seed + n_win, refine)
+                    else:
+                        with torch.no_grad():
+                            rot, root, _ = _complete(model, prob, seed + n_win)
+                out = Motion(model.skeleton, model.fps, rotations=rot, root=root)
+                pred = out.positions[left:left + G]
+                acc[m]["l2p_cm"].append(float(np.linalg.norm(pred - truth, axis=-1).mean()))
+                d = (pred - truth)
+                d = d.reshape(G, -1) / std  # horizontal offsets cancel in the difference
+                acc[m]["l2p_norm"].append(float(np.linalg.norm(d, axis=-1).mean()))
+                acc[m]["npss"].append(npss(Q.make_continuous(win.rotations[left:left + G]).reshape(G, -1),
+                                           Q.make_continuous(rot[left:left + G]).reshape(G, -1)))
+                acc[m]["skate_cms"].append(_skate(pred, feet, floor, model.fps))
+                acc[m]["seam"].append(float(seam_jumps(out, [left, left + G]).mean()))
+        real_skate[int(G)] = _mean(truth_skate)
         for m in methods:
             row = {"gap": int(G), "method": m, "windows": n_win}
             row.update({k: _mean(v) for k, v in acc[m].items()})
@@ -163,7 +179,7 @@ def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 6
             done += 1
             if progress is not None:
                 progress(done / total, f"gap {G}: {m}")
-    return {"rows": rows, "real_p95": real_p95, "left": left, "right": right, "fps": model.fps,
+    return {"rows": rows, "real_p95": real_p95, "real_skate": real_skate, "left": left, "right": right, "fps": model.fps,
             "refine_seconds": refine_seconds, "clips": len(clips)}
 
 
@@ -175,7 +191,9 @@ def format_table(result: dict) -> str:
         lines.append(f"| {r['gap']} | {r['method']} | {r['windows']} | {r['l2p_cm']:.2f} | {r['l2p_norm']:.3f} | "
                      f"{r['npss']:.4f} | {r['skate_cms']:.2f} | {r['seam']:.3f} |")
     lines.append("")
-    lines.append(f"Real data: 95th percentile of the seam statistic {result['real_p95']:.3f} cm/frame^2. "
+    sk = ", ".join(f"{v:.1f} at {g}" for g, v in result.get("real_skate", {}).items())
+    lines.append(f"Real data: 95th percentile of the seam statistic {result['real_p95']:.3f} cm/frame^2; "
+                 f"foot skating of the real gap frames {sk} cm/s. "
                  f"Context {result['left']} frames before, {result['right']} after, at {result['fps']:g} fps; "
                  f"refinement {result['refine_seconds']:g} s; {result['clips']} clips.")
     return "\n".join(lines)
@@ -207,31 +225,68 @@ def plot(result: dict, path: str | Path) -> Path:
 
 def add_eval_infill_args(p) -> None:
     p.add_argument("--model", default="dance", help="bundled model name or a model/run folder")
-    p.add_argument("--clips", nargs="*", default=[], help="held-out motion files (also inside zips)")
-    p.add_argument("--dataset", help="a built dataset (name or .npz): its classifier split is held out from the generator")
+    p.add_argument("--data", nargs="+", default=[], metavar="SET_OR_FILE",
+                   help="dataset names or built dataset .npz files (their held-out split is used), and/or "
+                        "held-out motion files (.bvh, .npz, Tang .json; also inside zips)")
+    p.add_argument("--clips", nargs="*", default=[], help="held-out motion files (as --data FILE ...)")
+    p.add_argument("--dataset", help="a dataset name or built .npz (as --data SET)")
     p.add_argument("--max-clips", type=int, default=20)
     p.add_argument("--gaps", default="10,30,60,120", help="comma-separated gap lengths in frames")
     p.add_argument("--refine", type=float, default=0.3, metavar="SECONDS")
-    p.add_argument("--max-windows", type=int, default=200, help="windows per gap length")
+    p.add_argument("--max-windows", type=int, default=200, help="windows per gap length, taken round robin over the clips")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="docs/results/infill.md", help="markdown report")
     p.add_argument("--plot", action="store_true", help="also write a plot next to the report")
+    p.add_argument("--json", action="store_true", help="print the result as JSON instead of the table")
 
 
 def _held_out(ds_arg: str, limit: int) -> list[Motion]:
-    from .datasets import SPLITS, Dataset, default_cache_path
+    from .datasets import SPLITS
+    from .train.trainer import resolve_dataset
 
-    p = Path(ds_arg)
-    ds = Dataset.load(p if p.suffix == ".npz" else default_cache_path(ds_arg))
+    ds = resolve_dataset(ds_arg)
     idx = np.nonzero(ds.clip_split == SPLITS.index("cls"))[0][:limit]
     return [ds.clip(int(c)) for c in idx]
 
 
+def _is_dataset(item: str) -> bool:
+    """A dataset name, or a .npz written by ``csgn data build`` (a motion .npz is not one)."""
+    from .datasets import DATASETS, FORMAT
+
+    if item in DATASETS and not Path(item).exists():
+        return True
+    if Path(item).suffix.lower() != ".npz" or not Path(item).is_file():
+        return False
+    try:
+        with np.load(item, allow_pickle=False) as z:
+            return "format" in z.files and str(z["format"]) == FORMAT
+    except (OSError, ValueError):
+        return False
+
+
+def _finite(x):
+    """JSON-safe copy: NaN (a metric with nothing to measure) becomes null."""
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_finite(v) for v in x]
+    return None if isinstance(x, float) and not np.isfinite(x) else x
+
+
+def data_clips(items: Sequence[str], limit: int) -> list[Motion]:
+    """Held-out clips from ``--data`` items: datasets give their held-out split, files themselves."""
+    from .io import load_motion
+
+    clips: list[Motion] = []
+    for item in items:
+        clips += _held_out(item, limit) if _is_dataset(item) else [load_motion(item)]
+    return clips[:limit]
+
+
 def eval_infill_main(args) -> int:
-    """``csgn eval infill --model M (--clips FILE ... | --dataset NAME) [--plot] [--out docs/results/infill.md]``."""
+    """``csgn eval infill --model M --data SET_OR_FILE ... [--gaps 10,30,60,120] [--json] [--plot] [--out REPORT]``."""
     import time
 
-    from .io import load_motion
     from .nn.model import load_model
     from .paths import model_location
     from .sampler import _namespace
@@ -244,11 +299,9 @@ def eval_infill_main(args) -> int:
     if not gaps or min(gaps) < 1:
         raise CSGNError("--gaps needs positive gap lengths")
     model = load_model(model_location(a.model))
-    clips = [load_motion(c) for c in a.clips[:a.max_clips]]
-    if a.dataset:
-        clips += _held_out(a.dataset, a.max_clips)
+    clips = data_clips([*a.data, *a.clips, *([a.dataset] if a.dataset else [])], a.max_clips)
     if not clips:
-        raise CSGNError("give held-out clips with --clips or --dataset")
+        raise CSGNError("give held-out clips: --data SET_OR_FILE ...")
     t0 = time.perf_counter()
     res = eval_infill(model, clips, gaps, refine_seconds=a.refine, seed=a.seed, max_windows=a.max_windows)
     table = format_table(res)
@@ -261,6 +314,6 @@ def eval_infill_main(args) -> int:
         png = plot(res, out.with_suffix(".png"))
         text.append(f"![infill metrics]({png.name})\n")
     out.write_text("\n".join(text), encoding="utf-8")
-    print(table)
-    print(f"wrote {out}")
+    print(json.dumps(_finite(res), indent=1) if a.json else table)
+    print(f"wrote {out}", file=sys.stderr if a.json else sys.stdout)  # stdout stays pure JSON
     return 0

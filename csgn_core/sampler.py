@@ -37,7 +37,7 @@ import torch
 
 from . import quaternion as Q
 from .errors import CSGNError
-from .inbetween import blend_short_gaps
+from .inbetween import blend_short_gaps, gap_spline_weight
 from .motion import Motion
 from .ops import runs, smoothstep
 from .paths import model_location
@@ -430,6 +430,16 @@ def predict(model, prefix: Motion, seconds: float, seed: int = 0, *, refine_seco
     return _motion(model, rot, root, seed=seed, prefix_frames=pre.n_frames)
 
 
+def resample_refusal(doc: Timeline, gap) -> str | None:
+    """Why ``gap`` has no variants (a short gap between two pins is all spline transition), or None."""
+    from .inbetween import SPLINE_SECONDS
+
+    if gap_spline_weight(gap.start, gap.stop, doc.length, doc.fps) < 1:
+        return None
+    return (f"this gap is {gap.stop - gap.start} frames: gaps up to {SPLINE_SECONDS[0]:g} s are spline "
+            "transitions and have no variants; move a pin to lengthen it")
+
+
 def resample_gap(doc: Timeline, model, gap_start: int, seed: int, *, progress: Progress = None,
                  cancel: Cancel = None) -> Fill:
     """A new variant of the gap containing frame ``gap_start``; every other frame of the previous
@@ -442,6 +452,9 @@ def resample_gap(doc: Timeline, model, gap_start: int, seed: int, *, progress: P
     gap = doc.gap_at(int(gap_start))
     if gap is None:
         raise CSGNError(f"frame {gap_start} is not in a gap")
+    refusal = resample_refusal(doc, gap)
+    if refusal:
+        raise CSGNError(refusal)
     S = model.step_frames
     ctx = (2 * model.G.latent_radius() + 2) * S  # frames of the previous fill that anchor the window
     w0, w1 = max(0, gap.start - ctx), min(doc.length, gap.stop + ctx)

@@ -115,6 +115,15 @@ def test_resample_changes_only_its_gap(tiny):
         resample_gap(doc, tiny, 25, seed=1)  # inside a pin
 
 
+def test_resample_refuses_an_all_spline_gap(tiny):
+    src = random_motion(tiny.skeleton, 80, seed=8)
+    doc = _doc(tiny, 120, [(20, src, 0, 30), (55, src, 30, 40)])  # a 5-frame gap (1/6 s) between pins
+    doc.set_fill(fill(doc, tiny, seed=1))
+    with pytest.raises(CSGNError, match="spline transitions and have no variants"):
+        resample_gap(doc, tiny, 52, seed=2)
+    assert resample_gap(doc, tiny, 100, seed=2).seeds[(65, 120)] == 2  # an open gap still resamples
+
+
 def test_resample_without_fill_is_an_error(tiny):
     doc = _doc(tiny, 40, [])
     with pytest.raises(CSGNError, match="fill the timeline"):
@@ -302,11 +311,38 @@ def test_eval_infill_smoke(tiny, tiny_files, tmp_path):
     assert len(res["rows"]) == 8 and all(r["windows"] == 2 for r in res["rows"])
     interp = [r for r in res["rows"] if r["method"] == "interp"]
     assert all(np.isfinite(r["l2p_cm"]) and r["npss"] >= 0 for r in interp)
-    assert "| 5 | interp |" in format_table(res)
+    assert "| 5 | interp |" in format_table(res) and set(res["real_skate"]) == {5, 20}
     out = tmp_path / "infill.md"
     assert eval_infill_main(["--model", str(tiny_files / "model"), "--clips", str(tiny_files / "a.npz"),
                              "--gaps", "5", "--refine", "0", "--max-windows", "1", "--out", str(out), "--plot"]) == 0
     assert out.is_file() and out.with_suffix(".png").is_file()
+
+
+def test_eval_infill_data_and_json(tiny, tiny_files, tmp_path, capsys):
+    from csgn_core.evaluate_infill import _is_dataset, eval_infill_main
+    from csgn_core.io.npz import write_npz
+    # A motion .npz is a file to evaluate on, not a dataset; a dataset name is one.
+    assert not _is_dataset(str(tiny_files / "a.npz")) and _is_dataset("tang-dance")
+    write_npz(random_motion(tiny.skeleton, 160, seed=5), tmp_path / "long.npz")
+    capsys.readouterr()
+    assert eval_infill_main(["--model", str(tiny_files / "model"), "--data", str(tmp_path / "long.npz"),
+                             "--gaps", "5,8", "--refine", "0", "--max-windows", "1", "--json",
+                             "--out", str(tmp_path / "r.md")]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert [(r["gap"], r["method"]) for r in res["rows"]][:2] == [(5, "csgn"), (5, "csgn-norefine")]
+    assert all(r["windows"] == 1 for r in res["rows"]) and set(res["real_skate"]) == {"5", "8"}
+    with pytest.raises(CSGNError, match="held-out clips"):
+        eval_infill_main(["--model", str(tiny_files / "model"), "--out", str(tmp_path / "r.md")])
+
+
+def test_eval_infill_windows_sample_every_clip():
+    from csgn_core.evaluate_infill import windows
+    # A long clip first must not use up the limit: every clip gives its first window before any
+    # clip gives a second.
+    got = windows([1000, 100, 30, 120], W=50, stride=40, limit=5)
+    assert got == [(0, 0), (1, 0), (3, 0), (0, 40), (1, 40)]
+    assert (2, 0) not in windows([1000, 100, 30, 120], 50, 40, None)  # shorter than a window
+    assert len(windows([1000], 50, 40, None)) == len(range(0, 951, 40))
 
 
 def test_fill_stale_keeps_current_gaps(tiny):
