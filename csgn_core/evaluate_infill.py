@@ -40,7 +40,7 @@ from . import quaternion as Q
 from .errors import CSGNError
 from .inbetween import hermite
 from .motion import Motion
-from .sampler import _complete, _Problem, conform, real_acceleration_quantile, seam_jumps
+from .sampler import _complete, _Problem, conform, real_acceleration_quantile, seam_jumps, uses_inverse
 
 METHODS = ("csgn", "csgn-norefine", "interp", "spline")
 CONTACT_CM = 5.0
@@ -110,7 +110,7 @@ def _skate(pos: np.ndarray, feet: list[int], floor: float, fps: float) -> float:
 
 def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 60, 120), *, left: int = 40,
                 right: int = 20, refine_seconds: float = 0.3, seed: int = 0, max_windows: int | None = 200,
-                methods: Sequence[str] = METHODS, progress=None) -> dict:
+                methods: Sequence[str] = METHODS, progress=None, condition: str = "auto") -> dict:
     """Score in-betweening on held-out clips; returns {"rows": [...], "real_p95": x, ...}."""
     import torch
 
@@ -157,10 +157,10 @@ def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 6
                     prob = _Problem(W, [(0, win.slice(0, left)), (left + G, win.slice(left + G, W))])
                     refine = refine_seconds if m == "csgn" else 0.0
                     if refine > 0:
-                        rot, root, _ = _complete(model, prob, seed + n_win, refine)
+                        rot, root, _ = _complete(model, prob, seed + n_win, refine, condition=condition)
                     else:
                         with torch.no_grad():
-                            rot, root, _ = _complete(model, prob, seed + n_win)
+                            rot, root, _ = _complete(model, prob, seed + n_win, condition=condition)
                 out = Motion(model.skeleton, model.fps, rotations=rot, root=root)
                 pred = out.positions[left:left + G]
                 acc[m]["l2p_cm"].append(float(np.linalg.norm(pred - truth, axis=-1).mean()))
@@ -179,7 +179,9 @@ def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 6
             done += 1
             if progress is not None:
                 progress(done / total, f"gap {G}: {m}")
-    return {"rows": rows, "real_p95": real_p95, "real_skate": real_skate, "left": left, "right": right, "fps": model.fps,
+    return {"rows": rows, "real_p95": real_p95, "real_skate": real_skate, "condition": condition,
+            "uses_inverse": uses_inverse(model, condition), "inverse_fidelity": float(model.inverse_fidelity),
+            "left": left, "right": right, "fps": model.fps,
             "refine_seconds": refine_seconds, "clips": len(clips)}
 
 
@@ -195,7 +197,10 @@ def format_table(result: dict) -> str:
     lines.append(f"Real data: 95th percentile of the seam statistic {result['real_p95']:.3f} cm/frame^2; "
                  f"foot skating of the real gap frames {sk} cm/s. "
                  f"Context {result['left']} frames before, {result['right']} after, at {result['fps']:g} fps; "
-                 f"refinement {result['refine_seconds']:g} s; {result['clips']} clips.")
+                 f"refinement {result['refine_seconds']:g} s; {result['clips']} clips; "
+                 f"prior conditioned on H's latents of the pins: {'yes' if result.get('uses_inverse') else 'no'} "
+                 f"(--condition {result.get('condition', 'auto')}; H(G(z)) correlates "
+                 f"{result.get('inverse_fidelity', float('nan')):.2f} with z).")
     return "\n".join(lines)
 
 
@@ -235,6 +240,9 @@ def add_eval_infill_args(p) -> None:
     p.add_argument("--refine", type=float, default=0.3, metavar="SECONDS")
     p.add_argument("--max-windows", type=int, default=200, help="windows per gap length, taken round robin over the clips")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--condition", default="auto", choices=("auto", "inverse", "prior"),
+                   help="condition the prior on H's latents of the pins (inverse), never (prior), or when H "
+                        "inverts G well enough (auto, as the editor does; sampler.uses_inverse)")
     p.add_argument("--out", default="docs/results/infill.md", help="markdown report")
     p.add_argument("--plot", action="store_true", help="also write a plot next to the report")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of the table")
@@ -303,7 +311,8 @@ def eval_infill_main(args) -> int:
     if not clips:
         raise CSGNError("give held-out clips: --data SET_OR_FILE ...")
     t0 = time.perf_counter()
-    res = eval_infill(model, clips, gaps, refine_seconds=a.refine, seed=a.seed, max_windows=a.max_windows)
+    res = eval_infill(model, clips, gaps, refine_seconds=a.refine, seed=a.seed, max_windows=a.max_windows,
+                      condition=a.condition)
     table = format_table(res)
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)

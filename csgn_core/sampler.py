@@ -3,7 +3,8 @@
 Completion follows the paper's factorisation p(z | x_K) ~ p(z_U | z_K) p(z_K | x_K):
 
 1. every pin is encoded with the inverse network H; the latent steps whose S-frame span lies inside
-   the pin are the observed steps z_K (steps straddling a pin's edge are left to the GP);
+   the pin are the observed steps z_K (steps straddling a pin's edge are left to the GP). A model
+   whose H does not invert its G skips this and the next step's conditioning (``uses_inverse``);
 2. the rest of the latent is drawn from the GP prior conditioned on z_K (Matheron's rule, exact at
    the observed steps), with the generator's receptive radius of extra steps on both sides so the
    result does not end at G's zero-padded borders;
@@ -47,6 +48,8 @@ Progress = Callable[[float, str], None] | None
 Cancel = Callable[[], bool] | None
 
 BLEND_SECONDS = 0.5  # how far into a gap a seam correction reaches
+CONDITIONS = ("auto", "inverse", "prior")
+MIN_INVERSE_FIDELITY = 0.5  # below this H's latents of the pins are not used (``uses_inverse``)
 
 
 class Cancelled(CSGNError):
@@ -255,11 +258,30 @@ def _report(progress: Progress, f: float, msg: str) -> None:
         progress(float(min(max(f, 0.0), 1.0)), msg)
 
 
+def uses_inverse(model, condition: str = "auto") -> bool:
+    """Whether completion conditions the prior on H's latents of the pins (steps 1-2 above).
+
+    ``condition``: "inverse" always, "prior" never, "auto" when ``model.inverse_fidelity`` reaches
+    ``MIN_INVERSE_FIDELITY``. An H that does not invert G (as in both bundled models: H(G(z))
+    correlates about 0.1 with z) maps real motion to latents G never sees when it samples freely;
+    conditioning on them made the dance model's gap fills worse than a free prior sample (L2P about
+    10% higher, feet sliding 10-30% more: ``docs/results/infill.md``), so such a model's pins enter
+    through the refinement and the splice alone.
+    """
+    if condition not in CONDITIONS:
+        raise CSGNError(f"condition must be one of {', '.join(CONDITIONS)}, got {condition!r}")
+    if condition == "auto":
+        return model.inverse_fidelity >= MIN_INVERSE_FIDELITY
+    return condition == "inverse"
+
+
 def _complete(model, prob: _Problem, seed, refine_seconds: float = 0.0, progress: Progress = None,
-              cancel: Cancel = None, blend: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              cancel: Cancel = None, blend: int | None = None,
+              condition: str = "auto") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rotations (L, J, 4), root (L, 3), pinned (L,)) of the completed problem."""
     from .nn.model import decode_features, encode
 
+    use_h = uses_inverse(model, condition)
     L, S = prob.length, model.step_frames
     J = model.skeleton.n_joints
     m = model.G.latent_radius()
@@ -277,7 +299,7 @@ def _complete(model, prob: _Problem, seed, refine_seconds: float = 0.0, progress
         pin_rot[at:at + n] = mo.rotations
         pin_root[at:at + n] = mo.root
         t0, t1 = -(-at // S), (at + n) // S
-        if t1 > t0:
+        if use_h and t1 > t0:
             z = encode(model, mo.slice(t0 * S - at, n)).numpy()  # steps t0 .. (covers to the pin's end)
             zk.append(z[:, :t1 - t0])
             kidx.extend(range(t0 + m, t1 + m))

@@ -111,6 +111,7 @@ class TrainConfig:
     cycle_z: float = 1.0  # weight of ||H(G(z)) - z|| (trains H)
     cycle_x: float = 1.0  # weight of ||G(H(x)) - x|| for H
     cycle_x_g: float = 0.0  # how much of the x-cycle gradient also reaches G
+    cycle_z_g: float = 0.0  # how much of the z-cycle gradient also reaches G (as in CycleGAN, both ways)
     yaw_augment: bool = True  # rotate every real window by a random heading
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     checkpoint_minutes: float = 5.0

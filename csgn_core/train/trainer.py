@@ -8,6 +8,9 @@ One training step:
 3. One inverse-network update: cycle consistency ||H(G(z)) - z||_1 on the same prior samples and
    ||G(H(x)) - x||_1 on real windows (compared as critic features: rotations, root channels and
    joint positions). G runs in eval mode inside the x-cycle, as it does when H is used.
+   ``cycle_x_g`` and ``cycle_z_g`` let a share of either cycle's gradient reach G as well; the
+   z-cycle share makes G keep its latent recoverable (without it the bundled models' H learnt
+   nothing: ||H(G(z)) - z||_1 stayed at E|z|, what predicting zero scores).
 
 Everything random (crops, headings, latents, interpolation weights) comes from one numpy
 Generator, whose state is saved in the checkpoint, so a resumed single-process run continues
@@ -191,6 +194,11 @@ class Dist:
             torch.distributed.destroy_process_group()
 
 
+def _scale_grad(x: torch.Tensor, k: float) -> torch.Tensor:
+    """x in the forward pass; k times the gradient in the backward pass."""
+    return x * k + x.detach() * (1.0 - k)
+
+
 def _requires_grad(module: nn.Module, on: bool) -> None:
     for p in module.parameters():
         p.requires_grad_(on)
@@ -271,10 +279,17 @@ class Trainer:
         with self.autocast():
             fake = self.G(z).float()
         loss_g = -self.critic(fake).mean()
-        loss_g.backward()
-        with self.autocast():
-            z_rec = self.H(self.codec.critic_input(fake.detach())).float()
-        loss_z = F.l1_loss(z_rec, z)
+        z_through_g = t.cycle_z_g > 0 and t.cycle_z > 0
+        if z_through_g:  # G also learns to keep z recoverable, with cycle_z_g of the z-cycle's weight
+            with self.autocast():
+                z_rec = self.H(self.codec.critic_input(_scale_grad(fake, t.cycle_z_g / t.cycle_z))).float()
+            loss_z = F.l1_loss(z_rec, z)
+            (loss_g + t.cycle_z * loss_z).backward()
+        else:
+            loss_g.backward()
+            with self.autocast():
+                z_rec = self.H(self.codec.critic_input(fake.detach())).float()
+            loss_z = F.l1_loss(z_rec, z)
         real_ci = self.codec.critic_input(real)[:, :N_CRITIC_BASE]
         self.G.eval()  # the x-cycle runs G as inference does (batch norm with running statistics)
         g_grads = None
@@ -286,7 +301,7 @@ class Trainer:
         with self.autocast():
             rec = self.G(self.H(self.codec.critic_input(real))).float()
         loss_x = F.l1_loss(self.codec.critic_input(rec)[:, :N_CRITIC_BASE], real_ci)
-        (t.cycle_z * loss_z + t.cycle_x * loss_x).backward()
+        (t.cycle_x * loss_x if z_through_g else t.cycle_z * loss_z + t.cycle_x * loss_x).backward()
         self.G.train()
         _requires_grad(self.G, True)
         if g_grads is not None:
@@ -420,6 +435,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, help="windows per batch (per process)")
     p.add_argument("--n-critic", type=int, help="critic updates per generator update")
     p.add_argument("--cycle-x-g", type=float, help="share of the G(H(x)) reconstruction gradient that reaches G")
+    p.add_argument("--cycle-z-g", type=float, help="share of the H(G(z)) cycle gradient that reaches G (keeps z "
+                                                   "recoverable, so H can invert G)")
     p.add_argument("--sigma-bar", type=float, help="base length scale of the GP prior, latent steps")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a model setting of the preset (repeatable), e.g. gp_mode=white")
@@ -488,7 +505,7 @@ def _train(args, dist: Dist, device: torch.device) -> int:
         mcfg.stats, mcfg.skeleton, mcfg.fps = stats, ds.skeleton.to_dict(), float(ds.fps)
     for name, value in (("gp_target", args.gp_target), ("batch", args.batch), ("n_critic", args.n_critic),
                         ("checkpoint_minutes", args.checkpoint_minutes), ("sample_minutes", args.sample_minutes),
-                        ("cycle_x_g", args.cycle_x_g)):
+                        ("cycle_x_g", args.cycle_x_g), ("cycle_z_g", args.cycle_z_g)):
         if value is not None:
             setattr(tcfg, name, value)
     trainer = Trainer(mcfg, tcfg, sampler, seed=args.seed, device=device, dist=dist, data_name=str(args.data))

@@ -47,7 +47,14 @@ def _assert_pins_exact(doc, motion):
         np.testing.assert_allclose(motion.root[p.at:p.stop], src.root, atol=1e-12)
 
 
-def test_pinned_frames_equal_pins_any_layout(tiny):
+# Completion conditions the prior on H's latents only for a model whose H inverts G (the untrained
+# tiny one does not); both paths must honour every pin.
+BOTH_PATHS = pytest.mark.parametrize("fidelity", [0.0, 1.0], ids=["prior", "inverse"])
+
+
+@BOTH_PATHS
+def test_pinned_frames_equal_pins_any_layout(tiny, fidelity, monkeypatch):
+    monkeypatch.setattr(tiny, "_inverse_fidelity", fidelity)
     sk = tiny.skeleton
     a, b = random_motion(sk, 50, seed=1), random_motion(sk, 40, seed=2)
     doc = _doc(tiny, 130, [(0, a, 5, 25), (37, b, 0, 1), (60, b, 10, 40), (129, a, 3, 4)])
@@ -62,7 +69,9 @@ def test_pinned_frames_equal_pins_any_layout(tiny):
     np.testing.assert_array_equal(f2.motion.rotations, f.motion.rotations)
 
 
-def test_edges_single_frames_and_no_pins(tiny):
+@BOTH_PATHS
+def test_edges_single_frames_and_no_pins(tiny, fidelity, monkeypatch):
+    monkeypatch.setattr(tiny, "_inverse_fidelity", fidelity)
     sk = tiny.skeleton
     src = random_motion(sk, 30, seed=4)
     for pins in ([(0, src, 0, 1)], [(49, src, 7, 8)], [(0, src, 0, 30), (49, src, 29, 30)], [(10, src, 0, 30)]):
@@ -81,6 +90,38 @@ def test_one_frame_gaps_and_refinement(tiny):
     _assert_pins_exact(doc, f.motion)
     # a one-frame gap between continuous pins lands near the source frame
     assert np.linalg.norm(f.motion.root[20] - src.root[20]) < 10
+
+
+def test_conditioning_on_h_follows_its_fidelity(tiny, monkeypatch):
+    import csgn_core.nn.model as M
+    from csgn_core.sampler import MIN_INVERSE_FIDELITY, uses_inverse
+    calls = []
+    real_encode = M.encode
+    monkeypatch.setattr(M, "encode", lambda model, motion: calls.append(motion.n_frames) or real_encode(model, motion))
+    src = random_motion(tiny.skeleton, 60, seed=3)
+    doc = _doc(tiny, 100, [(0, src, 0, 30), (70, src, 30, 60)])
+    for fidelity, encoded in ((MIN_INVERSE_FIDELITY - 0.01, False), (MIN_INVERSE_FIDELITY, True)):
+        monkeypatch.setattr(tiny, "_inverse_fidelity", fidelity)
+        calls.clear()
+        f = fill(doc, tiny, seed=1)
+        _assert_pins_exact(doc, f.motion)
+        assert bool(calls) == encoded == uses_inverse(tiny)
+    assert uses_inverse(tiny, "prior") is False and uses_inverse(tiny, "inverse") is True
+    with pytest.raises(CSGNError, match="condition must be one of"):
+        uses_inverse(tiny, "sometimes")
+
+
+def test_inverse_fidelity_is_measured_and_saved(tiny, tmp_path):
+    from csgn_core.nn.model import export_model, load_model, measure_inverse_fidelity
+    fresh = measure_inverse_fidelity(tiny)
+    assert -1.0 <= fresh <= 1.0 and measure_inverse_fidelity(tiny) == fresh  # fixed seed
+    folder = export_model(tiny, tmp_path / "m")
+    assert json.loads((folder / "config.json").read_text())["inverse_fidelity"] == round(tiny.inverse_fidelity, 4)
+    assert load_model(folder)._inverse_fidelity == round(tiny.inverse_fidelity, 4)  # read, not re-measured
+    doc = json.loads((folder / "config.json").read_text())
+    doc["inverse_fidelity"] = "high"  # a hand-edited config: measured again instead
+    (folder / "config.json").write_text(json.dumps(doc))
+    assert abs(load_model(folder).inverse_fidelity - fresh) < 1e-5
 
 
 def test_root_path_meets_both_pins_without_jumps(tiny):
@@ -190,13 +231,15 @@ def _bandai_clips(n=3):
     return [read_bvh(p) for p in files]
 
 
-def test_seam_velocity_within_real_95th_percentile_actions_model():
+@BOTH_PATHS
+def test_seam_velocity_within_real_95th_percentile_actions_model(fidelity):
     model_dir = REPO / "resources" / "models" / "actions"
     if not (model_dir / "model.safetensors").is_file():
         pytest.skip("the bundled actions model is missing")
     from csgn_core.nn.model import load_model
     clips = _bandai_clips(4)
     model = load_model(model_dir)
+    model._inverse_fidelity = fidelity
     limit = real_acceleration_quantile(clips[1:])
     clip = clips[0]
     L = min(clip.n_frames, 180)

@@ -77,6 +77,20 @@ def test_training_steps_move_losses_and_weights():
         assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith(net + ".")), net
 
 
+def test_z_cycle_reaches_g_only_when_asked():
+    from csgn_core.train.trainer import _scale_grad
+    x = torch.ones(3, requires_grad=True)
+    (_scale_grad(x, 0.25) * 2.0).sum().backward()
+    assert torch.equal(_scale_grad(x, 0.25), x) and torch.allclose(x.grad, torch.full((3,), 0.5))
+    plain, through = make_trainer(), make_trainer()
+    through.tcfg.cycle_z_g = 1.0
+    for tr in (plain, through):
+        tr.train_step()
+    a, b = plain.model_tensors(), through.model_tensors()
+    assert all(torch.equal(a[k], b[k]) for k in a if k.startswith("D."))  # the critic step comes first
+    assert any(not torch.equal(a[k], b[k]) for k in a if k.startswith("G.")), "no z-cycle gradient reached G"
+
+
 def test_checkpoint_reload_is_bit_identical_and_resume_continues_exactly(tmp_path):
     a = make_trainer(seed=3)
     for _ in range(2):
