@@ -162,11 +162,16 @@ def splice(gen_rot: np.ndarray, gen_root: np.ndarray, pin_rot: np.ndarray, pin_r
             B = max(1, min(blend, n))
 
             br, bp = _seam_base(gen_rot, gen_root, pin_root, vel, psi_k, k, k, side)
-            e0_rot = Q.to_rotvec(Q.multiply(pin_rot[k], Q.conjugate(br)))  # (J, 3)
+            err0 = Q.multiply(pin_rot[k], Q.conjugate(br))  # (J, 4)
+            e0_rot = Q.to_rotvec(err0)  # (J, 3)
             e0_root = pin_root[k] - bp
             if has_rate:
                 br1, bp1 = _seam_base(gen_rot, gen_root, pin_root, vel, psi_k, k, nb, side)
-                e1_rot = e0_rot - Q.to_rotvec(Q.multiply(pin_rot[nb], Q.conjugate(br1)))
+                # The rate is the rotation from one frame's error to the next, not the difference of
+                # their rotation vectors: errors near 180 degrees on either side of the wrap (a pin
+                # whose hips face away from the generated ones) differ by almost 2 pi as vectors.
+                err1 = Q.multiply(pin_rot[nb], Q.conjugate(br1))
+                e1_rot = Q.to_rotvec(Q.multiply(err0, Q.conjugate(err1)))
                 e1_root = e0_root - (pin_root[nb] - bp1)
             else:
                 e1_rot, e1_root = np.zeros_like(e0_rot), np.zeros_like(e0_root)

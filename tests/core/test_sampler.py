@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from csgn_core import quaternion as Q
 from csgn_core.errors import CSGNError
 from csgn_core.nn.config import preset
 from csgn_core.nn.features import feature_stats, root_track_np
@@ -221,6 +222,22 @@ def test_splice_is_smooth_on_synthetic_tracks():
     np.testing.assert_allclose(np.abs((rot * m.rotations).sum(-1)), 1.0, atol=1e-9)
 
 
+def test_splice_of_a_pin_facing_away_has_no_swing():
+    # A joint whose pin is turned about 180 degrees from the generated motion, turning slowly so
+    # that its error crosses 180 between the last two pin frames (the rotation vectors of the two
+    # errors point opposite ways, almost 2 pi apart): the gap must turn smoothly, not swing round.
+    F, J = 80, 2
+    gen = np.tile(Q.identity((J,)), (F, 1, 1))
+    pin = gen.copy()
+    angle = np.radians(170.25 + 0.5 * np.arange(F))  # 179.75 at frame 19, the last but one pinned; 180.25 at 20
+    pin[:, 1] = Q.from_axis_angle(np.array([0.0, 1.0, 0.0]), angle)
+    pinned = np.zeros(F, bool)
+    pinned[:21] = pinned[60:] = True
+    rot, _ = splice(gen, np.zeros((F, 3)), pin, np.zeros((F, 3)), pinned, blend=12)
+    step = np.degrees(2 * np.arccos(np.clip(np.abs((rot[1:, 1] * rot[:-1, 1]).sum(-1)), 0, 1)))
+    assert step[19:24].max() < 25, step[17:26]  # a 2 pi rate error swung it by over 100 degrees a frame
+
+
 def _bandai_clips(n=3):
     z = DATA / "bandai-namco" / "dataset-2.zip"
     if not z.is_file():
@@ -406,7 +423,6 @@ def test_fill_stale_keeps_current_gaps(tiny):
 
 
 def test_splice_turns_heading_and_path_smoothly():
-    from csgn_core import quaternion as Q
     from csgn_core.sampler import _yaw
     sk = toy_skeleton()
     F = 120
