@@ -38,7 +38,7 @@ import torch
 
 from . import quaternion as Q
 from .errors import CSGNError
-from .inbetween import blend_short_gaps, gap_spline_weight
+from .inbetween import SPLINE_SECONDS, blend_short_gaps, gap_spline_weight
 from .motion import Motion
 from .ops import runs, smoothstep
 from .paths import model_location
@@ -296,7 +296,8 @@ def _complete(model, prob: _Problem, seed, refine_seconds: float = 0.0, progress
     pin_rot = np.tile(Q.identity((J,)), (L, 1, 1))
     pin_root = np.zeros((L, 3))
     kidx, zk = [], []
-    _report(progress, 0.0, "encoding pins")
+    stage = "encoding pins" if use_h else "placing pins"
+    _report(progress, 0.0, stage)
     for i, (at, mo) in enumerate(prob.pins):
         _check(cancel)
         n = mo.n_frames
@@ -308,7 +309,7 @@ def _complete(model, prob: _Problem, seed, refine_seconds: float = 0.0, progress
             z = encode(model, mo.slice(t0 * S - at, n)).numpy()  # steps t0 .. (covers to the pin's end)
             zk.append(z[:, :t1 - t0])
             kidx.extend(range(t0 + m, t1 + m))
-        _report(progress, 0.3 * (i + 1) / max(1, len(prob.pins)), "encoding pins")
+        _report(progress, 0.3 * (i + 1) / max(1, len(prob.pins)), stage)
     _check(cancel)
     rng = np.random.default_rng(seed)
     if kidx:
@@ -459,8 +460,6 @@ def predict(model, prefix: Motion, seconds: float, seed: int = 0, *, refine_seco
 
 def resample_refusal(doc: Timeline, gap) -> str | None:
     """Why ``gap`` has no variants (a short gap between two pins is all spline transition), or None."""
-    from .inbetween import SPLINE_SECONDS
-
     if gap_spline_weight(gap.start, gap.stop, doc.length, doc.fps) < 1:
         return None
     return (f"this gap is {gap.stop - gap.start} frames: gaps up to {SPLINE_SECONDS[0]:g} s are spline "
