@@ -40,7 +40,7 @@ from . import quaternion as Q
 from .errors import CSGNError
 from .inbetween import hermite
 from .motion import Motion
-from .sampler import _complete, _Problem, conform, real_acceleration_quantile, seam_jumps, uses_inverse
+from .sampler import CONDITIONS, _complete, _Problem, conform, real_acceleration_quantile, seam_jumps, uses_inverse
 
 METHODS = ("csgn", "csgn-norefine", "interp", "spline")
 CONTACT_CM = 5.0
@@ -240,7 +240,7 @@ def add_eval_infill_args(p) -> None:
     p.add_argument("--refine", type=float, default=0.3, metavar="SECONDS")
     p.add_argument("--max-windows", type=int, default=200, help="windows per gap length, taken round robin over the clips")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--condition", default="auto", choices=("auto", "inverse", "prior"),
+    p.add_argument("--condition", default="auto", choices=CONDITIONS,
                    help="condition the prior on H's latents of the pins (inverse), never (prior), or when H "
                         "inverts G well enough (auto, as the editor does; sampler.uses_inverse)")
     p.add_argument("--out", default="docs/results/infill.md", help="markdown report")
