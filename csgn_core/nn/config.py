@@ -113,11 +113,38 @@ class TrainConfig:
     cycle_x_g: float = 0.0  # how much of the x-cycle gradient also reaches G
     cycle_z_g: float = 0.0  # how much of the z-cycle gradient also reaches G (as in CycleGAN, both ways)
     yaw_augment: bool = True  # rotate every real window by a random heading
+    mirror: bool = False  # swap left and right in a random half of the real windows
+    # Beyond the paper (train/completion.py): H's latents of real windows pulled to the GP prior's
+    # moments, and part of every step run through the editor's completion path.
+    latent_moments: float = 0.0  # weight of the moment term on H(x)
+    complete: float = 0.0  # weight of the completion losses (pins, gap, path, critic)
+    complete_batch: int = 8  # windows per step through the completion path
+    complete_window: int = 128  # their length in frames: a pin, a gap of up to complete_max_gap, a pin
+    complete_max_gap: int = 72
+    complete_recon: float = 0.5  # share of them decoded at the GP's conditional mean and compared with the real gap
     amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
     checkpoint_minutes: float = 5.0
     sample_minutes: float = 5.0
     log_every: int = 10
     keep_checkpoints: int = 2
+
+    def override(self, text: str) -> None:
+        """Apply one ``name=value`` setting (value in JSON), as ``--train-set`` does."""
+        import json
+
+        name, sep, value = text.partition("=")
+        name = name.strip().replace("-", "_")
+        known = {f.name: f for f in fields(self)}
+        if not sep or name not in known:
+            raise CSGNError(f"--train-set {text!r}: expected NAME=VALUE with NAME one of {', '.join(sorted(known))}")
+        try:
+            v = json.loads(value)
+        except ValueError:
+            raise CSGNError(f"--train-set {text!r}: the value must be JSON (a number, true or false)") from None
+        current = getattr(self, name)
+        if isinstance(current, bool) != isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise CSGNError(f"--train-set {text!r}: {name} takes a {type(current).__name__}")
+        setattr(self, name, type(current)(v))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -127,28 +154,32 @@ class TrainConfig:
         return _from_dict(cls, dict(d))
 
 
+# The recipe that makes H invert G and trains the completion path (docs/model.md), on in every preset.
+_RECIPE = dict(cycle_x_g=1.0, cycle_z_g=1.0, mirror=True, latent_moments=1.0, complete=1.0)
+
 # Table 1 widths (1024 latent, 512 .. 32 in the generator), narrow halves them; cpu learns in about
 # an hour on two cores; tiny exists for tests.
 PRESETS: dict[str, tuple[dict, dict]] = {
     "paper": (
         dict(latent_channels=1024, n_temporal_up=4, window=128, g_width=512, g_min_width=32, d_width=512,
              d_min_width=32, h_width=512, h_min_width=32, gp_sigma_bar=100.0, critic_world_velocity=True),
-        dict(batch=32, n_critic=5),
+        dict(batch=32, n_critic=5, **_RECIPE),
     ),
     "narrow": (
         dict(latent_channels=512, n_temporal_up=4, window=128, g_width=256, g_min_width=16, d_width=256,
              d_min_width=16, h_width=256, h_min_width=16, gp_sigma_bar=100.0, critic_world_velocity=True),
-        dict(batch=32, n_critic=5),
+        dict(batch=32, n_critic=5, **_RECIPE),
     ),
     "cpu": (
         dict(latent_channels=96, n_temporal_up=3, window=64, g_width=128, g_min_width=32, d_width=128,
              d_min_width=32, h_width=96, h_min_width=24, gp_sigma_bar=16.0, critic_world_velocity=True),
-        dict(batch=16, n_critic=2, checkpoint_minutes=5.0, sample_minutes=5.0),
+        dict(batch=16, n_critic=2, checkpoint_minutes=5.0, sample_minutes=5.0, **_RECIPE),
     ),
     "tiny": (
         dict(latent_channels=8, n_temporal_up=2, window=16, g_width=16, g_min_width=8, d_width=16, d_min_width=8,
              h_width=16, h_min_width=8, gp_sigma_bar=4.0, critic_world_velocity=True),
-        dict(batch=4, n_critic=1, log_every=1),
+        dict(batch=4, n_critic=1, log_every=1, **dict(_RECIPE, complete_batch=2, complete_window=32,
+                                                       complete_max_gap=8)),
     ),
 }
 

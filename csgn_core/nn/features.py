@@ -236,6 +236,27 @@ class FeatureCodec(nn.Module):
         """(N, T, J, 3) joint positions relative to the root, in the root's heading frame, / pos_scale."""
         return self._local(*self._relative(rot))
 
+    def _world(self, feat: torch.Tensor, rel: torch.Tensor, s: torch.Tensor, c: torch.Tensor):
+        """(x, y, z) world joint coordinates (N, T, J) each, in cm, the root's track starting at the
+        window's first frame (its velocity integrated from there; height as given)."""
+        st = self.stats
+        v = feat[:, N_ROT:N_ROT + 2, :, 0] * st["vel_scale"]  # (N, 2, T) heading-frame root velocity
+        sr, cr = s[..., 0], c[..., 0]  # (N, T)
+        root_x = torch.cumsum(cr * v[:, 0] + sr * v[:, 1], dim=1)  # (N, T) world track within the window
+        root_z = torch.cumsum(-sr * v[:, 0] + cr * v[:, 1], dim=1)
+        wx = root_x[..., None] + rel[..., 0]  # (N, T, J)
+        wz = root_z[..., None] + rel[..., 2]
+        wy = rel[..., 1] + feat[:, N_ROT + 2, :, :1] * st["height_scale"]
+        return wx, wy, wz
+
+    def world_positions(self, feat: torch.Tensor) -> torch.Tensor:
+        """(N, T, J, 3) joint positions in cm over the floor of the window's own start (what L2P
+        compares, up to the start's offset)."""
+        feat = feat.float()
+        rot = self.rotations(feat)
+        rel, s, c = self._relative(rot)
+        return torch.stack(self._world(feat, rel, s, c), dim=-1)
+
     def world_velocities(self, feat: torch.Tensor, rel: torch.Tensor, s: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """(N, 3, T, J) every joint's velocity over the floor (root travel included), in the heading
         frame of its frame, / vel_scale; zero at the first frame.
@@ -245,14 +266,7 @@ class FeatureCodec(nn.Module):
         with it, a planted foot must have near-zero speed.
         """
         st = self.stats
-        v = feat[:, N_ROT:N_ROT + 2, :, 0] * st["vel_scale"]  # (N, 2, T) heading-frame root velocity
-        sr, cr = s[..., 0], c[..., 0]  # (N, T)
-        root_x = torch.cumsum(cr * v[:, 0] + sr * v[:, 1], dim=1)  # (N, T) world track within the window
-        root_z = torch.cumsum(-sr * v[:, 0] + cr * v[:, 1], dim=1)
-        wx = root_x[..., None] + rel[..., 0]  # (N, T, J)
-        wz = root_z[..., None] + rel[..., 2]
-        wy = rel[..., 1] + feat[:, N_ROT + 2, :, :1] * st["height_scale"]
-        d = [torch.diff(w, dim=1, prepend=w[:, :1]) for w in (wx, wy, wz)]
+        d = [torch.diff(w, dim=1, prepend=w[:, :1]) for w in self._world(feat, rel, s, c)]
         hx = c * d[0] - s * d[2]
         hz = s * d[0] + c * d[2]
         return torch.stack([hx, d[1], hz], dim=1) / st["vel_scale"]

@@ -46,6 +46,7 @@ from ..nn.features import N_CRITIC_BASE, N_ROT, FeatureCodec, feature_stats, qua
 from ..nn.model import CSGNModel, export_model, generate
 from ..nn.networks import build_networks, count_parameters
 from ..skeleton import Skeleton
+from .completion import CompletionLayout, GPConditioner, draw_layout, latent_moment_loss
 from .checkpoint import load_optimiser, optimiser_tensors, read_checkpoint, resume_point, save_checkpoint
 
 
@@ -102,16 +103,38 @@ class WindowSampler:
         self.p = w / w.sum()
         self.frames = offset
 
-    def sample(self, n: int, rng: np.random.Generator, yaw: bool = True) -> torch.Tensor:
-        """(n, 9, T, J) windows; clips shorter than the window hold their last frame."""
+        self.mirror_map = torch.from_numpy(ds.skeleton.mirror_map())
+
+    def sample(self, n: int, rng: np.random.Generator, yaw: bool = True, window: int | None = None,
+               mirror: bool = False) -> torch.Tensor:
+        """(n, 9, T, J) windows; clips shorter than the window hold their last frame. ``mirror``: a
+        random half of them swapped left for right (``mirror_features``)."""
+        W = self.window if window is None else window
         c = rng.choice(len(self.lengths), size=n, p=self.p)
-        start = (rng.random(n) * np.maximum(self.lengths[c] - self.window + 1, 1)).astype(np.int64)
-        t = np.minimum(start[:, None] + np.arange(self.window)[None], self.lengths[c][:, None] - 1)
+        start = (rng.random(n) * np.maximum(self.lengths[c] - W + 1, 1)).astype(np.int64)
+        t = np.minimum(start[:, None] + np.arange(W)[None], self.lengths[c][:, None] - 1)
         idx = torch.from_numpy((self.starts[c][:, None] + t).ravel())
-        x = self.features[idx].view(n, self.window, N_ROT + 3, -1).permute(0, 2, 1, 3).contiguous()
+        x = self.features[idx].view(n, W, N_ROT + 3, -1).permute(0, 2, 1, 3).contiguous()
+        if mirror:
+            flip = torch.from_numpy(rng.random(n) < 0.5)
+            x = torch.where(flip[:, None, None, None], mirror_features(x, self.mirror_map), x)
         if yaw:
             x = rotate_heading(x, torch.from_numpy(rng.uniform(-math.pi, math.pi, n)).float())
         return x
+
+
+# Reflecting x (the body's left-right axis) maps a rotation R to M R M, M = diag(-1, 1, 1): its first
+# two columns (the 6D channels) change sign in these places.
+_MIRROR_6D = torch.tensor([1.0, -1.0, -1.0, -1.0, 1.0, 1.0])
+
+
+def mirror_features(x: torch.Tensor, mirror_map: torch.Tensor) -> torch.Tensor:
+    """(N, 9, T, J) windows of the mirrored motion: every joint takes its left/right counterpart's
+    reflected rotation, the root's sideways velocity changes sign. Exact for a skeleton whose rest
+    offsets are mirror images (tang23 and bandai22 are to a few millimetres)."""
+    y = x.index_select(3, mirror_map.to(x.device))
+    sign = torch.cat([_MIRROR_6D, torch.tensor([-1.0, 1.0, 1.0])]).to(x)
+    return y * sign[None, :, None, None]
 
 
 def rotate_heading(x: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
@@ -228,6 +251,9 @@ class Trainer:
         self.elapsed = 0.0
         self.amp = tcfg.amp and self.device.type == "cuda"
         self.ranks_in_sync = True
+        t0 = mcfg.window // mcfg.step_frames
+        self.kernel_rows = torch.from_numpy(self.prior.kernel_rows(t0)).float().to(self.device)  # (C, T0)
+        self._conditioners: dict[tuple, GPConditioner] = {}
 
     # helpers --------------------------------------------------------------------------------------
     def autocast(self):
@@ -240,7 +266,7 @@ class Trainer:
         return torch.from_numpy(self.prior.sample(t0, n, self.rng)).float().to(self.device)
 
     def real(self, n: int) -> torch.Tensor:
-        return self.sampler.sample(n, self.rng, yaw=self.tcfg.yaw_augment).to(self.device)
+        return self.sampler.sample(n, self.rng, yaw=self.tcfg.yaw_augment, mirror=self.tcfg.mirror).to(self.device)
 
     def critic(self, feat: torch.Tensor) -> torch.Tensor:
         x = self.codec.critic_input(feat)
@@ -313,6 +339,12 @@ class Trainer:
                         p.grad.add_(g0)
                 elif g0 is not None:
                     p.grad = g0
+        job = {}
+        if t.complete > 0 or t.latent_moments > 0:
+            self.G.eval()  # as inference runs it
+            loss_job, job = self.job_losses()
+            loss_job.backward()
+            self.G.train()
         self.dist.average_grads(self.G)
         self.dist.average_grads(self.H)
         self.opt["G"].step()
@@ -323,8 +355,60 @@ class Trainer:
         return {
             "step": self.step, "loss_d": float(loss_d.detach()), "wasserstein": float((d_real.mean() - d_fake.mean()).detach()),
             "penalty": float(penalty.detach()), "grad_norm": float(gnorm.mean().detach()), "loss_g": float(loss_g.detach()),
-            "cycle_z": float(loss_z.detach()), "cycle_x": float(loss_x.detach()), "step_s": dt,
+            "cycle_z": float(loss_z.detach()), "cycle_x": float(loss_x.detach()), **job, "step_s": dt,
         }
+
+    def conditioner(self, layout: CompletionLayout) -> GPConditioner:
+        key = (layout.T0, layout.a, layout.b)
+        if key not in self._conditioners:
+            self._conditioners[key] = GPConditioner(self.prior, layout.T0, layout.known()).to(self.device)
+        return self._conditioners[key]
+
+    def job_losses(self) -> tuple[torch.Tensor, dict]:
+        """What the editor asks of H and G (``train/completion.py``): the moment term on H's latents of
+        real windows, and one batch through the completion path. Returns the weighted sum and its parts."""
+        t, S = self.tcfg, self.mcfg.step_frames
+        total = torch.zeros((), device=self.device)
+        logs = {}
+        if t.latent_moments > 0:
+            x = self.real(t.batch)
+            with self.autocast():
+                h = self.H(self.codec.critic_input(x)).float()
+            loss_m = latent_moment_loss(h, self.kernel_rows)
+            total = total + t.latent_moments * loss_m
+            logs["moments"] = float(loss_m.detach())
+            logs["latent_std"] = float(h.detach().std())
+        if t.complete > 0:
+            lay = draw_layout(self.rng, t.complete_window // S, S, t.complete_max_gap)
+            n, a, b = t.complete_batch, lay.a * S, lay.b * S
+            x = self.sampler.sample(n, self.rng, yaw=t.yaw_augment, window=t.complete_window,
+                                    mirror=t.mirror).to(self.device)
+            ci = self.codec.critic_input
+            with self.autocast():
+                zk = torch.cat([self.H(ci(x[:, :, :a])), self.H(ci(x[:, :, b:]))], dim=2).float()
+            eps = torch.from_numpy(self.rng.standard_normal((n, self.mcfg.latent_channels, lay.T0))).float()
+            n_rec = int(round(n * t.complete_recon))
+            eps[:n_rec] = 0.0  # the conditional mean: what the context implies
+            z = self.conditioner(lay)(zk, eps.to(self.device))
+            with self.autocast():
+                out = self.G(z).float()  # (n, 9, W, J)
+            fo, fx = ci(out)[:, :N_CRITIC_BASE], ci(x)[:, :N_CRITIC_BASE]
+            loss_pin = 0.5 * (F.l1_loss(fo[..., :a, :], fx[..., :a, :]) + F.l1_loss(fo[..., b:, :], fx[..., b:, :]))
+            loss = loss_pin
+            logs["complete_pin"] = float(loss_pin.detach())
+            if n_rec:
+                loss_gap = F.l1_loss(fo[:n_rec, :, a:b], fx[:n_rec, :, a:b])
+                scale = self.mcfg.stats["pos_scale"]
+                loss_path = F.l1_loss(self.codec.world_positions(out[:n_rec]), self.codec.world_positions(x[:n_rec])) / scale
+                loss = loss + loss_gap + loss_path
+                logs["complete_gap"], logs["complete_path"] = float(loss_gap.detach()), float(loss_path.detach())
+            Wd = self.mcfg.window  # the critic judges a window of its own length around the gap
+            c0 = int(np.clip((a + b) // 2 - Wd // 2, 0, t.complete_window - Wd))
+            loss_adv = -self.critic(out[:, :, c0:c0 + Wd]).mean()
+            loss = loss + loss_adv
+            logs["complete_adv"] = float(loss_adv.detach())
+            total = total + t.complete * loss
+        return total, logs
 
     # state ----------------------------------------------------------------------------------------------
     def model_tensors(self) -> dict[str, torch.Tensor]:
@@ -440,6 +524,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sigma-bar", type=float, help="base length scale of the GP prior, latent steps")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override a model setting of the preset (repeatable), e.g. gp_mode=white")
+    p.add_argument("--train-set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a training setting (repeatable), e.g. latent_moments=1 or mirror=true; "
+                        "a run resumed from an older checkpoint takes the new recipe this way")
     p.add_argument("--checkpoint-minutes", type=float, help="minutes between checkpoints (and quality scores)")
     p.add_argument("--sample-minutes", type=float, help="minutes between sample plots")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
@@ -508,6 +595,8 @@ def _train(args, dist: Dist, device: torch.device) -> int:
                         ("cycle_x_g", args.cycle_x_g), ("cycle_z_g", args.cycle_z_g)):
         if value is not None:
             setattr(tcfg, name, value)
+    for text in args.train_set:
+        tcfg.override(text)
     trainer = Trainer(mcfg, tcfg, sampler, seed=args.seed, device=device, dist=dist, data_name=str(args.data))
     if ck is not None:
         trainer.load(ck)

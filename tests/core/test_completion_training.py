@@ -1,0 +1,91 @@
+"""The training terms that make H invert G and train the completion path (train/completion.py)."""
+import numpy as np
+import pytest
+import torch
+
+from csgn_core.gp import GPPrior, GPPriorConfig
+from csgn_core.nn.features import FeatureCodec
+from csgn_core.train.completion import GPConditioner, draw_layout, latent_moment_loss
+from csgn_core.train.trainer import mirror_features
+
+from .helpers import random_motion, toy_skeleton
+from .test_trainer import make_trainer, state
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_moment_loss_is_small_on_prior_draws_and_large_on_collapsed_latents():
+    prior = GPPrior(GPPriorConfig(channels=16, sigma_bar=8.0))
+    rows = torch.from_numpy(prior.kernel_rows(8)).float()
+    z = torch.from_numpy(prior.sample(8, 512, np.random.default_rng(0))).float()
+    assert latent_moment_loss(z, rows) < 0.01
+    assert latent_moment_loss(0.1 * z, rows) > 0.2  # the bundled H's spread
+    assert latent_moment_loss(z + 1.0, rows) > 0.9  # a mean off zero
+
+
+def test_conditioner_matches_the_gp_and_keeps_known_steps():
+    prior = GPPrior(GPPriorConfig(channels=12, sigma_bar=8.0))
+    T0, known = 16, np.r_[0:3, 10:16]
+    cond = GPConditioner(prior, T0, known)
+    zk = torch.from_numpy(prior.sample(T0, 2, np.random.default_rng(1))[..., known]).float()
+    mean = cond(zk)
+    ref = prior.conditional_mean(zk.double().numpy(), known, T0)
+    assert np.allclose(mean.numpy(), ref, atol=2e-3)
+    draw = cond(zk, torch.randn(2, 12, T0))
+    assert torch.allclose(draw[..., known], zk, atol=1e-2)  # pins stay (up to the jitter)
+    # The spread of many draws at a gap step is the conditional variance.
+    many = cond(zk[:1].expand(4000, -1, -1), torch.randn(4000, 12, T0))
+    var = prior.conditional_covariance(known, T0, channel=11)
+    assert abs(float(many[:, 11, 6].var()) - var[6, 6]) < 0.1 * var[6, 6] + 1e-3
+
+
+def test_layouts_hold_two_pins_and_a_gap():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        lay = draw_layout(rng, 16, 8, 72)
+        assert 2 <= lay.a < lay.b <= 14 and lay.b - lay.a <= 9
+        assert len(lay.known()) == 16 - (lay.b - lay.a)
+    with pytest.raises(ValueError):
+        draw_layout(rng, 4, 8)
+
+
+def test_mirror_swaps_sides_and_reflects_positions():
+    sk = toy_skeleton()
+    m = random_motion(sk, 24, seed=3)
+    stats = {"vel_scale": 5.0, "height_mean": 90.0, "height_scale": 30.0, "pos_scale": 50.0}
+    codec = FeatureCodec(sk, stats)
+    x = torch.from_numpy(codec.encode_motion(m))[None]  # (1, 9, T, J)
+    mm = torch.from_numpy(sk.mirror_map())
+    y = mirror_features(x, mm)
+    assert torch.allclose(mirror_features(y, mm), x)
+    px, py = codec.world_positions(x)[0], codec.world_positions(y)[0]  # (T, J, 3)
+    flipped = px[:, mm] * torch.tensor([-1.0, 1.0, 1.0])
+    # Positions start from the window's first frame, so compare them relative to it.
+    assert torch.allclose(py - py[:1, :1], flipped - flipped[:1, :1], atol=1e-3)
+
+
+def test_each_new_term_moves_its_loss_and_reaches_the_networks():
+    tr = make_trainer(seed=5)
+    assert tr.tcfg.latent_moments > 0 and tr.tcfg.complete > 0 and tr.tcfg.mirror
+    before = state(tr)
+    logs = [tr.train_step() for _ in range(6)]
+    for key in ("moments", "complete_pin", "complete_gap", "complete_path", "complete_adv"):
+        vals = [m[key] for m in logs]
+        assert all(np.isfinite(vals)) and len({round(v, 6) for v in vals}) > 1, key
+    after = tr.model_tensors()
+    for net in "GH":
+        assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith(net + ".")), net
+
+
+def test_completion_loss_alone_trains_g_and_h():
+    tr = make_trainer(seed=6)
+    tr.tcfg.latent_moments = 0.0
+    for p in tr.D.parameters():  # as in train_step: the critic is frozen while G and H learn
+        p.requires_grad_(False)
+    tr.G.eval()
+    loss, logs = tr.job_losses()
+    assert set(logs) >= {"complete_pin", "complete_gap", "complete_path", "complete_adv"}
+    loss.backward()
+    for net in (tr.G, tr.H):
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
+    assert all(p.grad is None for p in tr.D.parameters())
