@@ -624,7 +624,8 @@ def add_predict_args(p) -> None:
 
 
 def add_complete_args(p) -> None:
-    p.add_argument("--model", default="dance", help="bundled model name (dance, actions) or a model/run folder")
+    p.add_argument("--model", help="bundled model name (dance, actions) or a model/run folder (default: the "
+                                   "plan's \"model\", else dance)")
     p.add_argument("--plan", help="plan JSON (see docs/sampling.md)")
     p.add_argument("--seconds", type=float, help="timeline length (default: the plan's, else up to the last pin)")
     p.add_argument("--pin", action="append", default=[], metavar="FILE:START-END@AT",
@@ -669,7 +670,7 @@ def complete_main(args) -> int:
         refine = float(a.refine if a.refine is not None else settings.get("refine_seconds", 0.0))
     except (TypeError, ValueError) as e:
         raise CSGNError(f"bad plan setting ({e})") from None
-    doc = build_timeline(model, pins, seconds=seconds, frames=frames, name=str(a.model))
+    doc = build_timeline(model, pins, seconds=seconds, frames=frames, name=str(a.model or settings.get("model", "dance")))
     t0 = time.perf_counter()
     doc.set_fill(fill(doc, model, seed, refine_seconds=refine))
     dt = time.perf_counter() - t0

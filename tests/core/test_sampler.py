@@ -457,3 +457,16 @@ def test_gap_of_minutes(tiny):
     doc.set_fill(f)
     g = resample_gap(doc, tiny, L // 2, seed=5)
     assert np.array_equal(g.motion.root[:20], f.motion.root[:20])
+
+
+def test_plan_model_is_used_unless_the_command_line_names_one(tmp_path):
+    from csgn_core.io import load_motion
+    from csgn_core.sampler import complete_main
+
+    plan = tmp_path / "plan.json"
+    plan.write_text('{"format": "csgn-plan", "model": "actions", "seconds": 2}', encoding="utf-8")
+    assert complete_main(["--plan", str(plan), "-o", str(tmp_path / "a.npz")]) == 0
+    out = load_motion(tmp_path / "a.npz")
+    assert out.skeleton.name == "bandai22" and out.fps == 30.0 and out.n_frames == 60
+    assert complete_main(["--plan", str(plan), "--model", "dance", "-o", str(tmp_path / "d.npz")]) == 0
+    assert load_motion(tmp_path / "d.npz").skeleton.name == "tang23"
