@@ -44,3 +44,34 @@ def test_check_applies_the_issue_thresholds():
     assert not check(frozen, real)["passed"]
     with pytest.raises(CSGNError):
         motion_stats(random_motion(toy_skeleton(), 1))
+
+
+def test_goals_report_the_completion_issue_targets():
+    from csgn_core.evaluation.motion_check import goals
+
+    real = {"foot_skating": 60.0, "planted": 0.2, "acceleration": 1000.0}
+    row = {"foot_skating": 66.0, "planted": 0.12, "travel": 300.0, "acceleration": 1400.0,
+           "waist_flips_per_min": 0.0, "seconds": 60.0}
+    g = goals([row], real, 1.0, 1.1)
+    assert g["met"] and abs(g["skating_ratio"] - 1.1) < 1e-9 and g["travel_max_m"] == 3.0
+    bad = goals([dict(row, travel=1200.0, waist_flips_per_min=2.0, planted=0.05)], real, 1.0, 1.3)
+    assert not bad["met"] and not bad["travel_within_5m"] and bad["waist_flips"] == 2
+    assert not bad["planted_at_least_half"] and not bad["speeds_within_0.8_1.25"]
+
+
+def test_motion_stats_measure_feet_travel_and_waist_turns():
+    from csgn_core import quaternion as Q
+    from csgn_core.motion import Motion
+    from csgn_core.skeleton import load_named
+
+    sk = load_named("tang23")
+    F_ = 100
+    rot = np.tile(Q.identity((sk.n_joints,)), (F_, 1, 1))
+    rot[50:, 0] = Q.from_axis_angle(np.array([0.0, 1.0, 0.0]), np.pi * 0.75)  # the waist turns 135 degrees at once
+    root = np.zeros((F_, 3))
+    root[:, 0] = np.linspace(0, 99, F_)  # 1 cm a frame
+    root[:, 1] = 100.0
+    st = motion_stats(Motion(sk, 25.0, rotations=rot, root=root))
+    assert abs(st["travel"] - 99.0) < 1e-6  # a 4 s motion: its end
+    assert abs(st["max_waist_turn"] - 135.0) < 1e-6 and st["waist_flips_per_min"] == 15.0  # 1 in 4 s
+    assert 0.0 <= st["planted"] <= 1.0 and st["foot_skating"] >= 0.0
