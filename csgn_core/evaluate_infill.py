@@ -157,10 +157,10 @@ def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 6
                     prob = _Problem(W, [(0, win.slice(0, left)), (left + G, win.slice(left + G, W))])
                     refine = refine_seconds if m == "csgn" else 0.0
                     if refine > 0:
-                        rot, root, _ = _complete(model, prob, seed + n_win, refine, condition=condition)
+                        rot, root, _, _ = _complete(model, prob, seed + n_win, refine, condition=condition)
                     else:
                         with torch.no_grad():
-                            rot, root, _ = _complete(model, prob, seed + n_win, condition=condition)
+                            rot, root, _, _ = _complete(model, prob, seed + n_win, condition=condition)
                 out = Motion(model.skeleton, model.fps, rotations=rot, root=root)
                 pred = out.positions[left:left + G]
                 acc[m]["l2p_cm"].append(float(np.linalg.norm(pred - truth, axis=-1).mean()))

@@ -219,6 +219,31 @@ def detect_contacts(
     return out
 
 
+def contacts_to_meta(contacts: dict[str, np.ndarray]) -> dict:
+    """Contact flags {point: (F,) bool} as a motion's meta entries: runs [[start, stop), ...] per
+    point and the frame count they were made for (a sliced or edited motion's do not apply)."""
+    n = {len(v) for v in contacts.values()}
+    if len(n) != 1:
+        raise ValueError("contact flags of one motion must share a frame count")
+    return {"contacts": {k: [[int(a), int(b)] for a, b in runs(np.asarray(v, bool))] for k, v in contacts.items()},
+            "contacts_frames": int(n.pop())}
+
+
+def contacts_from_meta(motion: Motion) -> dict[str, np.ndarray] | None:
+    """The contact flags a generator stored with the motion (``contacts_to_meta``), or None when there
+    are none or they were made for another frame count or skeleton."""
+    c, n = motion.meta.get("contacts"), motion.meta.get("contacts_frames")
+    if not isinstance(c, dict) or n != motion.n_frames or not all(k in motion.skeleton.joints for k in c):
+        return None
+    out = {}
+    for k, spans in c.items():
+        flags = np.zeros(motion.n_frames, dtype=bool)
+        for a, b in spans:
+            flags[int(a):int(b)] = True
+        out[k] = flags
+    return out
+
+
 def _drop_short(flags: np.ndarray, n: int) -> np.ndarray:
     flags = flags.copy()
     for s, e in runs(flags):
@@ -433,8 +458,12 @@ def clean_feet(
     speed_off: float = SPEED_OFF,
     min_frames: int = MIN_FRAMES,
     reference: np.ndarray | None = None,
+    contacts: dict[str, np.ndarray] | None = None,
 ) -> tuple[Motion, dict]:
     """Remove foot sliding from a rotation motion; returns (cleaned motion, report).
+
+    ``contacts``: flags per heel/toe point to pin instead of detecting them (a generator's own;
+    points it leaves out are detected).
 
     See the module docstring for contacts, pins and the IK. The report holds skating_before and
     skating_after (cm/s, foot_skating with the input's floors), contact_fraction per point,
@@ -454,8 +483,10 @@ def clean_feet(
     R = P if reference is None else np.asarray(reference, dtype=np.float64)
     if R.shape != P.shape or not np.isfinite(R).all():
         raise CSGNError(f"reference positions must be finite and shaped like the motion's {P.shape}, got {R.shape}")
-    contacts = detect_contacts(R, sk, motion.fps, feet=table, height_on=height_on, height_off=height_off,
+    detected = detect_contacts(R, sk, motion.fps, feet=table, height_on=height_on, height_off=height_off,
                                speed_on=speed_on, speed_off=speed_off, min_frames=min_frames)
+    given = {k: np.asarray(v, bool) for k, v in (contacts or {}).items() if k in detected and len(v) == len(P)}
+    contacts = {k: given.get(k, v) for k, v in detected.items()}
     pts = _contact_points(idx)
     floors = _floors(R, pts)
     follow = reference is not None
@@ -509,7 +540,7 @@ def clean_for_export(motion: Motion) -> tuple[Motion, dict]:
     positions are the reference the cleaned feet follow (so the clean-up also removes the foot jitter
     the solve adds); skating_before is then that of the observed positions."""
     if motion.has_rotations:
-        return clean_feet(motion)
+        return clean_feet(motion, contacts=contacts_from_meta(motion))  # a generator's contacts, if it gave them
     from .solve import positions_to_rotations
 
     solved = positions_to_rotations(motion)

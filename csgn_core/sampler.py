@@ -282,8 +282,9 @@ def uses_inverse(model, condition: str = "auto") -> bool:
 
 def _complete(model, prob: _Problem, seed, refine_seconds: float = 0.0, progress: Progress = None,
               cancel: Cancel = None, blend: int | None = None,
-              condition: str = "auto") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(rotations (L, J, 4), root (L, 3), pinned (L,)) of the completed problem."""
+              condition: str = "auto") -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
+    """(rotations (L, J, 4), root (L, 3), pinned (L,), contacts) of the completed problem; contacts
+    are the generator's foot-contact flags {joint: (L,) bool} (None for a model without them)."""
     from .nn.model import decode_features, encode
 
     use_h = uses_inverse(model, condition)
@@ -323,6 +324,7 @@ def _complete(model, prob: _Problem, seed, refine_seconds: float = 0.0, progress
     _check(cancel)
     feat = decode_features(model, z)[:, m * S:m * S + L]
     rot, root = model.codec.decode_np(feat)
+    contacts = model.codec.contact_flags(feat)
     _report(progress, 0.9, "splicing pins")
     _check(cancel)
     if blend is None:
@@ -330,7 +332,20 @@ def _complete(model, prob: _Problem, seed, refine_seconds: float = 0.0, progress
     rot, root = splice(rot, root, pin_rot, pin_root, pinned, blend)
     rot, root = blend_short_gaps(rot, root, pinned, model.fps)  # short gaps are spline transitions
     _report(progress, 1.0, "done")
-    return rot, root, pinned
+    return rot, root, pinned, contacts
+
+
+def _with_contacts(motion: Motion, generated: dict | None, pinned: np.ndarray) -> Motion:
+    """The motion with foot contacts in its meta (``footclean.contacts_to_meta``): the generator's in
+    generated frames, detected ones in pinned frames (the pins are the user's motion)."""
+    if generated is None:
+        return motion
+    from .footclean import contacts_to_meta, detect_contacts
+
+    found = detect_contacts(motion.positions, motion.skeleton, motion.fps)
+    flags = {k: np.where(pinned, found[k], v) if k in found else v for k, v in generated.items()}
+    motion.meta.update(contacts_to_meta(flags))
+    return motion
 
 
 def _refine(model, z: torch.Tensor, pin_rot, pin_root, pinned, m: int, seconds: float, progress: Progress,
@@ -397,10 +412,11 @@ def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, pr
         raise CSGNError(f"the timeline runs at {doc.fps:g} fps but the model at {model.fps:g}")
     pins = [(p.at, _pin_frames(p, model)) for p in doc.pins]
     with torch.no_grad() if refine_seconds <= 0 else _nullctx():
-        rot, root, _ = _complete(model, _Problem(doc.length, pins), seed, refine_seconds, progress, cancel)
+        rot, root, pinned, contacts = _complete(model, _Problem(doc.length, pins), seed, refine_seconds, progress,
+                                                cancel)
     gaps = doc.gaps()
-    return Fill(_motion(model, rot, root, seed=seed), {(g.start, g.stop): int(seed) for g in gaps},
-                frozenset(g.signature() for g in gaps))
+    return Fill(_with_contacts(_motion(model, rot, root, seed=seed), contacts, pinned),
+                {(g.start, g.stop): int(seed) for g in gaps}, frozenset(g.signature() for g in gaps))
 
 
 def fill_stale(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, progress: Progress = None,
@@ -416,12 +432,25 @@ def fill_stale(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0
         return new
     rot, root = new.motion.rotations, new.motion.root
     seeds = dict(new.seeds)
+    kept = np.zeros(doc.length, dtype=bool)
     for g in doc.gaps():
         if g.signature() in prev.signatures:
             rot[g.start:g.stop] = prev.motion.rotations[g.start:g.stop]
             root[g.start:g.stop] = prev.motion.root[g.start:g.stop]
             seeds[(g.start, g.stop)] = prev.seeds.get((g.start, g.stop), seed)
+            kept[g.start:g.stop] = True
+    _keep_contacts(new.motion, prev.motion, kept)
     return Fill(new.motion, seeds, new.signatures)
+
+
+def _keep_contacts(motion: Motion, prev: Motion, frames: np.ndarray) -> None:
+    """Copy the previous fill's foot contacts into the frames copied from it (in place)."""
+    from .footclean import contacts_from_meta, contacts_to_meta
+
+    new, old = contacts_from_meta(motion), contacts_from_meta(prev)
+    if new is None or old is None or not frames.any():
+        return
+    motion.meta.update(contacts_to_meta({k: np.where(frames, old[k], v) if k in old else v for k, v in new.items()}))
 
 
 class _nullctx:
@@ -454,8 +483,8 @@ def predict(model, prefix: Motion, seconds: float, seed: int = 0, *, refine_seco
     pre = conform(prefix, model)
     L = pre.n_frames + max(1, int(round(seconds * model.fps)))
     with torch.no_grad() if refine_seconds <= 0 else _nullctx():
-        rot, root, _ = _complete(model, _Problem(L, [(0, pre)]), seed, refine_seconds, progress, cancel)
-    return _motion(model, rot, root, seed=seed, prefix_frames=pre.n_frames)
+        rot, root, pinned, contacts = _complete(model, _Problem(L, [(0, pre)]), seed, refine_seconds, progress, cancel)
+    return _with_contacts(_motion(model, rot, root, seed=seed, prefix_frames=pre.n_frames), contacts, pinned)
 
 
 def resample_refusal(doc: Timeline, gap) -> str | None:
@@ -493,11 +522,20 @@ def resample_gap(doc: Timeline, model, gap_start: int, seed: int, *, progress: P
     if w1 > gap.stop:
         pins.append((gap.stop - w0, pm.slice(gap.stop, w1)))
     with torch.no_grad():
-        rot, root, _ = _complete(model, _Problem(w1 - w0, pins), seed, progress=progress, cancel=cancel)
+        rot, root, _, contacts = _complete(model, _Problem(w1 - w0, pins), seed, progress=progress, cancel=cancel)
     new_rot, new_root = pm.rotations.copy(), pm.root.copy()
     new_rot[gap.start:gap.stop] = rot[gap.start - w0:gap.stop - w0]
     new_root[gap.start:gap.stop] = root[gap.start - w0:gap.stop - w0]
     motion = Motion(pm.skeleton, pm.fps, rotations=new_rot, root=new_root, meta=dict(pm.meta))
+    if contacts is not None:  # the gap's frames take the new variant's contacts
+        from .footclean import contacts_from_meta, contacts_to_meta
+
+        old = contacts_from_meta(pm)
+        if old is not None:
+            for k, v in old.items():
+                if k in contacts:
+                    v[gap.start:gap.stop] = contacts[k][gap.start - w0:gap.stop - w0]
+            motion.meta.update(contacts_to_meta(old))
     seeds = dict(prev.seeds)
     seeds[(gap.start, gap.stop)] = int(seed)
     return Fill(motion, seeds, frozenset(prev.signatures | {gap.signature()}))

@@ -56,6 +56,9 @@ class ModelConfig:
     # The critic and H also see every joint's velocity over the floor (features.py). Off in models
     # trained before it existed, so their configs still load; every preset turns it on.
     critic_world_velocity: bool = False
+    # Foot contacts: channel 6 of every heel and toe joint (unused by rotations, zero in older models)
+    # carries +1 in contact, -1 off the floor, learnt from labels of the real data (features.py).
+    foot_contacts: bool = False
     # Filled from the training data: skeleton, frame rate and feature scales (see features.py).
     skeleton: dict = field(default_factory=dict)
     fps: float = 30.0
@@ -117,6 +120,7 @@ class TrainConfig:
     # Beyond the paper (train/completion.py): H's latents of real windows pulled to the GP prior's
     # moments, and part of every step run through the editor's completion path.
     latent_moments: float = 0.0  # weight of the moment term on H(x)
+    foot_still: float = 0.0  # weight of the speed over the floor of heel and toe points G marks in contact
     complete: float = 0.0  # weight of the completion losses (pins, gap, path, critic)
     complete_batch: int = 8  # windows per step through the completion path
     complete_window: int = 128  # their length in frames: a pin, a gap of up to complete_max_gap, a pin
@@ -155,29 +159,32 @@ class TrainConfig:
 
 
 # The recipe that makes H invert G and trains the completion path (docs/model.md), on in every preset.
-_RECIPE = dict(cycle_x_g=1.0, cycle_z_g=1.0, mirror=True, latent_moments=1.0, complete=1.0)
+_RECIPE = dict(cycle_x_g=1.0, cycle_z_g=1.0, mirror=True, latent_moments=1.0, complete=1.0, foot_still=1.0)
 
 # Table 1 widths (1024 latent, 512 .. 32 in the generator), narrow halves them; cpu learns in about
 # an hour on two cores; tiny exists for tests.
 PRESETS: dict[str, tuple[dict, dict]] = {
     "paper": (
         dict(latent_channels=1024, n_temporal_up=4, window=128, g_width=512, g_min_width=32, d_width=512,
-             d_min_width=32, h_width=512, h_min_width=32, gp_sigma_bar=100.0, critic_world_velocity=True),
+             d_min_width=32, h_width=512, h_min_width=32, gp_sigma_bar=100.0, critic_world_velocity=True,
+             foot_contacts=True),
         dict(batch=32, n_critic=5, **_RECIPE),
     ),
     "narrow": (
         dict(latent_channels=512, n_temporal_up=4, window=128, g_width=256, g_min_width=16, d_width=256,
-             d_min_width=16, h_width=256, h_min_width=16, gp_sigma_bar=100.0, critic_world_velocity=True),
+             d_min_width=16, h_width=256, h_min_width=16, gp_sigma_bar=100.0, critic_world_velocity=True,
+             foot_contacts=True),
         dict(batch=32, n_critic=5, **_RECIPE),
     ),
     "cpu": (
         dict(latent_channels=96, n_temporal_up=3, window=64, g_width=128, g_min_width=32, d_width=128,
-             d_min_width=32, h_width=96, h_min_width=24, gp_sigma_bar=16.0, critic_world_velocity=True),
+             d_min_width=32, h_width=96, h_min_width=24, gp_sigma_bar=16.0, critic_world_velocity=True,
+             foot_contacts=True),
         dict(batch=16, n_critic=2, checkpoint_minutes=5.0, sample_minutes=5.0, **_RECIPE),
     ),
     "tiny": (
         dict(latent_channels=8, n_temporal_up=2, window=16, g_width=16, g_min_width=8, d_width=16, d_min_width=8,
-             h_width=16, h_min_width=8, gp_sigma_bar=4.0, critic_world_velocity=True),
+             h_width=16, h_min_width=8, gp_sigma_bar=4.0, critic_world_velocity=True, foot_contacts=True),
         dict(batch=4, n_critic=1, log_every=1, **dict(_RECIPE, complete_batch=2, complete_window=32,
                                                        complete_max_gap=8)),
     ),

@@ -31,6 +31,7 @@ N_FEAT = N_ROT + N_ROOT
 N_CRITIC_BASE = N_ROT + N_ROOT + 3
 N_CRITIC = 2 * N_CRITIC_BASE
 N_WORLD_VEL = 3
+N_CONTACT = N_ROT  # the contact channel of heel and toe joints (``contact_joints`` in the stats)
 
 
 def n_critic_channels(world_velocity: bool) -> int:
@@ -184,6 +185,8 @@ class FeatureCodec(nn.Module):
         mask = torch.zeros(1, N_FEAT, 1, skeleton.n_joints)
         mask[:, :N_ROT] = 1.0
         mask[:, N_ROT:, :, 0] = 1.0
+        self.contact_joints = [int(j) for j in self.stats.get("contact_joints", [])]
+        mask[:, N_CONTACT, :, self.contact_joints] = 1.0
         self.register_buffer("mask", mask, persistent=False)  # (1, 9, 1, J)
         self.register_buffer("diff_gain", torch.tensor(self.stats.get("diff_gain", [1.0, 1.0, 1.0]),
                                                        dtype=torch.float32), persistent=False)
@@ -291,6 +294,23 @@ class FeatureCodec(nn.Module):
                 out.append(self.world_velocities(feat, rel, hs, hc))
             return torch.cat(out, dim=1)
 
+    def contacts(self, feat: torch.Tensor) -> torch.Tensor:
+        """(N, 9, T, J) -> (N, T, K) contact strength in [0, 1] of the K ``contact_joints``."""
+        c = feat[:, N_CONTACT][..., self.contact_joints].float()  # (N, T, K)
+        return ((c + 1.0) * 0.5).clamp(0.0, 1.0)
+
+    def foot_slide(self, feat: torch.Tensor) -> torch.Tensor:
+        """Mean speed over the floor (/ vel_scale) of the contact joints, weighted by how much the
+        features say each is in contact (that weight held fixed: the loss moves the feet, it does not
+        lift them). Zero for a codec without contact joints."""
+        if not self.contact_joints:
+            return feat.new_zeros(())
+        p = self.world_positions(feat)[:, :, self.contact_joints][..., [0, 2]]  # (N, T, K, 2)
+        v = (p[:, 1:] - p[:, :-1]).norm(dim=-1) / self.stats["vel_scale"]  # (N, T-1, K)
+        w = self.contacts(feat).detach()
+        w = torch.minimum(w[:, 1:], w[:, :-1])
+        return (w * v).sum() / w.sum().clamp_min(1.0)
+
     # features -> motion --------------------------------------------------------------------------
     def decode_np(self, feat: np.ndarray | torch.Tensor, origin: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(9, F, J) features -> (rotations (F, J, 4) continuous unit quaternions, root (F, 3) cm).
@@ -316,6 +336,22 @@ class FeatureCodec(nn.Module):
         root[:, 1] = rc[2] * st["height_scale"] + st["height_mean"]
         return quats, root
 
+    def contact_flags(self, feat) -> dict[str, np.ndarray] | None:
+        """{joint name: (F,) bool} of (9, F, J) features, or None for a codec without contacts.
+        A contact is a run of at least ``footclean.MIN_FRAMES`` frames the features mark over 0."""
+        if not self.contact_joints:
+            return None
+        from ..footclean import MIN_FRAMES, _drop_short
+
+        f = torch.as_tensor(np.asarray(feat) if not torch.is_tensor(feat) else feat)
+        on = (f[N_CONTACT][:, self.contact_joints] > 0).cpu().numpy()  # (F, K)
+        return {self.skeleton.joints[j]: _drop_short(on[:, k], MIN_FRAMES) for k, j in enumerate(self.contact_joints)}
+
     def to_motion(self, feat, fps: float, **meta) -> Motion:
         rot, root = self.decode_np(feat)
+        flags = self.contact_flags(feat)
+        if flags is not None:
+            from ..footclean import contacts_to_meta
+
+            meta.update(contacts_to_meta(flags))
         return Motion(self.skeleton, fps, rotations=rot, root=root, meta=dict(meta))

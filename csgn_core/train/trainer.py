@@ -42,7 +42,7 @@ from ..datasets import DATASETS, SPLITS, Dataset, build_dataset, default_cache_p
 from ..errors import CSGNError
 from ..gp import GPPrior
 from ..nn.config import ModelConfig, TrainConfig, preset, PRESETS
-from ..nn.features import N_CRITIC_BASE, N_ROT, FeatureCodec, feature_stats, quat_to_6d_np, root_track_np
+from ..nn.features import N_CONTACT, N_CRITIC_BASE, N_ROT, FeatureCodec, feature_stats, quat_to_6d_np, root_track_np
 from ..nn.model import CSGNModel, export_model, generate
 from ..nn.networks import build_networks, count_parameters
 from ..skeleton import Skeleton
@@ -70,7 +70,7 @@ def resolve_dataset(spec: str) -> Dataset:
 class WindowSampler:
     """Random windows of the generator split as (N, 9, T, J) feature tensors."""
 
-    def __init__(self, ds: Dataset, window: int, stats: dict | None = None):
+    def __init__(self, ds: Dataset, window: int, stats: dict | None = None, contact_joints: list[int] | None = None):
         if ds.rotations is None or ds.root is None:
             raise CSGNError(f"dataset {ds.name} holds positions only; CSGN trains on rotations "
                             "(build it with a rotation solve, as tang-dance is)")
@@ -91,11 +91,15 @@ class WindowSampler:
             offset += b - a
         root_raw = np.concatenate(root_raw)
         self.stats = dict(stats) if stats is not None else feature_stats(ds.skeleton, root_raw)
+        if contact_joints:
+            self.stats["contact_joints"] = [int(j) for j in contact_joints]
         self.codec = FeatureCodec(ds.skeleton, self.stats)
         J = ds.skeleton.n_joints
         feat = np.zeros((offset, N_ROT + 3, J), dtype=np.float32)  # (frames, 9, J)
         feat[:, :N_ROT] = np.concatenate(six).transpose(0, 2, 1)
         feat[:, N_ROT:, 0] = self.codec.normalise_root(root_raw)
+        if self.codec.contact_joints:
+            feat[:, N_CONTACT, self.codec.contact_joints] = 2.0 * contact_labels(ds, clips, self.codec.contact_joints) - 1.0
         self.features = torch.from_numpy(feat)
         self.starts = np.array(starts)
         self.lengths = np.array(lengths)
@@ -123,6 +127,49 @@ class WindowSampler:
         return x
 
 
+def contact_labels(ds: Dataset, clips: list[int], joints: list[int]) -> np.ndarray:
+    """(frames, K) 0/1 contact labels of the given joints over the clips (concatenated), from the
+    forward kinematics of the clips' rotations (what the generator reproduces) by
+    ``footclean.detect_contacts`` (low and slow, with hysteresis; thresholds documented there)."""
+    from ..footclean import detect_contacts, feet_for
+
+    names = [ds.skeleton.joints[j] for j in joints]
+    out = []
+    for c in clips:
+        m = ds.clip(c)
+        flags = detect_contacts(m.positions, ds.skeleton, ds.fps, feet=feet_for(ds.skeleton))
+        out.append(np.stack([flags[n] for n in names], axis=1))
+    return np.concatenate(out).astype(np.float32)
+
+
+def _feet_known(skeleton: Skeleton, say: bool) -> bool:
+    """Whether the skeleton has a foot table (``footclean.FEET``); without one the run trains
+    without foot contacts, and says so."""
+    from ..footclean import feet_for
+
+    try:
+        feet_for(skeleton)
+        return True
+    except CSGNError as e:
+        if say:
+            print(f"csgn train: foot contacts off ({e})", file=sys.stderr)
+        return False
+
+
+def contact_joint_indices(skeleton: Skeleton) -> list[int]:
+    """The heel and toe joints of both feet (``footclean.FEET``), each once, left then right."""
+    from ..footclean import feet_for
+
+    feet = feet_for(skeleton)
+    out = []
+    for side in ("left", "right"):
+        for part in ("heel", "toe"):
+            j = skeleton.index(feet[side][part])
+            if j not in out:
+                out.append(j)
+    return out
+
+
 # Reflecting x (the body's left-right axis) maps a rotation R to M R M, M = diag(-1, 1, 1): its first
 # two columns (the 6D channels) change sign in these places.
 _MIRROR_6D = torch.tensor([1.0, -1.0, -1.0, -1.0, 1.0, 1.0])
@@ -130,11 +177,13 @@ _MIRROR_6D = torch.tensor([1.0, -1.0, -1.0, -1.0, 1.0, 1.0])
 
 def mirror_features(x: torch.Tensor, mirror_map: torch.Tensor) -> torch.Tensor:
     """(N, 9, T, J) windows of the mirrored motion: every joint takes its left/right counterpart's
-    reflected rotation, the root's sideways velocity changes sign. Exact for a skeleton whose rest
-    offsets are mirror images (tang23 and bandai22 are to a few millimetres)."""
+    reflected rotation (and contact channel), the root's sideways velocity changes sign. Exact for
+    a skeleton whose rest offsets are mirror images (tang23 to about 1 cm, 7 cm at the hand tips)."""
     y = x.index_select(3, mirror_map.to(x.device))
-    sign = torch.cat([_MIRROR_6D, torch.tensor([-1.0, 1.0, 1.0])]).to(x)
-    return y * sign[None, :, None, None]
+    sign = torch.ones(x.shape[1], x.shape[3], dtype=x.dtype, device=x.device)  # (9, J)
+    sign[:N_ROT] = _MIRROR_6D.to(x)[:, None]
+    sign[N_ROT, 0] = -1.0  # the root's sideways velocity
+    return y * sign[None, :, None, :]
 
 
 def rotate_heading(x: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
@@ -305,6 +354,9 @@ class Trainer:
         with self.autocast():
             fake = self.G(z).float()
         loss_g = -self.critic(fake).mean()
+        loss_feet = self.codec.foot_slide(fake)
+        if t.foot_still > 0:
+            loss_g = loss_g + t.foot_still * loss_feet
         z_through_g = t.cycle_z_g > 0 and t.cycle_z > 0
         if z_through_g:  # G also learns to keep z recoverable, with cycle_z_g of the z-cycle's weight
             with self.autocast():
@@ -355,7 +407,8 @@ class Trainer:
         return {
             "step": self.step, "loss_d": float(loss_d.detach()), "wasserstein": float((d_real.mean() - d_fake.mean()).detach()),
             "penalty": float(penalty.detach()), "grad_norm": float(gnorm.mean().detach()), "loss_g": float(loss_g.detach()),
-            "cycle_z": float(loss_z.detach()), "cycle_x": float(loss_x.detach()), **job, "step_s": dt,
+            "cycle_z": float(loss_z.detach()), "cycle_x": float(loss_x.detach()), "foot_slide": float(loss_feet.detach()),
+            **job, "step_s": dt,
         }
 
     def conditioner(self, layout: CompletionLayout) -> GPConditioner:
@@ -407,6 +460,8 @@ class Trainer:
             loss_adv = -self.critic(out[:, :, c0:c0 + Wd]).mean()
             loss = loss + loss_adv
             logs["complete_adv"] = float(loss_adv.detach())
+            if t.foot_still > 0:
+                loss = loss + t.foot_still * self.codec.foot_slide(out)
             total = total + t.complete * loss
         return total, logs
 
@@ -576,6 +631,11 @@ def _train(args, dist: Dist, device: torch.device) -> int:
         mcfg, tcfg = ModelConfig.from_dict(doc["model"]), TrainConfig.from_dict(doc["train"])
         if not Skeleton.from_dict(mcfg.skeleton).same_topology(ds.skeleton):
             raise CSGNError(f"--resume: {args.data} has a different skeleton than the checkpoint in {out}")
+        for text in args.set:  # a resumed run may switch foot contacts on
+            if text.replace("-", "_").startswith("foot_contacts="):
+                mcfg.override(text)
+        if mcfg.foot_contacts and "contact_joints" not in mcfg.stats:
+            mcfg.stats = dict(mcfg.stats, contact_joints=contact_joint_indices(ds.skeleton))
         sampler = WindowSampler(ds, mcfg.window, stats=mcfg.stats)
     else:
         mcfg, tcfg = preset(args.preset)
@@ -584,7 +644,11 @@ def _train(args, dist: Dist, device: torch.device) -> int:
         for text in args.set:
             mcfg.override(text)
         mcfg.prior_config()  # a bad GP setting fails here, before any data work
-        sampler = WindowSampler(ds, mcfg.window)
+        if mcfg.foot_contacts:  # before the sampler is built: it fills the contact channels
+            mcfg.foot_contacts = _feet_known(ds.skeleton, lead)
+            if mcfg.foot_contacts:
+                mcfg.stats = {"contact_joints": contact_joint_indices(ds.skeleton)}
+        sampler = WindowSampler(ds, mcfg.window, stats=None, contact_joints=mcfg.stats.get("contact_joints"))
         stats = dict(sampler.stats)
         stats["diff_gain"] = measure_diff_gain(sampler, np.random.default_rng(args.seed))
         sampler.stats = stats

@@ -89,3 +89,93 @@ def test_completion_loss_alone_trains_g_and_h():
     for net in (tr.G, tr.H):
         assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
     assert all(p.grad is None for p in tr.D.parameters())
+
+
+def _standing_dataset():
+    """Three tang23 clips whose feet rest on the floor for the first half, then swing (real contacts)."""
+    from csgn_core import quaternion as Q
+    from csgn_core.datasets import Dataset, compute_stats
+    from csgn_core.motion import Motion
+    from csgn_core.skeleton import load_named
+
+    sk = load_named("tang23")
+    clips = []
+    for i in range(3):
+        F_ = 80
+        ang = np.zeros((F_, sk.n_joints))
+        ang[F_ // 2:] = 0.6 * np.sin(np.linspace(0, 6 * np.pi, F_ - F_ // 2))[:, None]
+        axes = np.broadcast_to(np.array([1.0, 0.0, 0.0]), (F_, sk.n_joints, 3))
+        rot = Q.from_axis_angle(axes, ang * (np.arange(sk.n_joints) % 3 == 1))
+        root = np.zeros((F_, 3)) + [0.0, 95.0 + i, 0.0]
+        clips.append(Motion(sk, 25.0, rotations=rot, root=root))
+    n = [c.n_frames for c in clips]
+    starts = np.concatenate([[0], np.cumsum(n)]).astype(np.int64)
+    ds = Dataset(name="standing", skeleton=sk, fps=25.0, window=16,
+                 positions=np.concatenate([c.positions for c in clips]).astype(np.float32),
+                 rotations=np.concatenate([c.rotations for c in clips]).astype(np.float32),
+                 root=np.concatenate([c.root for c in clips]).astype(np.float32), clip_start=starts,
+                 clip_names=["a", "b", "c"], clip_labels=np.zeros(3, dtype=np.int64),
+                 clip_split=np.zeros(3, dtype=np.int8), windows=np.zeros((0, 2), dtype=np.int64),
+                 window_valid=np.zeros(0, dtype=np.int32), label_names=["any"], stats={}, meta={})
+    ds.stats = compute_stats(ds)
+    return ds
+
+
+def _contact_trainer():
+    from csgn_core.nn.config import preset
+    from csgn_core.train.trainer import Trainer, WindowSampler, contact_joint_indices, measure_diff_gain
+
+    ds = _standing_dataset()
+    mcfg, tcfg = preset("tiny")
+    assert mcfg.foot_contacts and tcfg.foot_still > 0
+    sampler = WindowSampler(ds, mcfg.window, contact_joints=contact_joint_indices(ds.skeleton))
+    sampler.stats["diff_gain"] = measure_diff_gain(sampler, np.random.default_rng(0), 32)
+    mcfg.stats, mcfg.skeleton, mcfg.fps = sampler.stats, ds.skeleton.to_dict(), ds.fps
+    return Trainer(mcfg, tcfg, sampler, seed=1)
+
+
+def test_contact_channels_hold_real_labels_and_the_foot_loss_trains():
+    tr = _contact_trainer()
+    cj = tr.codec.contact_joints
+    assert [tr.skeleton.joints[j] for j in cj] == ["l_heel", "l_toe", "r_heel", "r_toe"]
+    f = tr.sampler.features  # (frames, 9, J)
+    labels = f[:, 6, cj]
+    assert set(np.unique(labels.numpy())) == {-1.0, 1.0}
+    assert float((labels > 0).float().mean()) > 0.3  # the resting halves are in contact
+    others = [j for j in range(1, f.shape[2]) if j not in cj]
+    assert torch.all(f[:, 6:, others] == 0)
+    # Mirroring keeps a contact a contact (it swaps the feet, it does not negate the label).
+    from csgn_core.train.trainer import mirror_features
+    x = tr.sampler.sample(4, np.random.default_rng(0), yaw=False)
+    y = mirror_features(x, tr.sampler.mirror_map)
+    assert torch.equal(y[:, 6, :, cj[0]], x[:, 6, :, cj[2]])
+    logs = [tr.train_step() for _ in range(4)]
+    assert all(np.isfinite(m["foot_slide"]) for m in logs) and len({round(m["foot_slide"], 7) for m in logs}) > 1
+    # A sliding foot marked in contact costs; the same foot marked in the air does not.
+    slide = x.clone()
+    slide[:, 6, :, 0] = 0.5  # the root moves sideways: every foot slides
+    on, off = slide.clone(), slide.clone()
+    on[:, 6, :, cj] = 1.0
+    off[:, 6, :, cj] = -1.0
+    assert float(tr.codec.foot_slide(on)) > 0.1 and float(tr.codec.foot_slide(off)) == 0.0
+
+
+def test_generated_contacts_reach_the_motion_the_fill_and_the_clean_up():
+    from csgn_core.footclean import clean_feet, contacts_from_meta
+    from csgn_core.nn.model import generate
+    from csgn_core.sampler import new_timeline
+
+    tr = _contact_trainer()
+    model = tr.inference_model()
+    m = generate(model, 2.0, seed=0)
+    flags = contacts_from_meta(m)
+    assert flags is not None and set(flags) == {"l_heel", "l_toe", "r_heel", "r_toe"}
+    assert all(len(v) == m.n_frames for v in flags.values())
+    doc = new_timeline(model, 2.0, seed=0)
+    assert contacts_from_meta(doc.fill.motion) is not None
+    assert contacts_from_meta(m.slice(0, 10)) is None  # made for another frame count
+    # clean_feet pins what it is given.
+    given = {k: np.zeros(m.n_frames, bool) for k in flags}
+    given["l_toe"][:20] = True
+    _, rep = clean_feet(m, contacts=given)
+    assert rep["contacts"]["l_toe"] == 1 and rep["contacts"]["r_heel"] == 0
