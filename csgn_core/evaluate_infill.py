@@ -26,6 +26,11 @@ samples every clip. Metrics, averaged over windows:
   where it is within 5 cm of the clip's floor;
 - ``seam``: mean change of joint velocity across the two seams (``sampler.seam_jumps``, cm/frame^2),
   to compare with ``real_p95``, the 95th percentile of the same statistic on the real clips.
+
+Honest windows: given the training split (``index``, ``evaluation.duplicates.WindowIndex``), a
+window whose gap middle lies in a 1 s stretch that the training split holds a copy of is counted
+apart: ``rows`` score every window, ``rows_novel`` only those without a copy, ``copies`` says how
+many were set apart per gap length.
 """
 from __future__ import annotations
 
@@ -110,7 +115,7 @@ def _skate(pos: np.ndarray, feet: list[int], floor: float, fps: float) -> float:
 
 def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 60, 120), *, left: int = 40,
                 right: int = 20, refine_seconds: float = 0.3, seed: int = 0, max_windows: int | None = 200,
-                methods: Sequence[str] = METHODS, progress=None, condition: str = "auto") -> dict:
+                methods: Sequence[str] = METHODS, progress=None, condition: str = "auto", index=None) -> dict:
     """Score in-betweening on held-out clips; returns {"rows": [...], "real_p95": x, ...}."""
     import torch
 
@@ -133,14 +138,18 @@ def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 6
     done = 0
     floors = [float(c.positions[:, feet, 1].min()) if feet else 0.0 for c in clips]
     real_skate = {}
+    rows_novel, copies = [], {}
+    clip_pos = [c.positions for c in clips] if index is not None else None
     for G in gaps:
         acc = {m: {"l2p_cm": [], "l2p_norm": [], "npss": [], "skate_cms": [], "seam": []} for m in methods}
         W = left + G + right
         n_win = 0
         truth_skate = []
+        copy = []
         for ci, a in windows([c.n_frames for c in clips], W, left + G, max_windows):
             clip, floor = clips[ci], floors[ci]
             n_win += 1
+            copy.append(index is not None and index.is_copy(clip_pos[ci], a + left + G // 2))
             win = clip.slice(a, a + W)
             truth = win.positions[left:left + G]
             truth_skate.append(_skate(truth, feet, floor, model.fps))
@@ -172,14 +181,22 @@ def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 6
                 acc[m]["skate_cms"].append(_skate(pred, feet, floor, model.fps))
                 acc[m]["seam"].append(float(seam_jumps(out, [left, left + G]).mean()))
         real_skate[int(G)] = _mean(truth_skate)
+        copies[int(G)] = int(sum(copy))
+        novel = ~np.asarray(copy, dtype=bool)
         for m in methods:
             row = {"gap": int(G), "method": m, "windows": n_win}
             row.update({k: _mean(v) for k, v in acc[m].items()})
             rows.append(row)
+            if index is not None:
+                row = {"gap": int(G), "method": m, "windows": int(novel.sum())}
+                row.update({k: _mean(list(np.asarray(v)[novel])) for k, v in acc[m].items()})
+                row["real_skate"] = _mean(list(np.asarray(truth_skate)[novel]))
+                rows_novel.append(row)
             done += 1
             if progress is not None:
                 progress(done / total, f"gap {G}: {m}")
-    return {"rows": rows, "real_p95": real_p95, "real_skate": real_skate, "condition": condition,
+    return {"rows": rows, "rows_novel": rows_novel, "copies": copies if index is not None else None,
+            "real_p95": real_p95, "real_skate": real_skate, "condition": condition,
             "uses_inverse": uses_inverse(model, condition), "inverse_fidelity": float(model.inverse_fidelity),
             "left": left, "right": right, "fps": model.fps,
             "refine_seconds": refine_seconds, "clips": len(clips)}
@@ -187,11 +204,13 @@ def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 6
 
 def format_table(result: dict) -> str:
     """Markdown table of ``eval_infill``'s result."""
-    lines = ["| gap (frames) | method | windows | L2P (cm) | L2P (norm.) | NPSS | foot skate (cm/s) | seam (cm/frame^2) |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in result["rows"]:
-        lines.append(f"| {r['gap']} | {r['method']} | {r['windows']} | {r['l2p_cm']:.2f} | {r['l2p_norm']:.3f} | "
-                     f"{r['npss']:.4f} | {r['skate_cms']:.2f} | {r['seam']:.3f} |")
+    lines = _table(result["rows"])
+    if result.get("copies") is not None:
+        n = ", ".join(f"{v} of {next(r['windows'] for r in result['rows'] if r['gap'] == g)} at {g}"
+                      for g, v in result["copies"].items())
+        lines += ["", f"Windows whose gap holds a 1 s stretch with a copy in the training split: {n} frames. "
+                  "Without them:", ""]
+        lines += _table(result["rows_novel"])
     lines.append("")
     sk = ", ".join(f"{v:.1f} at {g}" for g, v in result.get("real_skate", {}).items())
     lines.append(f"Real data: 95th percentile of the seam statistic {result['real_p95']:.3f} cm/frame^2; "
@@ -202,6 +221,15 @@ def format_table(result: dict) -> str:
                  f"(--condition {result.get('condition', 'auto')}; H(G(z)) correlates "
                  f"{result.get('inverse_fidelity', float('nan')):.2f} with z).")
     return "\n".join(lines)
+
+
+def _table(rows: list[dict]) -> list[str]:
+    lines = ["| gap (frames) | method | windows | L2P (cm) | L2P (norm.) | NPSS | foot skate (cm/s) | seam (cm/frame^2) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['gap']} | {r['method']} | {r['windows']} | {r['l2p_cm']:.2f} | {r['l2p_norm']:.3f} | "
+                     f"{r['npss']:.4f} | {r['skate_cms']:.2f} | {r['seam']:.3f} |")
+    return lines
 
 
 def plot(result: dict, path: str | Path) -> Path:
@@ -291,6 +319,32 @@ def data_clips(items: Sequence[str], limit: int) -> list[Motion]:
     return clips[:limit]
 
 
+def training_index(items: Sequence[str], model_arg: str, model):
+    """The nearest-window index of the training split: of the first dataset among ``items``, else of
+    the dataset the model was trained on; None (with a note) when neither is known."""
+    from .datasets import SPLITS
+    from .evaluation.duplicates import WindowIndex
+    from .train.trainer import resolve_dataset
+
+    name = next((i for i in items if _is_dataset(i)), None)
+    if name is None:
+        from .evaluation.generators import model_dataset, model_folder
+
+        try:
+            name = model_dataset(model_folder(model_arg))
+        except CSGNError:
+            name = None
+    if name is None:
+        print("note: the model's training data is unknown, so copies of training windows are not set apart",
+              file=sys.stderr)
+        return None
+    ds = resolve_dataset(name)
+    if not ds.skeleton.same_topology(model.skeleton):
+        return None
+    gen = [ds.clip(int(c)) for c in np.nonzero(ds.clip_split == SPLITS.index("gen"))[0]]
+    return WindowIndex([Motion(model.skeleton, model.fps, rotations=c.rotations, root=c.root) for c in gen])
+
+
 def eval_infill_main(args) -> int:
     """``csgn eval infill --model M --data SET_OR_FILE ... [--gaps 10,30,60,120] [--json] [--plot] [--out REPORT]``."""
     import time
@@ -310,9 +364,10 @@ def eval_infill_main(args) -> int:
     clips = data_clips([*a.data, *a.clips, *([a.dataset] if a.dataset else [])], a.max_clips)
     if not clips:
         raise CSGNError("give held-out clips: --data SET_OR_FILE ...")
+    index = training_index([*a.data, *([a.dataset] if a.dataset else [])], a.model, model)
     t0 = time.perf_counter()
     res = eval_infill(model, clips, gaps, refine_seconds=a.refine, seed=a.seed, max_windows=a.max_windows,
-                      condition=a.condition)
+                      condition=a.condition, index=index)
     table = format_table(res)
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)

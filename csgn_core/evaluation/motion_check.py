@@ -136,6 +136,23 @@ def real_stats(ds, split: str = "cls") -> dict:
     return out
 
 
+def copied_share(ds, split: str = "cls") -> float:
+    """Share of the split's 1 s windows (every 5 frames) with a copy in the generator split
+    (``evaluation.duplicates``): the real statistics are only as independent as this allows."""
+    from ..datasets import SPLITS
+    from .duplicates import SUB, WindowIndex, _frames
+
+    gen = [ds.clip(int(c)) for c in np.nonzero(ds.clip_split == SPLITS.index("gen"))[0]]
+    held = [ds.clip(int(c)) for c in np.nonzero(ds.clip_split == SPLITS.index(split))[0]]
+    if not gen or not held:
+        return 0.0
+    index = WindowIndex(gen)
+    W = _frames(ds.fps)
+    n = [max(0, (m.n_frames - W) // SUB + 1) for m in held]
+    shares = [index.copy_fraction(m) for m in held]
+    return float(np.average(shares, weights=n)) if sum(n) else 0.0
+
+
 def check(model_rows: list[dict], real: dict) -> dict:
     """Pass/fail of every criterion, with the speed ratios (generated mean / real mean)."""
     root = float(np.mean([r["root_speed"] for r in model_rows])) / max(real["root_speed"], 1e-9)
@@ -190,6 +207,7 @@ def evaluate_motion(model: str, seconds=(60.0, 300.0), seeds: int = 3, data: str
     if not ds.skeleton.same_topology(gen.skeleton):
         raise CSGNError(f"{data} has another skeleton ({ds.skeleton.name}) than {model} ({gen.skeleton.name})")
     real = real_stats(ds, split)
+    real["copied_windows"] = copied_share(ds, split)
     takes = []
     for s in seconds:
         for seed in range(seeds):
@@ -200,7 +218,8 @@ def evaluate_motion(model: str, seconds=(60.0, 300.0), seeds: int = 3, data: str
 
 def format_report(res: dict) -> str:
     r = res["real"]
-    lines = [f"{res['model']} against {res['data']} ({res['split']} split: {r['clips']} clips, {r['seconds']} s)",
+    copies = f"; {r['copied_windows']:.1%} of its 1 s windows copy the training split" if "copied_windows" in r else ""
+    lines = [f"{res['model']} against {res['data']} ({res['split']} split: {r['clips']} clips, {r['seconds']} s{copies})",
              f"{'take':>14} {'bone err':>9} {'freeze s':>9} {'root cm/s':>10} {'joint cm/s':>11} {'height':>15}"]
     for t in res["takes"]:
         lines.append(f"{t['seconds']:>8.0f} s #{t['seed']} {t['bone_error']:>9.1e} {t['longest_freeze_s']:>9.2f} "

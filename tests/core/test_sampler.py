@@ -470,3 +470,17 @@ def test_plan_model_is_used_unless_the_command_line_names_one(tmp_path):
     assert out.skeleton.name == "bandai22" and out.fps == 30.0 and out.n_frames == 60
     assert complete_main(["--plan", str(plan), "--model", "dance", "-o", str(tmp_path / "d.npz")]) == 0
     assert load_motion(tmp_path / "d.npz").skeleton.name == "tang23"
+
+
+def test_eval_infill_reports_copies_apart(tiny):
+    from csgn_core.evaluate_infill import eval_infill, format_table
+    from csgn_core.evaluation.duplicates import WindowIndex
+    from csgn_core.motion import Motion
+
+    held = [random_motion(tiny.skeleton, 120, seed=s, fps=tiny.fps) for s in range(2)]
+    index = WindowIndex([Motion(tiny.skeleton, tiny.fps, rotations=held[0].rotations, root=held[0].root)])
+    res = eval_infill(tiny, held, gaps=(5,), left=16, right=8, refine_seconds=0.0, max_windows=4,
+                      methods=("interp",), index=index)
+    assert res["copies"] == {5: 2}  # round robin: two windows of each clip; clip 0 is in the training split
+    assert res["rows"][0]["windows"] == 4 and res["rows_novel"][0]["windows"] == 2
+    assert "copy in the training split: 2 of 4" in format_table(res)
