@@ -113,7 +113,8 @@ class Generator(nn.Module):
 class _Down(nn.Module):
     """The shared trunk of D and H: Conv_st -> Coar_st -> LeakyReLU per block, fine to coarse."""
 
-    def __init__(self, cfg: ModelConfig, plan: Plan, cin: int, width: int, min_width: int, kt: int):
+    def __init__(self, cfg: ModelConfig, plan: Plan, cin: int, width: int, min_width: int, kt: int,
+                 varying: bool = False):
         super().__init__()
         B = len(plan.schedule)
         widths = list(reversed(_widths(width, min_width, B)))  # narrow at the input, wide at the top
@@ -125,7 +126,7 @@ class _Down(nn.Module):
             b = B - 1 - i  # the generator block this one undoes
             spatial, temporal = plan.schedule[b]
             lv_out = plan.levels[b - 1] if b > 0 else plan.top
-            self.convs.append(GraphConvST(cin, widths[i], plan.partitions(lv), kt))
+            self.convs.append(GraphConvST(cin, widths[i], plan.partitions(lv), kt, varying=varying))
             coarse = plan.pyramid.levels[lv_out] if spatial else None
             self.downs.append(GraphCoarsen(coarse, plan.n(lv), time=temporal))
             cin, lv = widths[i], lv_out
@@ -158,7 +159,8 @@ class Inverse(nn.Module):
 
     def __init__(self, cfg: ModelConfig, plan: Plan):
         super().__init__()
-        self.trunk = _Down(cfg, plan, n_critic_channels(cfg.critic_world_velocity), cfg.h_width, cfg.h_min_width, cfg.h_kt)
+        self.trunk = _Down(cfg, plan, n_critic_channels(cfg.critic_world_velocity), cfg.h_width, cfg.h_min_width, cfg.h_kt,
+                           varying=cfg.h_varying)
         self.out = GraphConvST(self.trunk.cout, cfg.latent_channels, plan.partitions(plan.top), cfg.h_kt)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 24|27, T, J) -> (N, C0, T0)

@@ -142,6 +142,11 @@ def contact_labels(ds: Dataset, clips: list[int], joints: list[int]) -> np.ndarr
     return np.concatenate(out).astype(np.float32)
 
 
+# Model settings a resumed run may change: foot contacts (G's spare channels), and H's shape
+# (H is then trained from new weights).
+RESUMABLE_SETTINGS = ("foot_contacts", "h_width", "h_min_width", "h_kt", "h_varying")
+
+
 def _feet_known(skeleton: Skeleton, say: bool) -> bool:
     """Whether the skeleton has a foot table (``footclean.FEET``); without one the run trains
     without foot contacts, and says so."""
@@ -489,15 +494,19 @@ class Trainer:
         export_model(self.inference_model(), Path(run_dir) / "model", extra={"step": self.step})
         return path
 
-    def load(self, folder: Path) -> None:
+    def load(self, folder: Path, fresh: tuple[str, ...] = ()) -> None:
+        """Continue from a checkpoint; the networks named in ``fresh`` keep their new initial weights
+        and optimiser (a resumed run whose H was rebuilt with other settings)."""
         from ..nn.model import load_state
 
         doc, model, optim = read_checkpoint(folder)
         for name, m in (("G", self.G), ("D", self.D), ("H", self.H)):
-            load_state(m, model, name + ".", folder)
+            if name not in fresh:
+                load_state(m, model, name + ".", folder)
         groups = doc["state"]["optim_groups"]
         for name, opt in self.opt.items():
-            load_optimiser(name, opt, groups[name], optim)
+            if name not in fresh:
+                load_optimiser(name, opt, groups[name], optim)
         st = doc["state"]
         self.step, self.elapsed = int(st["step"]), float(st["elapsed_s"])
         if self.dist.rank == 0:
@@ -626,14 +635,22 @@ def _train(args, dist: Dist, device: torch.device) -> int:
     lead = dist.rank == 0
     ds = resolve_dataset(args.data)
     ck = resume_point(out, args.resume, check_new=lead)
+    fresh: tuple[str, ...] = ()
     if ck is not None:
         doc, _, _ = read_checkpoint(ck)
         mcfg, tcfg = ModelConfig.from_dict(doc["model"]), TrainConfig.from_dict(doc["train"])
         if not Skeleton.from_dict(mcfg.skeleton).same_topology(ds.skeleton):
             raise CSGNError(f"--resume: {args.data} has a different skeleton than the checkpoint in {out}")
-        for text in args.set:  # a resumed run may switch foot contacts on
-            if text.replace("-", "_").startswith("foot_contacts="):
+        # A resumed run may switch foot contacts on, and rebuild H (which then starts afresh).
+        h_before = (mcfg.h_width, mcfg.h_min_width, mcfg.h_kt, mcfg.h_varying)
+        for text in args.set:
+            if text.replace("-", "_").split("=")[0] in RESUMABLE_SETTINGS:
                 mcfg.override(text)
+            else:
+                raise CSGNError(f"--set {text!r} with --resume: only {', '.join(RESUMABLE_SETTINGS)} can change "
+                                "in a resumed run")
+        if (mcfg.h_width, mcfg.h_min_width, mcfg.h_kt, mcfg.h_varying) != h_before:
+            fresh = ("H",)
         if mcfg.foot_contacts and "contact_joints" not in mcfg.stats:
             mcfg.stats = dict(mcfg.stats, contact_joints=contact_joint_indices(ds.skeleton))
         sampler = WindowSampler(ds, mcfg.window, stats=mcfg.stats)
@@ -663,7 +680,7 @@ def _train(args, dist: Dist, device: torch.device) -> int:
         tcfg.override(text)
     trainer = Trainer(mcfg, tcfg, sampler, seed=args.seed, device=device, dist=dist, data_name=str(args.data))
     if ck is not None:
-        trainer.load(ck)
+        trainer.load(ck, fresh=fresh)
     if args.steps is not None and trainer.step >= args.steps:
         if lead:
             print(f"already at step {trainer.step} >= --steps {args.steps}; nothing to do", file=sys.stderr)
