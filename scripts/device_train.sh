@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
-# One training burst on a lent GPU machine (the device tool), then the exported model back in $OUT.
-# Usage there: bash scripts/device_train.sh DATASET.npz PRESET MINUTES
-set -euo pipefail
-data=$1 preset=$2 minutes=$3
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
+# The completion recipe (docs/model.md) from scratch on a lent GPU machine (the device tool): both
+# bundled models' runs side by side on the one GPU, then their models and newest checkpoints back in
+# $OUT as tar files, to pick from with `csgn eval` here. The recipe needs a fresh G (one that keeps
+# its latent recoverable), so these runs start at step 0 with the presets' settings.
+# Usage there: bash scripts/device_train.sh MINUTES   (dataset caches in cache/: tang-dance.npz,
+# bandai-actions.npz; carry them with the run)
+set -uo pipefail
+minutes=${1:-9}
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
-python3 -m csgn_core.train.trainer --data "$data" --preset "$preset" --out /tmp/run --device cuda \
-  --minutes "$minutes" --checkpoint-minutes 1 --sample-minutes 100 --no-progress --seed 0
-mkdir -p "$OUT/model"
-cp /tmp/run/model/* "$OUT/model/"
-cp /tmp/run/metrics.jsonl "$OUT/"
-ls /tmp/run/samples | tail -1 | xargs -I{} cp /tmp/run/samples/{} "$OUT/last_sample.png" || true
-python3 - <<'PY'
-import time, torch
-from csgn_core.nn.model import load_model, generate
-m = load_model('/tmp/run/model', device='cuda')
-for s in (60, 300):
-    generate(m, s, 0); torch.cuda.synchronize(); t = time.perf_counter(); generate(m, s, 1); torch.cuda.synchronize()
-    print(f'generate {s} s on cuda: {time.perf_counter() - t:.3f} s')
-PY
+mkdir -p "$OUT/logs" /tmp/r
+for set in dance:tang-dance actions:bandai-actions; do
+  name=${set%%:*} data=${set#*:}
+  python3 -m csgn_core.train.trainer --data "cache/$data.npz" --preset cpu --out "/tmp/r/$name" --device cuda \
+    --batch 64 --minutes "$minutes" --checkpoint-minutes 1 --sample-minutes 100 --no-progress --seed 0 \
+    --train-set keep_checkpoints=4 > "$OUT/logs/$name.log" 2>&1 &
+done
+wait
+nvidia-smi --query-gpu=name,utilization.gpu,memory.used --format=csv,noheader || true
+for name in dance actions; do
+  cp "/tmp/r/$name/metrics.jsonl" "$OUT/logs/$name-metrics.jsonl" 2>/dev/null
+  tar -cf "$OUT/$name-model.tar" -C "/tmp/r/$name" model
+  tar -cf "$OUT/$name-ckpts.tar" -C "/tmp/r/$name" checkpoints
+done
+tail -n 3 "$OUT"/logs/*.log
+ls -la "$OUT"
