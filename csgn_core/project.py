@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 from .errors import CSGNError
@@ -53,38 +54,94 @@ def save_project(doc: Timeline, path: str | Path) -> Path:
     return write_atomic(path, write)
 
 
+# Bounds on what a project may declare before anything is read (a 10-minute take with a hundred pins
+# is some tens of MB).
+MAX_MEMBER_BYTES = 1 << 30
+MAX_MANIFEST_BYTES = 1 << 24
+
+
 def load_project(path: str | Path) -> Timeline:
     data = read_bytes(path)
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-        meta = json.loads(zf.read("project.json").decode("utf-8"))
-    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ProjectFileError(f"{path}: not a CSGN project ({e})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ProjectFileError(f"{path}: not a CSGN project (no csgn-project marker)")
-    if int(meta.get("version", 0)) > VERSION:
-        raise ProjectFileError(f"{path}: written by a newer CSGN Studio (project version {meta['version']})")
-    try:
-        skeleton = Skeleton.from_dict(meta["skeleton"]) if meta.get("skeleton") else None
-        doc = Timeline(int(meta["length"]), float(meta["fps"]), str(meta.get("model", "dance")), skeleton)
-        pins = []
-        for pm in meta["pins"]:
-            source = _read_member(zf, pm["source"], path)
-            pins.append(Pin(source, int(pm["src_start"]), int(pm["src_stop"]), int(pm["at"]), id=str(pm["id"]),
-                            label=str(pm.get("label", "")), version=int(pm.get("version", 0))))
-        doc.pins = doc._check(pins)
-        if meta.get("fill"):
-            fm = meta["fill"]
-            motion = _read_member(zf, fm["motion"], path)
-            seeds = {(int(a), int(b)): int(s) for a, b, s in fm["seeds"]}
-            sigs = frozenset(_sig_from_json(s) for s in fm["signatures"])
-            doc.fill = Fill(motion, seeds, sigs)
-            if motion.n_frames != doc.length:
-                raise ProjectFileError(f"{path}: the filled motion has {motion.n_frames} frames, the timeline {doc.length}")
+        for info in zf.infolist():
+            limit = MAX_MANIFEST_BYTES if info.filename == "project.json" else MAX_MEMBER_BYTES
+            if info.file_size > limit:
+                raise ProjectFileError(f"{path}: damaged project ({info.filename} declares {info.file_size} bytes)")
+        text = zf.read("project.json").decode("utf-8")
+        meta = _json(text, path)
     except ProjectFileError:
         raise
-    except (KeyError, TypeError, ValueError, TimelineError) as e:
-        raise ProjectFileError(f"{path}: damaged project ({e})") from None
+    except (zipfile.BadZipFile, zlib.error, KeyError, UnicodeDecodeError, json.JSONDecodeError, EOFError, OSError,
+            ValueError, OverflowError, NotImplementedError) as e:
+        raise ProjectFileError(f"{path}: not a CSGN project ({type(e).__name__}: {e})".replace("\n", " ")) from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ProjectFileError(f"{path}: not a CSGN project (no csgn-project marker)")
+    version = meta.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ProjectFileError(f"{path}: damaged project (version {version!r} is not a number)")
+    if version > VERSION:
+        raise ProjectFileError(f"{path}: written by a newer CSGN Studio (project version {meta['version']})")
+    try:
+        return _timeline(meta, zf, path)
+    except ProjectFileError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RecursionError,
+            zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, TimelineError) as e:
+        raise ProjectFileError(f"{path}: damaged project ({type(e).__name__}: {e})".replace("\n", " ")) from None
+
+
+def _json(text: str, path):
+    depth = 0
+    for ch in text:  # bounded nesting before the recursive parser sees it
+        depth += ch in "[{"
+        depth -= ch in "]}"
+        if depth > 64:
+            raise ProjectFileError(f"{path}: damaged project (project.json nests deeper than 64 levels)")
+    return json.loads(text)
+
+
+def _int(v, what: str, lo: int = 0, hi: int = 1 << 31) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not (lo <= v <= hi) or int(v) != v:
+        raise ValueError(f"{what} {v!r} is not a whole number in [{lo}, {hi}]")
+    return int(v)
+
+
+def _timeline(meta: dict, zf: zipfile.ZipFile, path) -> Timeline:
+    """The document a project manifest describes (members read from ``zf``)."""
+    sk = meta.get("skeleton")
+    if sk is not None and not isinstance(sk, dict):
+        raise ValueError("the skeleton is not an object")
+    skeleton = Skeleton.from_dict(sk) if sk else None
+    fps = meta["fps"]
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= 10000:
+        raise ValueError(f"frame rate {fps!r} is out of range")
+    model = meta.get("model", "dance")
+    if not isinstance(model, str):
+        raise ValueError("model is not a name")
+    doc = Timeline(_int(meta["length"], "length", 1, 1 << 26), float(fps), model, skeleton)
+    pins = []
+    if not isinstance(meta["pins"], list):
+        raise ValueError("pins is not a list")
+    for pm in meta["pins"]:
+        if not isinstance(pm, dict) or not isinstance(pm.get("source"), str):
+            raise ValueError("a pin is not an object with a source")
+        source = _read_member(zf, pm["source"], path)
+        pins.append(Pin(source, _int(pm["src_start"], "src_start"), _int(pm["src_stop"], "src_stop"),
+                        _int(pm["at"], "at"), id=str(pm["id"]), label=str(pm.get("label", "")),
+                        version=_int(pm.get("version", 0), "version")))
+    doc.pins = doc._check(pins)
+    if meta.get("fill"):
+        fm = meta["fill"]
+        if not isinstance(fm, dict) or not isinstance(fm.get("motion"), str):
+            raise ValueError("fill is not an object with a motion")
+        motion = _read_member(zf, fm["motion"], path)
+        seeds = {(_int(a, "gap start"), _int(b, "gap stop")): _int(s, "seed", -(1 << 63), 1 << 64)
+                 for a, b, s in fm["seeds"]}
+        sigs = frozenset(_sig_from_json(s) for s in fm["signatures"])
+        doc.fill = Fill(motion, seeds, sigs)
+        if motion.n_frames != doc.length:
+            raise ProjectFileError(f"{path}: the filled motion has {motion.n_frames} frames, the timeline {doc.length}")
     return doc
 
 
@@ -93,6 +150,8 @@ def _read_member(zf: zipfile.ZipFile, name: str, path) -> Motion:
         raw = zf.read(name)
     except KeyError:
         raise ProjectFileError(f"{path}: damaged project (missing {name})") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError) as e:
+        raise ProjectFileError(f"{path}: damaged project ({name}: {type(e).__name__}: {e})") from None
     try:
         return motion_from_npz_bytes(raw, f"{path}/{name}")
     except CSGNError as e:

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import io
 import json
+import tokenize
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npy
 
 from ..errors import MotionFileError
 from ..motion import Motion
@@ -45,29 +48,118 @@ def read_npz(path: str | Path) -> Motion:
     return motion_from_npz_bytes(read_bytes(path), path)
 
 
+# What a motion file may hold: a 10-minute take of a 100-joint skeleton at 120 fps is 230 MB of
+# rotations; anything that declares more is not a motion.
+MAX_ARRAY_BYTES = 1 << 30
+MAX_TEXT_CHARS = 1 << 24  # skeleton and meta JSON
+MAX_JSON_DEPTH = 64
+# Every way the zip, zlib and .npy layers and a hostile header fail; all become MotionFileError.
+_LAYER_ERRORS = (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile, zlib.error, TypeError,
+                 NotImplementedError, SyntaxError, tokenize.TokenError, UnicodeError, OverflowError,
+                 RecursionError, AttributeError, IndexError, MemoryError, SystemError)
+
+
+def read_arrays(data: bytes, path, limit: int = MAX_ARRAY_BYTES) -> dict[str, np.ndarray]:
+    """The arrays of .npz bytes, each header checked before anything is allocated: no object dtypes,
+    no array larger than ``limit`` or than the bytes its zip member really holds."""
+    out = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for info in zf.infolist():
+            name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            if info.file_size > limit + 4096:
+                raise MotionFileError(path, f"array {name!r} declares {info.file_size} bytes (limit {limit})")
+            with zf.open(info) as f:
+                version = npy.read_magic(f)
+                if version not in ((1, 0), (2, 0)):
+                    raise MotionFileError(path, f"array {name!r}: unsupported .npy version {version}")
+                read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+                shape, _, dtype = read_header(f, max_header_size=10000)
+                if dtype.hasobject or dtype.kind not in "biufcSU":
+                    raise MotionFileError(path, f"array {name!r} has an unsupported type ({dtype})")
+                n = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                if n > limit or n > info.file_size:
+                    raise MotionFileError(path, f"array {name!r} declares {n} bytes, its member holds {info.file_size}")
+            with zf.open(info) as f:
+                out[name] = npy.read_array(f, allow_pickle=False)
+    return out
+
+
+def _text(path, z: dict, key: str) -> str:
+    if key not in z:
+        raise MotionFileError(path, f"missing {key!r}")
+    a = z[key]
+    if a.dtype.kind not in "SU" or a.shape != () or a.nbytes > 4 * MAX_TEXT_CHARS:
+        raise MotionFileError(path, f"{key!r} is not a text field")
+    return str(a)
+
+
+def _scalar(path, z: dict, key: str, kind: str = "if") -> float:
+    if key not in z or z[key].shape != () or z[key].dtype.kind not in kind:
+        raise MotionFileError(path, f"{key!r} is missing or not a number")
+    v = float(z[key])
+    if not np.isfinite(v):
+        raise MotionFileError(path, f"{key!r} is not finite")
+    return v
+
+
+def _json(path, text: str, what: str):
+    depth = 0
+    for ch in text:  # bounded nesting before the recursive parser sees it
+        depth += ch in "[{"
+        depth -= ch in "]}"
+        if depth > MAX_JSON_DEPTH:
+            raise MotionFileError(path, f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise MotionFileError(path, f"{what} is not valid JSON ({e})") from None
+
+
+def _array(path, z: dict, key: str, shape: tuple) -> np.ndarray:
+    """A float array of the given shape (-1: any length), finite."""
+    if key not in z:
+        raise MotionFileError(path, f"missing {key!r}")
+    a = z[key]
+    if a.dtype.kind not in "iuf" or a.ndim != len(shape) or any(s >= 0 and a.shape[i] != s for i, s in enumerate(shape)):
+        raise MotionFileError(path, f"{key!r} has shape {a.shape} ({a.dtype}), expected {shape} numbers")
+    a = a.astype(np.float64)
+    _check_finite(path, a)
+    return a
+
+
 def motion_from_npz_bytes(data: bytes, path: str | Path | None = None) -> Motion:
     """Parse .npz bytes; errors name ``path`` (the file or project member they came from)."""
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            if "format" not in z or str(z["format"]) != FORMAT:
-                raise MotionFileError(path, "not a CSGN motion file (.npz without the csgn-motion marker)")
-            version = int(z["version"])
-            if version > VERSION:
-                raise MotionFileError(path, f"written by a newer CSGN Studio (format version {version})")
-            skeleton = Skeleton.from_json(str(z["skeleton"]))
-            fps = float(z["fps"])
-            meta = json.loads(str(z["meta"]))
-            if "rotations" in z:
-                rot, root = z["rotations"].astype(np.float64), z["root"].astype(np.float64)
-                _check_finite(path, rot, root)
-                return Motion(skeleton, fps, rotations=rot, root=root, meta=meta)
-            pos = z["positions"].astype(np.float64)
-            _check_finite(path, pos)
-            return Motion(skeleton, fps, joint_positions=pos, meta=meta)
+        z = read_arrays(data, path)
+        if "format" not in z or z["format"].shape != () or str(z["format"]) != FORMAT:
+            raise MotionFileError(path, "not a CSGN motion file (.npz without the csgn-motion marker)")
+        version = int(_scalar(path, z, "version", "iu"))
+        if version > VERSION:
+            raise MotionFileError(path, f"written by a newer CSGN Studio (format version {version})")
+        sk = _json(path, _text(path, z, "skeleton"), "the skeleton")
+        if not isinstance(sk, dict):
+            raise MotionFileError(path, "the skeleton is not a JSON object")
+        try:
+            skeleton = Skeleton.from_dict(sk)
+        except Exception as e:  # a hand-edited skeleton can fail in many ways; all are this file's fault
+            raise MotionFileError(path, f"bad skeleton ({type(e).__name__}: {e})") from None
+        fps = _scalar(path, z, "fps")
+        if not 0 < fps <= 10000:
+            raise MotionFileError(path, f"frame rate {fps:g} is out of range")
+        meta = _json(path, _text(path, z, "meta"), "meta") if "meta" in z else {}
+        if not isinstance(meta, dict):
+            raise MotionFileError(path, "meta is not a JSON object")
+        J = skeleton.n_joints
+        if "rotations" in z:
+            rot = _array(path, z, "rotations", (-1, J, 4))
+            root = _array(path, z, "root", (rot.shape[0], 3))
+            return Motion(skeleton, fps, rotations=rot, root=root, meta=meta)
+        pos = _array(path, z, "positions", (-1, J, 3))
+        return Motion(skeleton, fps, joint_positions=pos, meta=meta)
     except MotionFileError:
         raise
-    except (ValueError, KeyError, OSError, zipfile.BadZipFile, json.JSONDecodeError) as e:
-        raise MotionFileError(path, f"not a readable CSGN motion file ({e})") from None
+    except _LAYER_ERRORS as e:
+        raise MotionFileError(path, f"not a readable CSGN motion file ({type(e).__name__}: {e})".replace("\n", " ")) from None
 
 
 def _check_finite(path, *arrays: np.ndarray) -> None:
