@@ -41,6 +41,7 @@ class ModelConfig:
     # and mean pooling H tells the limbs of a pooled group apart less well (on a fixed linear code of
     # z, 1,000 steps: correlation 0.59 shared, 0.69 varying; docs/model.md).
     h_varying: bool = False
+    h_graph: str = "graph"  # or "dense": H as temporal convolutions over all joints' features at once
     leaky: float = 0.2
     temporal_up: str = "linear"  # or "nearest"
     gp_sigma_bar: float = 100.0  # base length scale of the GP prior, in latent steps
@@ -88,7 +89,8 @@ class ModelConfig:
         except ValueError:
             v = value
         setattr(self, name, v)
-        if self.g_upsampling not in ("pyramid", "direct") or self.g_graph not in ("graph", "none"):
+        if self.g_upsampling not in ("pyramid", "direct") or self.g_graph not in ("graph", "none") or \
+                self.h_graph not in ("graph", "dense"):
             raise CSGNError(f"--set {text!r}: g_upsampling is pyramid or direct, g_graph is graph or none")
 
     @property
@@ -171,19 +173,19 @@ PRESETS: dict[str, tuple[dict, dict]] = {
     "paper": (
         dict(latent_channels=1024, n_temporal_up=4, window=128, g_width=512, g_min_width=32, d_width=512,
              d_min_width=32, h_width=512, h_min_width=32, gp_sigma_bar=100.0, critic_world_velocity=True,
-             foot_contacts=True, h_varying=True),
+             foot_contacts=True, h_varying=True, h_graph="dense"),
         dict(batch=32, n_critic=5, **_RECIPE),
     ),
     "narrow": (
         dict(latent_channels=512, n_temporal_up=4, window=128, g_width=256, g_min_width=16, d_width=256,
              d_min_width=16, h_width=256, h_min_width=16, gp_sigma_bar=100.0, critic_world_velocity=True,
-             foot_contacts=True, h_varying=True),
+             foot_contacts=True, h_varying=True, h_graph="dense"),
         dict(batch=32, n_critic=5, **_RECIPE),
     ),
     "cpu": (
         dict(latent_channels=96, n_temporal_up=3, window=64, g_width=128, g_min_width=32, d_width=128,
-             d_min_width=32, h_width=96, h_min_width=24, gp_sigma_bar=16.0, critic_world_velocity=True,
-             foot_contacts=True, h_varying=True),
+             d_min_width=32, h_width=256, h_min_width=24, gp_sigma_bar=16.0, critic_world_velocity=True,
+             foot_contacts=True, h_varying=True, h_graph="dense"),
         dict(batch=16, n_critic=2, checkpoint_minutes=5.0, sample_minutes=5.0, **_RECIPE),
     ),
     "tiny": (

@@ -167,6 +167,28 @@ class Inverse(nn.Module):
         return self.out(self.trunk(x))[:, 0]
 
 
+class DenseInverse(nn.Module):
+    """H without the graph: every joint's critic features stacked into channels, then temporal
+    convolutions that halve the frame rate K times down to the latent's steps (Temp-Conv's layout
+    read backwards). The graph trunk pools neighbouring joints by their mean and learns to invert G
+    several times slower (``docs/model.md``)."""
+
+    def __init__(self, cfg: ModelConfig, n_joints: int):
+        super().__init__()
+        cin = n_critic_channels(cfg.critic_world_velocity) * n_joints
+        w = cfg.h_width
+        layers: list[nn.Module] = []
+        for _ in range(cfg.n_temporal_up):
+            layers += [nn.Conv1d(cin, w, cfg.h_kt, padding=cfg.h_kt // 2), nn.LeakyReLU(cfg.leaky), nn.AvgPool1d(2)]
+            cin = w
+        self.trunk = nn.Sequential(*layers)
+        self.out = nn.Conv1d(cin, cfg.latent_channels, cfg.h_kt, padding=cfg.h_kt // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 24|27, T, J) -> (N, C0, T / 2^K)
+        N, C, T, J = x.shape
+        return self.out(self.trunk(x.permute(0, 1, 3, 2).reshape(N, C * J, T)))
+
+
 def build_networks(cfg: ModelConfig, skeleton: Skeleton) -> tuple[Generator, Discriminator, Inverse]:
     if cfg.window % cfg.step_frames:
         raise ValueError(f"window {cfg.window} is not a multiple of the latent step {cfg.step_frames}")
@@ -177,7 +199,8 @@ def build_networks(cfg: ModelConfig, skeleton: Skeleton) -> tuple[Generator, Dis
         g_plan = Plan(flat_pyramid(pyramid), cfg.n_temporal_up, spatial=False)
     elif cfg.g_upsampling == "direct":
         g_plan = Plan(flat_pyramid(pyramid), cfg.n_temporal_up)
-    return Generator(cfg, g_plan), Discriminator(cfg, plan), Inverse(cfg, plan)
+    H = DenseInverse(cfg, skeleton.n_joints) if cfg.h_graph == "dense" else Inverse(cfg, plan)
+    return Generator(cfg, g_plan), Discriminator(cfg, plan), H
 
 
 def count_parameters(module: nn.Module) -> int:

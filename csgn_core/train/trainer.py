@@ -144,7 +144,7 @@ def contact_labels(ds: Dataset, clips: list[int], joints: list[int]) -> np.ndarr
 
 # Model settings a resumed run may change: foot contacts (G's spare channels), and H's shape
 # (H is then trained from new weights).
-RESUMABLE_SETTINGS = ("foot_contacts", "h_width", "h_min_width", "h_kt", "h_varying")
+RESUMABLE_SETTINGS = ("foot_contacts", "h_width", "h_min_width", "h_kt", "h_varying", "h_graph")
 
 
 def _feet_known(skeleton: Skeleton, say: bool) -> bool:
@@ -642,14 +642,14 @@ def _train(args, dist: Dist, device: torch.device) -> int:
         if not Skeleton.from_dict(mcfg.skeleton).same_topology(ds.skeleton):
             raise CSGNError(f"--resume: {args.data} has a different skeleton than the checkpoint in {out}")
         # A resumed run may switch foot contacts on, and rebuild H (which then starts afresh).
-        h_before = (mcfg.h_width, mcfg.h_min_width, mcfg.h_kt, mcfg.h_varying)
+        h_before = (mcfg.h_width, mcfg.h_min_width, mcfg.h_kt, mcfg.h_varying, mcfg.h_graph)
         for text in args.set:
             if text.replace("-", "_").split("=")[0] in RESUMABLE_SETTINGS:
                 mcfg.override(text)
             else:
                 raise CSGNError(f"--set {text!r} with --resume: only {', '.join(RESUMABLE_SETTINGS)} can change "
                                 "in a resumed run")
-        if (mcfg.h_width, mcfg.h_min_width, mcfg.h_kt, mcfg.h_varying) != h_before:
+        if (mcfg.h_width, mcfg.h_min_width, mcfg.h_kt, mcfg.h_varying, mcfg.h_graph) != h_before:
             fresh = ("H",)
         if mcfg.foot_contacts and "contact_joints" not in mcfg.stats:
             mcfg.stats = dict(mcfg.stats, contact_joints=contact_joint_indices(ds.skeleton))

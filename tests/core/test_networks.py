@@ -124,8 +124,10 @@ def test_world_velocities_are_the_joints_speed_over_the_floor():
 
 # --- networks --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("sk", all_skeletons(), ids=lambda s: s.name)
-def test_network_shapes(sk):
+@pytest.mark.parametrize("h", [("graph", False), ("graph", True), ("dense", False)])
+def test_network_shapes(sk, h):
     cfg = tiny_config(sk)
+    cfg.h_graph, cfg.h_varying = h
     G, D, H = build_networks(cfg, sk)
     T0 = cfg.window // cfg.step_frames
     z = torch.randn(3, cfg.latent_channels, T0)
