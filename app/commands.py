@@ -90,4 +90,4 @@ def _apply(doc, state) -> None:
 
 def check(doc, pins) -> None:
     """Raise TimelineError when ``pins`` would not be a valid pin list for ``doc``."""
-    doc._check(list(pins))
+    doc.check_pins(list(pins))

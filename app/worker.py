@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6 import QtCore
 
-from .worker_process import _snapshot, worker_main
+from .worker_process import snapshot, worker_main
 
 # --- the editor side -------------------------------------------------------------------------------
 
@@ -96,7 +96,7 @@ class ModelWorker(QtCore.QObject):
     def submit(self, kind: str, args: dict | None = None) -> int:
         args = dict(args or {})
         if "doc" in args:
-            args["doc"] = _snapshot(args["doc"])
+            args["doc"] = snapshot(args["doc"])
         self._next_id += 1
         job = self._next_id
         was_busy = self.busy

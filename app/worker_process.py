@@ -12,7 +12,7 @@ from pathlib import Path
 # --- the worker process ----------------------------------------------------------------------------
 
 
-def _snapshot(doc):
+def snapshot(doc):
     """A picklable copy of a Timeline (same pins and fill, no editor callbacks)."""
     from csgn_core.timeline import Events, Timeline
 
@@ -35,7 +35,7 @@ def _run_job(model, model_name, kind, args, progress, cancel):
         from csgn_core.sampler import new_timeline
 
         progress(0.1, "sampling")
-        return _snapshot(new_timeline(model, args["seconds"], args.get("seed", 0), name=model_name))
+        return snapshot(new_timeline(model, args["seconds"], args.get("seed", 0), name=model_name))
     if kind == "fill":
         from csgn_core.sampler import fill_stale
 

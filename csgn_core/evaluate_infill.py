@@ -45,7 +45,7 @@ from . import quaternion as Q
 from .errors import CSGNError
 from .inbetween import hermite
 from .motion import Motion
-from .sampler import CONDITIONS, _complete, _Problem, conform, real_acceleration_quantile, seam_jumps, uses_inverse
+from .sampler import CONDITIONS, complete_problem, Problem, conform, real_acceleration_quantile, seam_jumps, uses_inverse
 
 METHODS = ("csgn", "csgn-norefine", "interp", "spline")
 CONTACT_CM = 5.0
@@ -163,13 +163,13 @@ def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 6
                     rot, root = win.rotations.copy(), win.root.copy()
                     rot[left:left + G], root[left:left + G] = r, t
                 else:
-                    prob = _Problem(W, [(0, win.slice(0, left)), (left + G, win.slice(left + G, W))])
+                    prob = Problem(W, [(0, win.slice(0, left)), (left + G, win.slice(left + G, W))])
                     refine = refine_seconds if m == "csgn" else 0.0
                     if refine > 0:
-                        rot, root, _, _ = _complete(model, prob, seed + n_win, refine, condition=condition)
+                        rot, root, _, _ = complete_problem(model, prob, seed + n_win, refine, condition=condition)
                     else:
                         with torch.no_grad():
-                            rot, root, _, _ = _complete(model, prob, seed + n_win, condition=condition)
+                            rot, root, _, _ = complete_problem(model, prob, seed + n_win, condition=condition)
                 out = Motion(model.skeleton, model.fps, rotations=rot, root=root)
                 pred = out.positions[left:left + G]
                 acc[m]["l2p_cm"].append(float(np.linalg.norm(pred - truth, axis=-1).mean()))
@@ -351,9 +351,9 @@ def eval_infill_main(args) -> int:
 
     from .nn.model import load_model
     from .paths import model_location
-    from .sampler import _namespace
+    from .sampler import parse_namespace
 
-    a = _namespace(args, add_eval_infill_args)
+    a = parse_namespace(args, add_eval_infill_args)
     try:
         gaps = [int(g) for g in str(a.gaps).split(",") if g.strip()]
     except ValueError:

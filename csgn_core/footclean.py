@@ -174,7 +174,7 @@ def skating_report(
     }
 
 
-def _speed(p: np.ndarray, fps: float) -> np.ndarray:
+def point_speed(p: np.ndarray, fps: float) -> np.ndarray:
     """(F,) 3D speed, central differences (one-sided at the ends)."""
     if len(p) < 2:
         return np.zeros(len(p))
@@ -203,7 +203,7 @@ def detect_contacts(
     out = {}
     for j, f in zip(pts, fl):
         h = P[:, j, 1] - f
-        v = _speed(P[:, j], fps)
+        v = point_speed(P[:, j], fps)
         enter = (h < height_on) & (v < speed_on)
         stay = (h < height_off) & (v < speed_off)
         flags = np.zeros(len(P), dtype=bool)
@@ -215,7 +215,7 @@ def detect_contacts(
         for t in range(len(P) - 2, -1, -1):
             if flags[t + 1] and not flags[t] and stay[t]:
                 flags[t] = True
-        out[skeleton.joints[j]] = _drop_short(flags, min_frames)
+        out[skeleton.joints[j]] = drop_short(flags, min_frames)
     return out
 
 
@@ -244,7 +244,8 @@ def contacts_from_meta(motion: Motion) -> dict[str, np.ndarray] | None:
     return out
 
 
-def _drop_short(flags: np.ndarray, n: int) -> np.ndarray:
+def drop_short(flags: np.ndarray, n: int) -> np.ndarray:
+    """The flags without runs shorter than n frames."""
     flags = flags.copy()
     for s, e in runs(flags):
         if e - s < n:

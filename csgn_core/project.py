@@ -130,7 +130,7 @@ def _timeline(meta: dict, zf: zipfile.ZipFile, path) -> Timeline:
         pins.append(Pin(source, _int(pm["src_start"], "src_start"), _int(pm["src_stop"], "src_stop"),
                         _int(pm["at"], "at"), id=str(pm["id"]), label=str(pm.get("label", "")),
                         version=_int(pm.get("version", 0), "version")))
-    doc.pins = doc._check(pins)
+    doc.pins = doc.check_pins(pins)
     if meta.get("fill"):
         fm = meta["fill"]
         if not isinstance(fm, dict) or not isinstance(fm.get("motion"), str):

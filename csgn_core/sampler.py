@@ -248,7 +248,7 @@ def _pin_frames(pin: Pin, model) -> Motion:
 
 # --- the core -------------------------------------------------------------------------------------------
 @dataclass
-class _Problem:
+class Problem:
     length: int
     pins: list[tuple[int, Motion]]  # (timeline frame, motion on the model skeleton at the model's fps)
 
@@ -280,7 +280,7 @@ def uses_inverse(model, condition: str = "auto") -> bool:
     return condition == "inverse"
 
 
-def _complete(model, prob: _Problem, seed, refine_seconds: float = 0.0, progress: Progress = None,
+def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, progress: Progress = None,
               cancel: Cancel = None, blend: int | None = None,
               condition: str = "auto") -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
     """(rotations (L, J, 4), root (L, 3), pinned (L,), contacts) of the completed problem; contacts
@@ -412,7 +412,7 @@ def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, pr
         raise CSGNError(f"the timeline runs at {doc.fps:g} fps but the model at {model.fps:g}")
     pins = [(p.at, _pin_frames(p, model)) for p in doc.pins]
     with torch.no_grad() if refine_seconds <= 0 else _nullctx():
-        rot, root, pinned, contacts = _complete(model, _Problem(doc.length, pins), seed, refine_seconds, progress,
+        rot, root, pinned, contacts = complete_problem(model, Problem(doc.length, pins), seed, refine_seconds, progress,
                                                 cancel)
     gaps = doc.gaps()
     return Fill(_with_contacts(_motion(model, rot, root, seed=seed), contacts, pinned),
@@ -483,7 +483,7 @@ def predict(model, prefix: Motion, seconds: float, seed: int = 0, *, refine_seco
     pre = conform(prefix, model)
     L = pre.n_frames + max(1, int(round(seconds * model.fps)))
     with torch.no_grad() if refine_seconds <= 0 else _nullctx():
-        rot, root, pinned, contacts = _complete(model, _Problem(L, [(0, pre)]), seed, refine_seconds, progress, cancel)
+        rot, root, pinned, contacts = complete_problem(model, Problem(L, [(0, pre)]), seed, refine_seconds, progress, cancel)
     return _with_contacts(_motion(model, rot, root, seed=seed, prefix_frames=pre.n_frames), contacts, pinned)
 
 
@@ -522,7 +522,7 @@ def resample_gap(doc: Timeline, model, gap_start: int, seed: int, *, progress: P
     if w1 > gap.stop:
         pins.append((gap.stop - w0, pm.slice(gap.stop, w1)))
     with torch.no_grad():
-        rot, root, _, contacts = _complete(model, _Problem(w1 - w0, pins), seed, progress=progress, cancel=cancel)
+        rot, root, _, contacts = complete_problem(model, Problem(w1 - w0, pins), seed, progress=progress, cancel=cancel)
     new_rot, new_root = pm.rotations.copy(), pm.root.copy()
     new_rot[gap.start:gap.stop] = rot[gap.start - w0:gap.stop - w0]
     new_root[gap.start:gap.stop] = root[gap.start - w0:gap.stop - w0]
@@ -638,11 +638,13 @@ def build_timeline(model, pins: Sequence[PinSpec], *, seconds: float | None = No
             raise CSGNError("give --seconds (or \"seconds\" in the plan): there are no pins to size the timeline")
     doc = Timeline(frames, model.fps, name, model.skeleton)
     pins_ = [Pin(mo, a, b, spec.at, label=spec.label) for spec, mo, a, b in placed]
-    doc.pins = doc._check(pins_)  # one check of the whole set: overlaps and range as one-line errors
+    doc.pins = doc.check_pins(pins_)  # one check of the whole set: overlaps and range as one-line errors
     return doc
 
 
-def _namespace(args, parser_fn):
+def parse_namespace(args, parser_fn):
+    """``args`` as parsed options: a list of strings is parsed with a parser that ``parser_fn`` fills
+    (how the ``*_main`` entry points take a list in tests); a namespace passes through."""
     if isinstance(args, (list, tuple)):
         import argparse
 
@@ -678,7 +680,7 @@ def predict_main(args) -> int:
     from .io import load_motion, save_motion
     from .nn.model import load_model
 
-    a = _namespace(args, add_predict_args)
+    a = parse_namespace(args, add_predict_args)
     if not (0 < a.seconds <= 3600):
         raise CSGNError(f"--seconds must be between 0 and 3600, got {a.seconds:g}")
     model = load_model(model_location(a.model))
@@ -695,7 +697,7 @@ def complete_main(args) -> int:
     from .io import save_motion
     from .nn.model import load_model
 
-    a = _namespace(args, add_complete_args)
+    a = parse_namespace(args, add_complete_args)
     settings, pins = read_plan(a.plan) if a.plan else ({}, [])
     pins = pins + [parse_pin(t) for t in a.pin]
     model = load_model(model_location(a.model if a.model else settings.get("model", "dance")))

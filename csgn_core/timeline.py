@@ -146,7 +146,10 @@ class Timeline:
         return self.fill is None or bool(self.stale_gaps()) or self.fill.motion.n_frames != self.length
 
     # --- edits (each returns what undo needs) ---------------------------------------------------
-    def _check(self, pins: list[Pin]) -> list[Pin]:
+    def check_pins(self, pins: list[Pin]) -> list[Pin]:
+        """The pins sorted by position, or a TimelineError naming the first that runs outside the
+        timeline or overlaps another: the one validation of a pin set (commands, project files,
+        plans)."""
         pins = sorted(pins, key=lambda p: p.at)
         for p in pins:
             if p.at < 0 or p.stop > self.length:
@@ -158,7 +161,7 @@ class Timeline:
         return pins
 
     def _set_pins(self, pins: list[Pin], kind: str, payload: object) -> None:
-        self.pins = self._check(pins)
+        self.pins = self.check_pins(pins)
         self.events.emit(kind, payload)
 
     def add_pin(self, pin: Pin) -> Pin:
@@ -190,7 +193,7 @@ class Timeline:
             raise TimelineError("a timeline needs at least one frame")
         old, self.length = self.length, int(length)
         try:
-            self._check(self.pins)
+            self.check_pins(self.pins)
         except TimelineError:
             self.length = old
             raise

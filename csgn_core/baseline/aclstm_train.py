@@ -25,7 +25,7 @@ import torch
 from ..errors import CSGNError
 from ..skeleton import Skeleton
 from ..train.checkpoint import (
-    _jsonable_groups,
+    jsonable_groups,
     load_optimiser,
     optimiser_tensors,
     read_checkpoint,
@@ -119,7 +119,7 @@ class ACLSTMTrainer:
     def save(self, run_dir: Path) -> Path:
         doc = {"kind": ACLSTM_FORMAT, "aclstm": config_doc(self.model), "train": self.tcfg.to_dict(),
                "state": {"step": self.step, "elapsed_s": self.elapsed, "seed": self.seed, "data": self.data_name,
-                         "rng": self.rng.bit_generator.state, "optim_groups": _jsonable_groups(self.opt)}}
+                         "rng": self.rng.bit_generator.state, "optim_groups": jsonable_groups(self.opt)}}
         path = save_checkpoint(run_dir, self.step, doc, self.model.weights(), optimiser_tensors("opt", self.opt),
                                keep=self.tcfg.keep_checkpoints)
         export_aclstm(self.model, Path(run_dir) / "model")

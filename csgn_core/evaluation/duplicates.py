@@ -21,14 +21,15 @@ SUB = 5  # frames between the sampled poses of a window
 COPY_CM = 3.0
 
 
-def _frames(fps: float) -> int:
+def window_frames(fps: float) -> int:
+    """Frames of a WINDOW_S window at this frame rate."""
     return max(SUB + 1, int(round(WINDOW_S * fps)))
 
 
 def descriptors(positions: np.ndarray, fps: float, starts: np.ndarray) -> np.ndarray:
     """(n, D) descriptors of the windows of ``positions`` (F, J, 3) that begin at ``starts``: poses
     every SUB frames, relative to the root's floor position and heading at the first frame."""
-    W = _frames(fps)
+    W = window_frames(fps)
     idx = starts[:, None] + np.arange(0, W, SUB)[None]  # (n, K)
     P = positions[idx]  # (n, K, J, 3)
     origin = positions[starts, 0]  # (n, 3)
@@ -56,7 +57,7 @@ class WindowIndex:
         if not clips:
             raise ValueError("a window index needs training clips")
         self.fps = float(clips[0].fps)
-        W = _frames(self.fps)
+        W = window_frames(self.fps)
         rows = []
         for c in clips:
             if c.n_frames >= W:
@@ -81,7 +82,7 @@ class WindowIndex:
     def is_copy(self, positions: np.ndarray, frame: int) -> bool:
         """Whether a WINDOW_S window holding ``frame`` (any of those starting every SUB frames up to
         one window before it) has a copy in the training split."""
-        W = _frames(self.fps)
+        W = window_frames(self.fps)
         lo, hi = max(0, frame - W + 1), min(len(positions) - W, frame)
         if hi < lo:
             return False
@@ -89,7 +90,7 @@ class WindowIndex:
 
     def copy_fraction(self, motion: Motion) -> float:
         """Share of the motion's WINDOW_S windows (stride SUB) that have a copy in the training split."""
-        W = _frames(self.fps)
+        W = window_frames(self.fps)
         if motion.n_frames < W:
             return 0.0
         return float((self.nearest(motion.positions, np.arange(0, motion.n_frames - W + 1, SUB)) < COPY_CM).mean())

@@ -177,9 +177,9 @@ def eval_fid_main(args) -> int:
     [--seed K] [--sanity] [--json]``."""
     import sys
 
-    from ..sampler import _namespace
+    from ..sampler import parse_namespace
 
-    a = _namespace(args, add_eval_fid_args)
+    a = parse_namespace(args, add_eval_fid_args)
     if a.threads:
         import torch
 

@@ -87,7 +87,7 @@ def motion_stats(motion: Motion) -> dict:
 
 def _feet_and_turns(motion: Motion, pos: np.ndarray) -> dict:
     from .. import quaternion as Q
-    from ..footclean import _speed, detect_contacts, feet_for, foot_skating
+    from ..footclean import point_speed, detect_contacts, feet_for, foot_skating
 
     fps, sk = motion.fps, motion.skeleton
     out = {}
@@ -100,7 +100,7 @@ def _feet_and_turns(motion: Motion, pos: np.ndarray) -> dict:
         contacts = detect_contacts(pos, sk, fps, feet=feet)
         planted = np.zeros(len(pos), dtype=bool)
         for name, flags in contacts.items():
-            planted |= flags & (_speed(pos[:, sk.index(name)], fps) < PLANT_SPEED)
+            planted |= flags & (point_speed(pos[:, sk.index(name)], fps) < PLANT_SPEED)
         out["planted"] = float(planted.mean())
     k = min(len(pos) - 1, int(round(TRAVEL_S * fps)))
     out["travel"] = float(np.linalg.norm(pos[k, 0, [0, 2]] - pos[0, 0, [0, 2]]))
@@ -140,14 +140,14 @@ def copied_share(ds, split: str = "cls") -> float:
     """Share of the split's 1 s windows (every 5 frames) with a copy in the generator split
     (``evaluation.duplicates``): the real statistics are only as independent as this allows."""
     from ..datasets import SPLITS
-    from .duplicates import SUB, WindowIndex, _frames
+    from .duplicates import SUB, WindowIndex, window_frames
 
     gen = [ds.clip(int(c)) for c in np.nonzero(ds.clip_split == SPLITS.index("gen"))[0]]
     held = [ds.clip(int(c)) for c in np.nonzero(ds.clip_split == SPLITS.index(split))[0]]
     if not gen or not held:
         return 0.0
     index = WindowIndex(gen)
-    W = _frames(ds.fps)
+    W = window_frames(ds.fps)
     n = [max(0, (m.n_frames - W) // SUB + 1) for m in held]
     shares = [index.copy_fraction(m) for m in held]
     return float(np.average(shares, weights=n)) if sum(n) else 0.0
@@ -252,9 +252,9 @@ def add_eval_motion_args(p) -> None:
 
 def eval_motion_main(args) -> int:
     """``csgn eval motion``: exit status 0 when the check passes, 1 when it fails."""
-    from ..sampler import _namespace
+    from ..sampler import parse_namespace
 
-    a = _namespace(args, add_eval_motion_args)
+    a = parse_namespace(args, add_eval_motion_args)
     try:
         seconds = tuple(float(s) for s in str(a.seconds).split(",") if s.strip())
     except ValueError:

@@ -341,11 +341,11 @@ class FeatureCodec(nn.Module):
         A contact is a run of at least ``footclean.MIN_FRAMES`` frames the features mark over 0."""
         if not self.contact_joints:
             return None
-        from ..footclean import MIN_FRAMES, _drop_short
+        from ..footclean import MIN_FRAMES, drop_short
 
         f = torch.as_tensor(np.asarray(feat) if not torch.is_tensor(feat) else feat)
         on = (f[N_CONTACT][:, self.contact_joints] > 0).cpu().numpy()  # (F, K)
-        return {self.skeleton.joints[j]: _drop_short(on[:, k], MIN_FRAMES) for k, j in enumerate(self.contact_joints)}
+        return {self.skeleton.joints[j]: drop_short(on[:, k], MIN_FRAMES) for k, j in enumerate(self.contact_joints)}
 
     def to_motion(self, feat, fps: float, **meta) -> Motion:
         rot, root = self.decode_np(feat)

@@ -63,6 +63,10 @@ class CSGNModel(nn.Module):
             self._inverse_fidelity = measure_inverse_fidelity(self)
         return self._inverse_fidelity
 
+    def set_inverse_fidelity(self, value: float) -> None:
+        """Record a measured ``inverse_fidelity`` (from a model's config.json) so it is not measured again."""
+        self._inverse_fidelity = float(value)
+
     @classmethod
     def new(cls, cfg: ModelConfig) -> "CSGNModel":
         """Untrained networks for a config (tests, benchmarks)."""
@@ -127,7 +131,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> CSGNMode
     load_state(model.H, tensors, "H.", folder)
     fidelity = doc.get("inverse_fidelity")
     if isinstance(fidelity, (int, float)) and math.isfinite(fidelity):
-        model._inverse_fidelity = float(fidelity)
+        model.set_inverse_fidelity(float(fidelity))
     return model.to(device).eval()
 
 

@@ -30,7 +30,8 @@ from ..nn.model import CHECKPOINT_FORMAT
 VERSION = 1
 
 
-def _jsonable_groups(opt: torch.optim.Optimizer) -> list[dict]:
+def jsonable_groups(opt: torch.optim.Optimizer) -> list[dict]:
+    """The optimiser's parameter groups (settings, no tensors) as JSON-safe dicts for a checkpoint."""
     out = []
     for g in opt.state_dict()["param_groups"]:
         d = {}

@@ -522,9 +522,9 @@ class Trainer:
 
 
 def _groups(opt: torch.optim.Optimizer) -> list[dict]:
-    from .checkpoint import _jsonable_groups
+    from .checkpoint import jsonable_groups
 
-    return _jsonable_groups(opt)
+    return jsonable_groups(opt)
 
 
 # --- plots ---------------------------------------------------------------------------------------------------
