@@ -197,11 +197,16 @@ class MainWindow(FileActions, QtWidgets.QMainWindow):
     def status(self, text: str, ms: int = 8000) -> None:
         self.statusBar().showMessage(text, ms)
 
-    def error(self, text: str) -> None:
-        self.last_error = text
+    def error(self, text: str, details: str = "") -> None:
+        """Say what went wrong (status bar and a dialog); ``details`` (a traceback) goes behind the
+        dialog's "Show Details" button."""
+        self.last_error, self.last_error_details = text, details
         self.status(text, 15000)
         if not getattr(self, "quiet", False):
-            QtWidgets.QMessageBox.warning(self, APP_NAME, text)
+            box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Warning, APP_NAME, text, QtWidgets.QMessageBox.Ok, self)
+            if details:
+                box.setDetailedText(details)
+            box.exec()
 
     def about(self) -> None:
         QtWidgets.QMessageBox.about(self, f"About {APP_NAME}", about_text())
@@ -431,7 +436,7 @@ class MainWindow(FileActions, QtWidgets.QMainWindow):
         if message == "cancelled":
             self.status(f"{label}: cancelled; nothing changed")
         else:
-            self.error(f"{label} failed: {message}\nThe document was not changed.")
+            self.error(f"{label} failed: {message}\nThe document was not changed.", self.worker.details.pop(job, ""))
 
     # --- model actions -------------------------------------------------------------------------------
     def new_from_seed(self, seed: int | None = None, seconds: float | None = None, ask: bool = True) -> int | None:

@@ -14,7 +14,12 @@ from pathlib import Path
 
 from PySide6 import QtCore
 
-from .worker_process import snapshot, worker_main
+import logging
+
+from .messages import Job, JobError, LoadError, Progress, Ready, Result
+from .worker_process import worker_main
+
+log = logging.getLogger("csgn_studio.worker")
 
 # --- the editor side -------------------------------------------------------------------------------
 
@@ -23,7 +28,8 @@ class ModelWorker(QtCore.QObject):
     """Owns the worker process; signals carry the answers back on the GUI thread.
 
     ``submit(kind, args)`` returns a job id; later exactly one of ``finished(id, result)`` or
-    ``failed(id, message)`` arrives for it (``failed`` with "cancelled" after ``cancel``).
+    ``failed(id, message)`` arrives for it (``failed`` with "cancelled" after ``cancel``). A failure's
+    traceback, when there is one, goes to the ``csgn_studio.worker`` log and to ``details[id]``.
     """
 
     ready = QtCore.Signal(object)  # {"fps", "skeleton", "name", "device", "requested_device", "cuda"}
@@ -43,6 +49,7 @@ class ModelWorker(QtCore.QObject):
         self._next_id = 0
         self._pending: list[int] = []  # submitted, not yet answered, in order
         self._cancelled: set[int] = set()
+        self.details: dict[int, str] = {}  # job -> traceback of its failure
         self._proc = None
         self._conn = None
         self._timer = QtCore.QTimer(self)
@@ -95,13 +102,11 @@ class ModelWorker(QtCore.QObject):
     # --- jobs ----------------------------------------------------------------------------------
     def submit(self, kind: str, args: dict | None = None) -> int:
         args = dict(args or {})
-        if "doc" in args:
-            args["doc"] = snapshot(args["doc"])
         self._next_id += 1
         job = self._next_id
         was_busy = self.busy
         self._pending.append(job)
-        self._conn.send((job, kind, args))
+        self._conn.send(Job(job, kind, args))  # pickled now: later edits of the document stay here
         if not was_busy:
             self.busyChanged.emit(True)
         return job
@@ -140,26 +145,28 @@ class ModelWorker(QtCore.QObject):
                 self.failed.emit(j, f"the model worker stopped unexpectedly (exit code {code}); it was restarted")
 
     def _handle(self, msg) -> None:
-        kind, job, payload = msg[0], msg[1], msg[2]
-        if kind == "ready":
-            self.info = payload
-            self.ready.emit(payload)
+        if isinstance(msg, Ready):
+            self.info = msg.info
+            self.ready.emit(msg.info)
             return
-        if kind == "load_error":
-            self.loadFailed.emit(payload)
+        if isinstance(msg, LoadError):
+            self.loadFailed.emit(msg.message)
             return
-        if job in self._cancelled:
-            if kind in ("result", "error"):
-                self._cancelled.discard(job)
+        if msg.job in self._cancelled:
+            if isinstance(msg, (Result, JobError)):
+                self._cancelled.discard(msg.job)
             return
-        if kind == "progress":
-            self.progress.emit(job, payload[0], payload[1])
-        elif kind == "result":
-            self._answer(job)
-            self.finished.emit(job, payload)
-        elif kind == "error":
-            self._answer(job)
-            self.failed.emit(job, payload)
+        if isinstance(msg, Progress):
+            self.progress.emit(msg.job, msg.fraction, msg.text)
+        elif isinstance(msg, Result):
+            self._answer(msg.job)
+            self.finished.emit(msg.job, msg.value)
+        elif isinstance(msg, JobError):
+            self._answer(msg.job)
+            if msg.details:
+                self.details[msg.job] = msg.details
+                log.error("model job %d failed: %s\n%s", msg.job, msg.message, msg.details)
+            self.failed.emit(msg.job, msg.message)
 
     def wait(self, job: int, timeout: float = 60.0):
         """Block (processing events) until ``job`` is answered; returns ("ok", result) or ("error", msg).

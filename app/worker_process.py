@@ -12,17 +12,6 @@ from pathlib import Path
 # --- the worker process ----------------------------------------------------------------------------
 
 
-def snapshot(doc):
-    """A picklable copy of a Timeline (same pins and fill, no editor callbacks)."""
-    from csgn_core.timeline import Events, Timeline
-
-    snap = Timeline.__new__(Timeline)
-    snap.__dict__.update(doc.__dict__)
-    snap.pins = list(doc.pins)
-    snap.events = Events()
-    return snap
-
-
 def _run_job(model, model_name, kind, args, progress, cancel):
     if kind == "info":
         return {"fps": model.fps, "skeleton": model.skeleton, "name": model_name}
@@ -35,7 +24,7 @@ def _run_job(model, model_name, kind, args, progress, cancel):
         from csgn_core.sampler import new_timeline
 
         progress(0.1, "sampling")
-        return snapshot(new_timeline(model, args["seconds"], args.get("seed", 0), name=model_name))
+        return new_timeline(model, args["seconds"], args.get("seed", 0), name=model_name)
     if kind == "fill":
         from csgn_core.sampler import fill_stale
 
@@ -69,6 +58,8 @@ def _run_job(model, model_name, kind, args, progress, cancel):
             progress(i / args.get("steps", 100), "sleeping")
             time.sleep(args.get("dt", 0.05))
         return "slept"
+    if kind == "_raise":  # a bug inside a job: its traceback must reach the editor
+        return 1 // int(args.get("zero", 0))
     if kind == "_crash":
         os._exit(int(args.get("code", 3)))
     raise ValueError(f"unknown job {kind!r}")
@@ -76,8 +67,10 @@ def _run_job(model, model_name, kind, args, progress, cancel):
 
 def worker_main(conn, model_dir: str, cancel_id, device: str = "cpu") -> None:
     """The worker process: load the model on ``device`` ("cpu" or "cuda"; CUDA falls back to the CPU
-    when torch cannot see a GPU, and says so in the ready message), then answer (job_id, kind, args)
-    messages until None."""
+    when torch cannot see a GPU, and says so in the ready message), then answer ``Job`` messages
+    (``app.messages``) until None."""
+    from .messages import JobError, LoadError, Progress, Ready, Result
+
     model = None
     try:
         import torch
@@ -88,35 +81,35 @@ def worker_main(conn, model_dir: str, cancel_id, device: str = "cpu") -> None:
         cuda = bool(torch.cuda.is_available())
         used = "cuda" if device == "cuda" and cuda else "cpu"
         model = load_model(model_dir, device=used)
-        conn.send(("ready", -1, {"fps": model.fps, "skeleton": model.skeleton, "name": Path(model_dir).name,
-                                 "device": used, "requested_device": device, "cuda": cuda}))
+        conn.send(Ready({"fps": model.fps, "skeleton": model.skeleton, "name": Path(model_dir).name,
+                         "device": used, "requested_device": device, "cuda": cuda}))
     except BaseException as e:  # noqa: BLE001 - report everything to the editor
-        conn.send(("load_error", -1, f"could not load the model at {model_dir}: {e}"))
+        conn.send(LoadError(f"could not load the model at {model_dir}: {e}"))
     while True:
         try:
-            msg = conn.recv()
+            job = conn.recv()
         except (EOFError, OSError):
             return
-        if msg is None:
+        if job is None:
             return
-        job_id, kind, args = msg
-        if model is None and not kind.startswith("_"):
-            conn.send(("error", job_id, "no model loaded"))
+        if model is None and not job.kind.startswith("_"):
+            conn.send(JobError(job.id, "no model loaded"))
             continue
 
-        def progress(frac, text="", _id=job_id):
-            conn.send(("progress", _id, (float(frac), str(text))))
+        def progress(frac, text="", _id=job.id):
+            conn.send(Progress(_id, float(frac), str(text)))
 
-        def cancel(_id=job_id):
+        def cancel(_id=job.id):
             return cancel_id.value == _id
 
         try:
-            result = _run_job(model, Path(model_dir).name, kind, args, progress, cancel)
-            conn.send(("result", job_id, result))
+            result = _run_job(model, Path(model_dir).name, job.kind, job.args, progress, cancel)
+            conn.send(Result(job.id, result))
         except MemoryError:
-            conn.send(("error", job_id, "out of memory in the model worker"))
+            conn.send(JobError(job.id, "out of memory in the model worker"))
         except BaseException as e:  # noqa: BLE001
             from csgn_core.errors import CSGNError
 
-            text = str(e) if isinstance(e, CSGNError) else f"{type(e).__name__}: {e}"
-            conn.send(("error", job_id, text, traceback.format_exc()))
+            own = isinstance(e, CSGNError)
+            conn.send(JobError(job.id, str(e) if own else f"{type(e).__name__}: {e}",
+                               "" if own else traceback.format_exc()))

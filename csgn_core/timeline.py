@@ -113,6 +113,17 @@ class Timeline:
         self.fill: Fill | None = None
         self.events = Events()
 
+    # --- pickling: a document travels to the model worker without the editor's listeners ------
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["pins"] = list(self.pins)
+        del state["events"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.events = Events()
+
     # --- queries -----------------------------------------------------------------------------
     def pin(self, pin_id: str) -> Pin:
         for p in self.pins:

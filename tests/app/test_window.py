@@ -151,6 +151,18 @@ def test_worker_crash_keeps_editor(win, qtbot):
     assert not win.doc.is_stale()
 
 
+def test_a_failed_jobs_traceback_reaches_the_log_and_the_dialog(win, qtbot, caplog):
+    import logging
+
+    n, fill = win.undo.count(), win.doc.fill
+    with caplog.at_level(logging.ERROR, logger="csgn_studio.worker"):
+        run(qtbot, win, win.run_job("_raise", {}, "Buggy job", lambda r: None))
+    assert "ZeroDivisionError" in win.last_error and "\n" not in win.last_error.split("\nThe document")[0]
+    assert "Traceback" in win.last_error_details and "_run_job" in win.last_error_details
+    assert any("Traceback" in r.getMessage() for r in caplog.records)
+    assert win.undo.count() == n and win.doc.fill is fill
+
+
 def test_busy_refuses_second_job(win, qtbot):
     win.run_job("_sleep", {"steps": 100, "dt": 0.01}, "Long job", lambda r: None)
     assert win.fill_gaps() is None and "busy" in win.last_error

@@ -108,3 +108,13 @@ def test_project_load_errors(tmp_path):
                 zout.writestr(n, zin.read(n))
     with pytest.raises(ProjectFileError, match="overlap"):
         load_project(tmp_path / "overlap.csgnproj")
+
+
+def test_documents_pickle_without_their_listeners():
+    import pickle
+
+    doc = Timeline(10, 25.0)
+    doc.events.connect(lambda kind, payload: None)
+    copy = pickle.loads(pickle.dumps(doc))
+    assert copy.length == 10 and copy.pins == [] and copy.pins is not doc.pins
+    assert copy.events is not doc.events
