@@ -15,7 +15,7 @@ from csgn_core.errors import CSGNError
 
 from . import APP_NAME
 from . import commands as C
-from .continuation import DocState, context_range, continued_state
+from csgn_core.continuation import DocState, context_range, continued_state
 from .dialogs import PredictDialog, PreferencesDialog, SeedDialog, about_text
 from .files import FileActions, recovery_path
 from .models import default_model_dir, model_header

@@ -36,7 +36,7 @@ def _run_job(model, model_name, kind, args, progress, cancel):
         return resample_gap(args["doc"], model, args["gap_start"], args.get("seed", 0), progress=progress,
                             cancel=cancel)
     if kind == "predict":
-        from .continuation import sample_continuation
+        from csgn_core.continuation import sample_continuation
 
         return sample_continuation(args["doc"], model, args["start"], args["stop"], args["frames"],
                                    args.get("seed", 0), progress=progress, cancel=cancel)

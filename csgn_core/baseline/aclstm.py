@@ -264,7 +264,7 @@ def generate_aclstm(model: ACLSTM, seconds: float, seed: int | None = 0, prefix:
         x0 = model.frame_mean.cpu() + cfg.seed_noise * model.frame_std.cpu() * torch.randn(model.dim, generator=gen)
         feat = from_frames(x0[None, None], J)  # (1, 9, 1, J)
         yaw = float(torch.rand(1, generator=gen)) * 2 * math.pi - math.pi
-        from ..train.trainer import rotate_heading
+        from ..heading import rotate_heading
 
         feat = rotate_heading(feat, torch.tensor([yaw]))
         burn = project(to_frames(feat), J).to(dev)  # (1, 1, D)

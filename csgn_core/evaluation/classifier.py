@@ -40,6 +40,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from ..errors import CSGNError
+from ..heading import facing_angle, heading_pairs
 from ..motion import Motion
 from ..skeleton import Skeleton
 
@@ -76,23 +77,14 @@ class ClassifierConfig:
 
 
 # --- input -------------------------------------------------------------------------------------------
-def heading_pairs(skeleton: Skeleton) -> list[tuple[int, int]]:
-    """Left/right pairs rigid with the trunk (both hang from one parent): hips, shoulders."""
-    pairs = [(a, b) for a, b in skeleton.lr_pairs if skeleton.parents[a] == skeleton.parents[b]]
-    return pairs or list(skeleton.lr_pairs)
-
-
 def snippet_input(pos: np.ndarray, skeleton: Skeleton, fps: float) -> np.ndarray:
     """(B, T, J, 3) global positions, cm -> (B, 6, T, J) float32 network input (see the module doc)."""
     pos = np.asarray(pos, dtype=np.float64)
     B, T, J, _ = pos.shape
     c = T // 2
     x = pos - pos[:, c:c + 1, :1]  # (B, T, J, 3) relative to the root at the centre frame
-    pairs = heading_pairs(skeleton)
-    if pairs:
-        left = sum(pos[:, c, a] - pos[:, c, b] for a, b in pairs)  # (B, 3)
-        ang = np.arctan2(left[:, 2], left[:, 0])  # angle of the left vector from +x towards +z
-        ang = np.where(np.hypot(left[:, 0], left[:, 2]) > 1e-6, ang, 0.0)
+    if heading_pairs(skeleton):
+        ang = facing_angle(pos[:, c], skeleton)  # (B,) the left vector's angle from +x towards +z
         co, si = np.cos(ang)[:, None, None], np.sin(ang)[:, None, None]
         # Turn by -ang about y: (x, z) -> (x cos + z sin, -x sin + z cos) brings left onto +x.
         x = np.stack([co * x[..., 0] + si * x[..., 2], x[..., 1], -si * x[..., 0] + co * x[..., 2]], axis=-1)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..heading import facing_angle
 from ..motion import Motion
 
 WINDOW_S = 1.0
@@ -26,28 +27,20 @@ def window_frames(fps: float) -> int:
     return max(SUB + 1, int(round(WINDOW_S * fps)))
 
 
-def descriptors(positions: np.ndarray, fps: float, starts: np.ndarray) -> np.ndarray:
+def descriptors(positions: np.ndarray, skeleton, fps: float, starts: np.ndarray) -> np.ndarray:
     """(n, D) descriptors of the windows of ``positions`` (F, J, 3) that begin at ``starts``: poses
-    every SUB frames, relative to the root's floor position and heading at the first frame."""
+    every SUB frames, relative to the root's floor position and facing (``heading.facing_angle``) at
+    the first frame."""
     W = window_frames(fps)
     idx = starts[:, None] + np.arange(0, W, SUB)[None]  # (n, K)
     P = positions[idx]  # (n, K, J, 3)
     origin = positions[starts, 0]  # (n, 3)
-    # Heading from the hips' left-right line, which every skeleton here has as the root's children.
-    fwd = _facing(positions[starts])  # (n, 2) unit (x, z)
+    ang = facing_angle(positions[starts], skeleton)  # (n,) the body's left vector at the first frame
     rel = P - origin[:, None, None] * np.array([1.0, 0.0, 1.0])
-    c, s = fwd[:, 0][:, None, None], fwd[:, 1][:, None, None]
+    c, s = np.cos(ang)[:, None, None], np.sin(ang)[:, None, None]
     x = c * rel[..., 0] + s * rel[..., 2]
     z = -s * rel[..., 0] + c * rel[..., 2]
     return np.stack([x, rel[..., 1], z], axis=-1).reshape(len(starts), -1).astype(np.float32)
-
-
-def _facing(pose: np.ndarray) -> np.ndarray:
-    """(n, J, 3) -> (n, 2) unit horizontal direction of the first joint pair off the root (the
-    lowest-numbered children of joint 0 in every skeleton here are the hips)."""
-    d = pose[:, 1, [0, 2]] - pose[:, 0, [0, 2]]
-    n = np.linalg.norm(d, axis=-1, keepdims=True)
-    return np.where(n > 1e-6, d / np.maximum(n, 1e-6), np.array([1.0, 0.0]))
 
 
 class WindowIndex:
@@ -56,12 +49,12 @@ class WindowIndex:
     def __init__(self, clips: Sequence[Motion]):
         if not clips:
             raise ValueError("a window index needs training clips")
-        self.fps = float(clips[0].fps)
+        self.fps, self.skeleton = float(clips[0].fps), clips[0].skeleton
         W = window_frames(self.fps)
         rows = []
         for c in clips:
             if c.n_frames >= W:
-                rows.append(descriptors(c.positions, self.fps, np.arange(c.n_frames - W + 1)))
+                rows.append(descriptors(c.positions, self.skeleton, self.fps, np.arange(c.n_frames - W + 1)))
         self.table = np.concatenate(rows) if rows else np.zeros((0, 1), np.float32)
         self.sq = (self.table ** 2).sum(axis=1)
         self.points = self.table.shape[1] // 3 if len(self.table) else 1
@@ -71,7 +64,7 @@ class WindowIndex:
         window to its nearest training window."""
         if len(self.table) == 0:
             return np.full(len(starts), np.inf)
-        q = descriptors(positions, self.fps, np.asarray(starts, dtype=np.int64))
+        q = descriptors(positions, self.skeleton, self.fps, np.asarray(starts, dtype=np.int64))
         out = np.empty(len(q))
         for a in range(0, len(q), 256):  # (256, N) distance blocks keep memory small
             b = q[a:a + 256]

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from .. import quaternion as Q
+from ..heading import heading, heading_np  # noqa: F401 - features.heading_np stays importable
 from ..motion import Motion
 from ..skeleton import Skeleton
 
@@ -83,27 +84,6 @@ def quat_to_matrix(q: torch.Tensor) -> torch.Tensor:
         torch.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
         torch.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
     ], dim=-2)
-
-
-# --- heading ------------------------------------------------------------------------------------------------
-def heading_np(r0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sin, cos) of the heading (yaw about y) of root rotations (..., 3, 3).
-
-    The yaw is read from both horizontal axes (z maps to (sin, 0, cos), x to (cos, 0, -sin) under a
-    pure yaw), summed, so it stays defined when one of them points straight up or down.
-    """
-    s = r0[..., 0, 2] - r0[..., 2, 0]
-    c = r0[..., 2, 2] + r0[..., 0, 0]
-    n = np.maximum(np.hypot(s, c), 1e-9)
-    return s / n, c / n
-
-
-def heading(r0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Torch version of ``heading_np``."""
-    s = r0[..., 0, 2] - r0[..., 2, 0]
-    c = r0[..., 2, 2] + r0[..., 0, 0]
-    n = torch.sqrt(s * s + c * c).clamp_min(1e-6)
-    return s / n, c / n
 
 
 def root_track_np(rotations: np.ndarray, root: np.ndarray) -> np.ndarray:

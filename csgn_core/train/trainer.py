@@ -40,6 +40,7 @@ from torch import nn
 
 from ..datasets import DATASETS, SPLITS, Dataset, build_dataset, default_cache_path
 from ..errors import CSGNError
+from ..heading import rotate_heading
 from ..gp import GPPrior
 from ..nn.config import ModelConfig, TrainConfig, preset, PRESETS
 from ..nn.features import N_CONTACT, N_CRITIC_BASE, N_ROT, FeatureCodec, feature_stats, quat_to_6d_np, root_track_np
@@ -189,17 +190,6 @@ def mirror_features(x: torch.Tensor, mirror_map: torch.Tensor) -> torch.Tensor:
     sign[:N_ROT] = _MIRROR_6D.to(x)[:, None]
     sign[N_ROT, 0] = -1.0  # the root's sideways velocity
     return y * sign[None, :, None, :]
-
-
-def rotate_heading(x: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
-    """Rotate whole windows (N, 9, T, J) about the vertical axis: only the root's global rotation
-    changes (heading-frame velocities and local rotations are invariant)."""
-    c, s = torch.cos(angle)[:, None], torch.sin(angle)[:, None]  # (N, 1)
-    x = x.clone()
-    for col in (0, 3):
-        vx, vz = x[:, col, :, 0], x[:, col + 2, :, 0]  # (N, T)
-        x[:, col, :, 0], x[:, col + 2, :, 0] = c * vx + s * vz, -s * vx + c * vz
-    return x
 
 
 def measure_diff_gain(sampler: WindowSampler, rng: np.random.Generator, n: int = 256) -> list[float]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from csgn_core.errors import CSGNError
+from .errors import CSGNError
 
 CONTEXT_SECONDS = 4.0  # how much of the timeline's end conditions "continue the timeline"
 SOURCES = ("end", "selection", "last_pin")
@@ -58,8 +58,8 @@ def sample_continuation(doc, model, start: int, stop: int, frames: int, seed: in
                         cancel=None):
     """(frames) new frames continuing the document's frames [start, stop), sampled by filling a
     temporary timeline whose only pin is that context (so progress and cancel work as in a fill)."""
-    from csgn_core.sampler import fill
-    from csgn_core.timeline import Pin, Timeline
+    from .sampler import fill
+    from .timeline import Pin, Timeline
 
     shown = doc.current_motion()
     if shown is None or shown.n_frames != doc.length:
@@ -79,8 +79,8 @@ def continued_state(doc, stop: int, cont, seed: int = 0) -> DocState:
     Frames before ``stop`` keep their fill; a gap that was up to date before stays up to date (the
     continuation was sampled against the frames it follows), so no spurious stale span appears.
     """
-    from csgn_core.motion import Motion
-    from csgn_core.timeline import Fill, Timeline
+    from .motion import Motion
+    from .timeline import Fill, Timeline
 
     old = doc.fill
     if old is None or old.motion.n_frames != doc.length:
