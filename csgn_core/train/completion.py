@@ -32,14 +32,17 @@ def latent_moment_loss(h: torch.Tensor, kernel_rows: torch.Tensor) -> torch.Tens
     """Distance of the batch moments of latents h (N, C, T0) from the GP prior's.
 
     kernel_rows: (C, L) the prior's k_c(d) for lags d = 0 .. L-1 (L <= T0; k_c(0) = 1). Per channel
-    c, over the batch and time: the mean goes to 0, the log of the variance to 0 and the lag-d
+    c, over the batch and time: the mean goes to 0, the log of the centred variance to 0 and the lag-d
     autocorrelation to k_c(d). The variance enters as a log so that a collapsed H (spread 0.05, as
     the bundled ones had) feels a strong pull; squared differences of raw moments vanish with h.
     """
     N, C, T = h.shape
     L = min(kernel_rows.shape[1], T)
     mean = h.mean(dim=(0, 2))  # (C,)
-    covs = [(h[:, :, :T - d] * h[:, :, d:]).mean(dim=(0, 2)) for d in range(L)]  # L x (C,)
+    # Centred: with raw second moments, a constant output of +-0.85 per channel satisfied the
+    # variance term (E[h^2] near 1) and the variance term held the mean away from 0 (session 5).
+    c = h - mean[None, :, None]
+    covs = [(c[:, :, :T - d] * c[:, :, d:]).mean(dim=(0, 2)) for d in range(L)]  # L x (C,)
     var = covs[0].clamp_min(1e-8)
     loss = (mean ** 2).mean() + (var.log() ** 2).mean()
     if L > 1:

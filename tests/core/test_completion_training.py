@@ -179,3 +179,13 @@ def test_generated_contacts_reach_the_motion_the_fill_and_the_clean_up():
     given["l_toe"][:20] = True
     _, rep = clean_feet(m, contacts=given)
     assert rep["contacts"]["l_toe"] == 1 and rep["contacts"]["r_heel"] == 0
+
+
+def test_moment_loss_does_not_reward_a_constant_latent():
+    prior = GPPrior(GPPriorConfig(channels=16, sigma_bar=8.0))
+    rows = torch.from_numpy(prior.kernel_rows(8)).float()
+    const = torch.full((64, 16, 8), 0.85)  # E[h^2] near 1, but no spread at all
+    assert latent_moment_loss(const, rows) > 10.0
+    h = torch.full((64, 16, 8), 0.85, requires_grad=True)
+    latent_moment_loss(h + 0.1 * torch.randn(64, 16, 8), rows).backward()
+    assert float(h.grad.sum()) > 0  # the mean is pulled down towards 0
