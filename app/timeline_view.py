@@ -111,10 +111,7 @@ class TimelineView(QtWidgets.QWidget):
         """The nearest pin edge, playhead or timeline end within a few pixels, else ``frame``."""
         if not self.snapping or self.doc is None:
             return frame
-        targets = [0, self.doc.length, self.frame]
-        for p in self.doc.pins:
-            if exclude is None or p.id != exclude:
-                targets += [p.at, p.stop]
+        targets = self.doc.snap_targets(self.frame, exclude)
         best = min(targets, key=lambda t: abs(t - frame))
         return best if abs(best - frame) * self.px_per_frame <= SNAP_PX else frame
 
@@ -142,10 +139,9 @@ class TimelineView(QtWidgets.QWidget):
         x0, x1 = self.frame_to_x(0), self.frame_to_x(doc.length)
         qp.fillRect(QtCore.QRectF(x0, TRACK_Y, x1 - x0, TRACK_H), COL_EMPTY)
         if doc.fill is not None:
-            done = doc.fill.signatures
             for g in doc.gaps():
                 r = QtCore.QRectF(self.frame_to_x(g.start), TRACK_Y, g.length * self.px_per_frame, TRACK_H)
-                if g.signature() in done:
+                if not doc.is_gap_stale(g):
                     qp.fillRect(r, self.gap_colour(g))
                 else:
                     qp.fillRect(r, COL_STALE)

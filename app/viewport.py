@@ -32,13 +32,13 @@ def pose_at(doc, frame: int):
     """(positions (J, 3), style) of the document at ``frame``; style is "pinned", "generated" or "stale"."""
     if doc is None or not (0 <= frame < doc.length):
         return None, None
-    for p in doc.pins:
-        if p.at <= frame < p.stop:
-            return p.source.positions[p.src_start + frame - p.at], "pinned"
+    p = doc.pin_at(frame)
+    if p is not None:
+        return p.source.positions[p.src_start + frame - p.at], "pinned"
     if doc.fill is None or frame >= doc.fill.motion.n_frames:
         return None, None
     gap = doc.gap_at(frame)
-    stale = gap is not None and gap.signature() not in doc.fill.signatures
+    stale = gap is not None and doc.is_gap_stale(gap)
     return doc.fill.motion.positions[frame], ("stale" if stale else "generated")
 
 
@@ -146,10 +146,8 @@ class Viewport(gl.GLViewWidget):
 
     def _pose_skeleton(self, frame: int | None = None):
         frame = self.frame if frame is None else frame
-        for p in (self.doc.pins if self.doc else []):
-            if p.at <= frame < p.stop:
-                return p.source.skeleton
-        return self.doc.fill.motion.skeleton
+        p = self.doc.pin_at(frame) if self.doc else None
+        return p.source.skeleton if p is not None else self.doc.fill.motion.skeleton
 
 
 def _bones(skel) -> np.ndarray:

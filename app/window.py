@@ -6,7 +6,6 @@ so scripts and tests call them directly; with no argument they open the dialog.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -340,21 +339,20 @@ class MainWindow(FileActions, QtWidgets.QMainWindow):
         return ok
 
     def move_pin(self, pin_id: str, at: int) -> bool:
-        old = self.doc.pin(pin_id)
-        new = replace(old, at=int(at))
-        pins = [new if p.id == pin_id else p for p in self.doc.pins]
-        return self._push(C.ReplacePin(self.doc, old, new, "Move pin"), pins)
+        return self._replace_pin(pin_id, "Move pin", lambda: self.doc.moved(pin_id, at))
 
     def trim_pin(self, pin_id: str, src_start: int, src_stop: int) -> bool:
+        return self._replace_pin(pin_id, "Trim pin", lambda: self.doc.trimmed(pin_id, src_start, src_stop))
+
+    def _replace_pin(self, pin_id: str, label: str, edit) -> bool:
+        """Push one ReplacePin for the pin ``edit()`` computes (the Timeline's rule), or say why not."""
         old = self.doc.pin(pin_id)
         try:
-            new = replace(old, src_start=int(src_start), src_stop=int(src_stop),
-                          at=old.at + int(src_start) - old.src_start)
+            new, _ = edit()
         except CSGNError as e:
             self.error(str(e))
             return False
-        pins = [new if p.id == pin_id else p for p in self.doc.pins]
-        return self._push(C.ReplacePin(self.doc, old, new, "Trim pin"), pins)
+        return self._push(C.ReplacePin(self.doc, old, new, label))
 
     # --- jobs ----------------------------------------------------------------------------------------
     def run_job(self, kind: str, args: dict, label: str, on_done, auto: bool = False) -> int | None:

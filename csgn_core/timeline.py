@@ -142,6 +142,43 @@ class Timeline:
             out.append(Gap(cursor, self.length, left, None))
         return out
 
+    def pin_at(self, frame: int) -> Pin | None:
+        """The pin covering timeline frame ``frame``, if any."""
+        for p in self.pins:
+            if p.at <= frame < p.stop:
+                return p
+        return None
+
+    def is_gap_stale(self, gap: Gap) -> bool:
+        """Whether ``gap`` lacks a fill made with its current bordering pins."""
+        return self.fill is None or gap.signature() not in self.fill.signatures
+
+    def snap_targets(self, playhead: int | None = None, exclude: str | None = None) -> list[int]:
+        """Frames a drag snaps to: the timeline's ends, the playhead and every pin edge (but those
+        of the pin ``exclude``, the one being dragged)."""
+        out = [0, self.length] + ([int(playhead)] if playhead is not None else [])
+        for p in self.pins:
+            if p.id != exclude:
+                out += [p.at, p.stop]
+        return out
+
+    def moved(self, pin_id: str, at: int) -> tuple[Pin, list[Pin]]:
+        """(the pin moved to ``at``, the whole pin list after the move), checked (TimelineError)."""
+        old = self.pin(pin_id)
+        return self._replaced(old, replace(old, at=int(at)))
+
+    def trimmed(self, pin_id: str, src_start: int, src_stop: int) -> tuple[Pin, list[Pin]]:
+        """(the pin showing source frames [src_start, src_stop), its first frame staying under the
+        same source frame, the pin list after it), checked (TimelineError)."""
+        old = self.pin(pin_id)
+        new = replace(old, src_start=int(src_start), src_stop=int(src_stop), at=old.at + int(src_start) - old.src_start)
+        return self._replaced(old, new)
+
+    def _replaced(self, old: Pin, new: Pin) -> tuple[Pin, list[Pin]]:
+        pins = [new if p.id == old.id else p for p in self.pins]
+        self.check_pins(pins)
+        return new, pins
+
     def gap_at(self, frame: int) -> Gap | None:
         for g in self.gaps():
             if g.start <= frame < g.stop:
@@ -150,8 +187,7 @@ class Timeline:
 
     def stale_gaps(self) -> list[Gap]:
         """Gaps whose fill is missing or was made before the edits around them."""
-        done = self.fill.signatures if self.fill else frozenset()
-        return [g for g in self.gaps() if g.signature() not in done]
+        return [g for g in self.gaps() if self.is_gap_stale(g)]
 
     def is_stale(self) -> bool:
         return self.fill is None or bool(self.stale_gaps()) or self.fill.motion.n_frames != self.length

@@ -118,3 +118,23 @@ def test_documents_pickle_without_their_listeners():
     copy = pickle.loads(pickle.dumps(doc))
     assert copy.length == 10 and copy.pins == [] and copy.pins is not doc.pins
     assert copy.events is not doc.events
+
+
+def test_the_timeline_answers_the_editors_questions():
+    sk = toy_skeleton()
+    doc = Timeline(100, 30.0, "dance", sk)
+    a = Pin(random_motion(sk, 30, seed=1), 0, 20, 10, label="a")
+    b = Pin(random_motion(sk, 30, seed=2), 5, 25, 60, label="b")
+    doc.pins = doc.check_pins([b, a])
+    assert [p.label for p in doc.pins] == ["a", "b"]
+    assert doc.pin_at(10) is doc.pins[0] and doc.pin_at(29) is doc.pins[0] and doc.pin_at(30) is None
+    assert all(doc.is_gap_stale(g) for g in doc.gaps())  # nothing filled yet
+    assert doc.snap_targets(playhead=42, exclude=a.id) == [0, 100, 42, 60, 80]
+    new, pins = doc.moved(a.id, 35)
+    assert new.at == 35 and [p.at for p in pins] == [35, 60] and doc.pin(a.id).at == 10  # the document is untouched
+    with pytest.raises(TimelineError):
+        doc.moved(a.id, 50)  # would overlap b
+    new, _ = doc.trimmed(a.id, 4, 20)
+    assert (new.src_start, new.src_stop, new.at) == (4, 20, 14)  # frame 4 of the source stays at timeline 14
+    with pytest.raises(TimelineError):
+        doc.trimmed(a.id, 4, 31)  # past the source
