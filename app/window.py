@@ -1,11 +1,11 @@
-"""The main window: viewport, timeline, actions, undo, jobs (files and auto-save: files.py).
+"""The main window: widgets, menus, the document and undo stack (file actions: files.py; model
+actions: model_actions.py; the job runner: jobs.py; playback: playback.py).
 
 Actions that ask the user something (file names, seeds) take the answer as an optional argument,
 so scripts and tests call them directly; with no argument they open the dialog.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -14,10 +14,12 @@ from csgn_core.errors import CSGNError
 
 from . import APP_NAME
 from . import commands as C
-from csgn_core.continuation import DocState, context_range, continued_state
-from .dialogs import PredictDialog, PreferencesDialog, SeedDialog, about_text
+from .dialogs import about_text
 from .files import FileActions, recovery_path
-from .models import default_model_dir, model_header
+from .jobs import JobRunner
+from .model_actions import ModelActions, compatible
+from .models import default_model_dir
+from .playback import Playback
 from .timeline_view import TimelineView
 from .viewport import Viewport
 from .worker import ModelWorker
@@ -25,18 +27,13 @@ from .worker import ModelWorker
 AUTOSAVE_MS = 60_000
 AUTO_FILL_MS = 300  # quiet time after an edit before Auto-fill starts
 
+
 def _bool(v) -> bool:
     """A QSettings value as a bool (INI files give back strings)."""
     return v is True or str(v).lower() in ("true", "1", "yes")
 
 
-def _compatible(doc, skeleton, fps) -> bool:
-    """Can a model with this skeleton and fps work on the document?"""
-    own = doc.skeleton or (doc.fill.motion.skeleton if doc.fill is not None else None)
-    return own is not None and own.same_topology(skeleton) and abs(doc.fps - float(fps)) < 1e-6
-
-
-class MainWindow(FileActions, QtWidgets.QMainWindow):
+class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
     jobStarted = QtCore.Signal(int, str)  # job id, label (Auto-fill, Fill gaps, ...)
 
     def __init__(self, model_dir: str | Path | None = None, settings: QtCore.QSettings | None = None,
@@ -54,17 +51,12 @@ class MainWindow(FileActions, QtWidgets.QMainWindow):
         self.prompt_on_close = True
         self.frame = 0
         self.last_error = ""
-        self.playing = False
-        self._play_t0 = 0.0
-        self._play_f0 = 0
-        self._job = None  # (id, label, on_done, auto)
         self._own_worker = worker is None if own_worker is None else own_worker
         self.worker = worker or ModelWorker(self.model_dir, self, device=self._device_setting())
-        self.worker.finished.connect(self._job_finished)
-        self.worker.failed.connect(self._job_failed)
-        self.worker.progress.connect(self._job_progress)
-        self.worker.loadFailed.connect(self._worker_load_failed)
-        self.worker.ready.connect(self._worker_ready)
+        self.jobs = JobRunner(self.worker, self._refusal, self)
+        self.jobs.said.connect(self.status)
+        self.jobs.went_wrong.connect(self.error)
+        self.jobs.started.connect(self.jobStarted)
 
         self.undo = QtGui.QUndoStack(self)
         self.undo.cleanChanged.connect(self._on_stack_changed)
@@ -102,10 +94,11 @@ class MainWindow(FileActions, QtWidgets.QMainWindow):
         sb.addPermanentWidget(self.progress_bar)
         sb.addPermanentWidget(self.cancel_button)
         self._show_progress(False)
+        self.jobs.running.connect(self._show_progress)
+        self.jobs.progressed.connect(self.progress_bar.setValue)
 
-        self.play_timer = QtCore.QTimer(self)
-        self.play_timer.setTimerType(QtCore.Qt.PreciseTimer)
-        self.play_timer.timeout.connect(self._tick)
+        self.playback = Playback(self)
+        self.playback.frameDue.connect(self.set_frame)
         self.autosave_timer = QtCore.QTimer(self)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start(AUTOSAVE_MS)
@@ -265,27 +258,19 @@ class MainWindow(FileActions, QtWidgets.QMainWindow):
         self.set_frame(getattr(self, "frame", 0) + d)
 
     # --- playback ------------------------------------------------------------------------------------
+    @property
+    def playing(self) -> bool:
+        return self.playback.playing
+
     def play(self) -> None:
-        if self.doc is None:
-            return
-        self.playing = True
-        self._play_t0 = time.perf_counter()
-        self._play_f0 = getattr(self, "frame", 0)
-        self.play_timer.start(max(1, int(1000 / self.doc.fps / 2)))
+        if self.doc is not None:
+            self.playback.play(self.frame, self.doc.length, self.doc.fps)
 
     def pause(self) -> None:
-        self.playing = False
-        self.play_timer.stop()
+        self.playback.pause()
 
     def toggle_play(self) -> None:
         self.pause() if self.playing else self.play()
-
-    def _tick(self) -> None:
-        # Frame from the clock, so slow redraws drop frames instead of slowing the motion down.
-        f = self._play_f0 + int((time.perf_counter() - self._play_t0) * self.doc.fps)
-        f %= self.doc.length
-        if f != getattr(self, "frame", -1):
-            self.set_frame(f)
 
     # --- edits ---------------------------------------------------------------------------------------
     def _push(self, cmd, pins=None) -> bool:
@@ -356,268 +341,27 @@ class MainWindow(FileActions, QtWidgets.QMainWindow):
 
     # --- jobs ----------------------------------------------------------------------------------------
     def run_job(self, kind: str, args: dict, label: str, on_done, auto: bool = False) -> int | None:
-        if self._job is not None and self._job[3] and not auto:
-            self.cancel_job()  # the user's own job goes before an automatic fill
-        if self._job is not None:
-            self.error(f"busy: {self._job[1]} is still running (cancel it with Esc)")
-            return None
+        """Run a model job (``JobRunner.submit``); ``on_done(result)`` applies its answer."""
+        return self.jobs.submit(kind, args, label, on_done, auto)
+
+    def _refusal(self, args: dict) -> str | None:
         doc, info = args.get("doc"), self.worker.info
-        if doc is not None and info is not None and doc.model != info["name"] and not _compatible(
+        if doc is not None and info is not None and doc.model != info["name"] and not compatible(
                 doc, info["skeleton"], info["fps"]):
-            self.error(f"this project was made with the model '{doc.model}' but '{info['name']}' is loaded; "
-                       f"start CSGN Studio with --model {doc.model}")
-            return None
-        job = self.worker.submit(kind, args)
-        self._job = (job, label, on_done, auto)
-        self.jobStarted.emit(job, label)
-        self._show_progress(True)
-        self.progress_bar.setValue(0)
-        loading = "" if self.worker.info else " (loading the model first)"
-        self.status(f"{label}...{loading}", 0)
-        return job
-
-    def _worker_ready(self, info) -> None:
-        note = ""
-        if info.get("requested_device") == "cuda" and info.get("device") != "cuda":
-            note = "; CUDA is not available to the worker, so it runs on the CPU"
-        self.status(f"model '{info['name']}' ready ({info['fps']:g} fps, {info.get('device', 'cpu')}){note}")
-
-    def _worker_load_failed(self, message) -> None:
-        self.error(message)
-
-    def _disconnect_worker(self) -> None:
-        for sig, slot in ((self.worker.finished, self._job_finished), (self.worker.failed, self._job_failed),
-                          (self.worker.progress, self._job_progress), (self.worker.ready, self._worker_ready),
-                          (self.worker.loadFailed, self._worker_load_failed)):
-            try:
-                sig.disconnect(slot)
-            except (RuntimeError, TypeError):
-                pass
+            return (f"this project was made with the model '{doc.model}' but '{info['name']}' is loaded; "
+                    f"start CSGN Studio with --model {doc.model}")
+        return None
 
     def cancel_job(self) -> None:
-        if self._job is not None:
-            self.worker.cancel(self._job[0])
+        self.jobs.cancel()
 
     @property
     def busy(self) -> bool:
-        return self._job is not None
+        return self.jobs.busy
 
     def _show_progress(self, on: bool) -> None:
         self.progress_bar.setVisible(on)
         self.cancel_button.setVisible(on)
-
-    def _job_progress(self, job, frac, text) -> None:
-        if self._job and job == self._job[0]:
-            self.progress_bar.setValue(int(100 * frac))
-            if text:
-                self.status(f"{self._job[1]}: {text}", 0)
-
-    def _job_finished(self, job, result) -> None:
-        if not self._job or job != self._job[0]:
-            return
-        _, label, on_done, _auto = self._job
-        self._job = None
-        self._show_progress(False)
-        try:
-            on_done(result)
-        except CSGNError as e:
-            self.error(f"{label} failed: {e}")
-            return
-        self.status(f"{label}: done")
-
-    def _job_failed(self, job, message) -> None:
-        if not self._job or job != self._job[0]:
-            return
-        label = self._job[1]
-        self._job = None
-        self._show_progress(False)
-        if message == "cancelled":
-            self.status(f"{label}: cancelled; nothing changed")
-        else:
-            self.error(f"{label} failed: {message}\nThe document was not changed.", self.worker.details.pop(job, ""))
-
-    # --- model actions -------------------------------------------------------------------------------
-    def new_from_seed(self, seed: int | None = None, seconds: float | None = None, ask: bool = True) -> int | None:
-        if seed is None or seconds is None:
-            dlg = SeedDialog(self)
-            if dlg.exec() != QtWidgets.QDialog.Accepted:
-                return None
-            seed, seconds = dlg.values()
-        if ask and not self.maybe_save():
-            return None
-
-        def done(doc):
-            self.set_document(doc)
-            self.play()
-
-        return self.run_job("new_timeline", {"seconds": float(seconds), "seed": int(seed)},
-                            f"New motion (seed {seed}, {seconds:g} s)", done)
-
-    def choose_model(self, folder: str | Path | None = None) -> bool:
-        """Use another model folder (remembered in the settings); the worker restarts with it."""
-        if folder is None:
-            folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Model folder", str(self.model_dir))
-            if not folder:
-                return False
-        return self.apply_preferences(model=Path(folder).resolve())
-
-    def fill_gaps(self, seed: int | None = None, auto: bool = False) -> int | None:
-        if self.doc is None:
-            return None
-        seed = int(time.time()) % 100000 if seed is None else seed
-        doc = self.doc
-        label = "Auto-fill" if auto else "Fill gaps"
-
-        def done(fill):
-            if self.doc is doc:
-                self.undo.push(C.SetFill(doc, fill, label))
-
-        return self.run_job("fill", {"doc": doc, "seed": seed}, label, done, auto=auto)
-
-    # --- auto-fill -----------------------------------------------------------------------------------
-    def set_auto_fill(self, on: bool) -> None:
-        """Fill stale gaps by themselves AUTO_FILL_MS after each edit (remembered in the settings)."""
-        self.auto_fill = bool(on)
-        self.settings.setValue("auto_fill", self.auto_fill)
-        if self.act_auto_fill.isChecked() != self.auto_fill:
-            self.act_auto_fill.setChecked(self.auto_fill)
-        if self.auto_fill:
-            self._schedule_auto_fill()
-        else:
-            self.auto_fill_timer.stop()
-            if self._job is not None and self._job[3]:
-                self.cancel_job()
-
-    def _schedule_auto_fill(self) -> None:
-        """After an edit: (re)start the quiet-time timer; an auto-fill already running is now out of
-        date, so it is cancelled (a new one follows)."""
-        if not self.auto_fill or self.doc is None:
-            return
-        if self._job is not None and self._job[3]:
-            self.cancel_job()
-        self.auto_fill_timer.start()
-
-    def _auto_fill_now(self) -> None:
-        if not self.auto_fill or self.doc is None or not self.doc.stale_gaps():
-            return
-        if self._job is not None:
-            if self._job[3]:
-                self.cancel_job()
-            else:  # the user's job runs: try again when it may be done
-                self.auto_fill_timer.start()
-                return
-        self.fill_gaps(auto=True)
-
-    # --- predict -------------------------------------------------------------------------------------
-    def predict_continuation(self, seconds: float | None = None, source: str | None = None,
-                             seed: int | None = None) -> int | None:
-        """Continue the motion for ``seconds`` after a context: "end" (the timeline's last seconds),
-        "selection" or "last_pin". The timeline becomes context end + the new frames long; it is one
-        undo step. Frames after a context that ends before the timeline's end are replaced."""
-        if self.doc is None:
-            return None
-        if seconds is None or source is None:
-            dlg = PredictDialog(self, has_selection=self.timeline.selection is not None,
-                                 has_pins=bool(self.doc.pins))
-            if dlg.exec() != QtWidgets.QDialog.Accepted:
-                return None
-            seconds, source, seed = dlg.values()
-        doc = self.doc
-        if doc.fill is None or doc.fill.motion.n_frames != doc.length:
-            self.error("nothing to continue yet: fill the timeline first")
-            return None
-        try:
-            if not (float(seconds) > 0):
-                raise CSGNError(f"the continuation must be longer than 0 s, got {seconds}")
-            start, stop = context_range(doc, source, self.timeline.selection)
-        except CSGNError as e:
-            self.error(str(e))
-            return None
-        seed = int(time.time()) % 100000 if seed is None else int(seed)
-        frames = max(1, round(float(seconds) * doc.fps))
-        before = DocState.of(doc)
-
-        def done(cont):
-            if self.doc is not doc:
-                return
-            if doc.length != before.length or tuple(doc.pins) != before.pins or doc.fill is not before.fill:
-                raise CSGNError("the document changed while the model was predicting; nothing was applied")
-            new = continued_state(doc, stop, cont, seed)
-            self.undo.push(C.SetState(doc, before, new, f"Predict {frames / doc.fps:g} s"))
-            self.set_frame(stop)
-            self._schedule_auto_fill()
-
-        return self.run_job("predict", {"doc": doc, "start": start, "stop": stop, "frames": frames, "seed": seed},
-                            f"Predict continuation ({frames / doc.fps:g} s)", done)
-
-    # --- preferences ---------------------------------------------------------------------------------
-    def _device_setting(self) -> str:
-        v = str(self.settings.value("device") or "cpu").lower()
-        return v if v in ("cpu", "cuda") else "cpu"
-
-    def cuda_available(self) -> bool | None:
-        """What the worker process found (torch.cuda.is_available() there); None until it has loaded."""
-        info = self.worker.info
-        return None if info is None else bool(info.get("cuda", False))
-
-    def preferences(self) -> bool:
-        dlg = PreferencesDialog(self, self.model_dir, self.worker.device, self.cuda_available())
-        if dlg.exec() != QtWidgets.QDialog.Accepted:
-            return False
-        return self.apply_preferences(model=dlg.model(), device=dlg.device())
-
-    def apply_preferences(self, model: str | Path | None = None, device: str | None = None) -> bool:
-        """Use another model (a bundled name or a folder) and/or device ("cpu", "cuda"); both are
-        remembered in the settings and the worker restarts with them. A model on another skeleton or
-        frame rate is refused while the document has pins (the document stays as it is); a document
-        without pins is replaced by a new motion from the new model."""
-        folder = self.model_dir if model is None else default_model_dir(str(model))
-        device = self.worker.device if device is None else str(device).lower()
-        if device not in ("cpu", "cuda"):
-            self.error(f"unknown device {device!r} (cpu or cuda)")
-            return False
-        if device == "cuda" and self.worker.device != "cuda" and self.cuda_available() is False:
-            self.error("CUDA is not available to the model worker (torch.cuda.is_available() is False); "
-                       "it stays on the CPU")
-            return False
-        model_changed = Path(folder).resolve() != Path(self.model_dir).resolve()
-        renew = None
-        if model_changed:
-            if not (Path(folder) / "config.json").is_file():
-                self.error(f"{folder}: no CSGN model here (expected config.json and model.safetensors)")
-                return False
-            try:
-                skeleton, fps = model_header(folder)
-            except CSGNError as e:
-                self.error(str(e))
-                return False
-            doc = self.doc
-            if doc is not None and not _compatible(doc, skeleton, fps):
-                if doc.pins:
-                    own = doc.skeleton.name if doc.skeleton else "?"
-                    self.error(f"the model '{Path(folder).name}' uses the skeleton '{skeleton.name}' at {fps:g} fps "
-                               f"but this document's pins are on '{own}' at {doc.fps:g} fps; the model was not "
-                               f"switched and the document is unchanged (save it and remove its pins, or start "
-                               f"a new document, then switch)")
-                    return False
-                if not self.maybe_save():
-                    return False
-                renew = doc.length / doc.fps
-        if not model_changed and device == self.worker.device:
-            return True
-        self.cancel_job()
-        self.auto_fill_timer.stop()
-        self.model_dir = Path(folder)
-        bundled = Path(folder).parent.resolve() == (default_model_dir("dance").parent).resolve()
-        self.settings.setValue("model", Path(folder).name if bundled else str(folder))
-        self.settings.setValue("device", device)
-        self.worker.model_dir = str(folder)
-        self.worker.device = device
-        self.worker.restart()
-        self.status(f"loading the model in {folder} on {device} ...", 0)
-        if renew is not None:
-            self.new_from_seed(0, renew, ask=False)
-        return True
 
     # --- view ----------------------------------------------------------------------------------------
     def set_onion(self, on: bool) -> None:
@@ -627,30 +371,6 @@ class MainWindow(FileActions, QtWidgets.QMainWindow):
             self.act_onion.setChecked(bool(on))
         self.viewport.set_onion(on)
 
-    def resample_gap(self, frame: int | None = None, seed: int | None = None) -> int | None:
-        if self.doc is None:
-            return None
-        frame = getattr(self, "frame", 0) if frame is None else frame
-        gap = self.doc.gap_at(frame)
-        if gap is None:
-            self.error("the playhead is on a pin; put it in a gap to resample that gap")
-            return None
-        from csgn_core.sampler import resample_refusal
-
-        refusal = resample_refusal(self.doc, gap)  # said here, before a job starts
-        if refusal:
-            self.error(refusal)
-            return None
-        seed = int(time.time()) % 100000 if seed is None else seed
-        doc = self.doc
-
-        def done(fill):
-            if self.doc is doc:
-                self.undo.push(C.SetFill(doc, fill, f"Resample gap {gap.start}-{gap.stop - 1}"))
-
-        return self.run_job("resample_gap", {"doc": doc, "gap_start": gap.start, "seed": seed},
-                            "Resample gap", done)
-
     def closeEvent(self, e) -> None:
         if self.prompt_on_close and not self.maybe_save():
             e.ignore()
@@ -659,10 +379,9 @@ class MainWindow(FileActions, QtWidgets.QMainWindow):
         self._clear_recovery()
         self.autosave_timer.stop()
         self.auto_fill_timer.stop()
-        if self._job is not None:
-            self.worker.cancel(self._job[0])
+        self.jobs.cancel()
         if self._own_worker:
             self.worker.stop()
         else:
-            self._disconnect_worker()
+            self.jobs.disconnect_worker()
         e.accept()
