@@ -543,6 +543,7 @@ def resample_gap(doc: Timeline, model, gap_start: int, seed: int, *, progress: P
 
 # --- plans and the command line ------------------------------------------------------------------------
 PLAN_FORMAT = "csgn-plan"
+MAX_PLAN_CHARS = 1 << 20
 
 
 @dataclass
@@ -581,9 +582,18 @@ def read_plan(path: str | Path) -> tuple[dict, list[PinSpec]]:
 
     p = Path(path)
     try:
-        d = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise CSGNError(f"{p}: unreadable plan ({e})") from None
+        text = p.read_text(encoding="utf-8")
+        if len(text) > MAX_PLAN_CHARS:
+            raise ValueError(f"{len(text)} characters; a plan is at most {MAX_PLAN_CHARS}")
+        depth = 0
+        for ch in text:  # bounded nesting before the recursive parser sees it
+            depth += ch in "[{"
+            depth -= ch in "]}"
+            if depth > 32:
+                raise ValueError("nested deeper than 32 levels")
+        d = json.loads(text)
+    except (OSError, ValueError, RecursionError) as e:
+        raise CSGNError(f"{p}: unreadable plan ({e})".replace("\n", " ")) from None
     if not isinstance(d, dict) or not isinstance(d.get("pins", []), list):
         raise CSGNError(f"{p}: a plan is a JSON object with a \"pins\" list")
     if d.get("format", PLAN_FORMAT) != PLAN_FORMAT:
@@ -591,6 +601,14 @@ def read_plan(path: str | Path) -> tuple[dict, list[PinSpec]]:
     unknown = set(d) - {"format", "version", "seconds", "frames", "seed", "refine_seconds", "pins", "model"}
     if unknown:
         raise CSGNError(f"{p}: unknown plan keys {sorted(unknown)}")
+    for key, lo, hi in (("seconds", 0.0, 3600.0), ("frames", 1, 360000), ("seed", -(2**63), 2**63 - 1),
+                        ("refine_seconds", 0.0, 600.0)):
+        v = d.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi
+                              or (key in ("frames", "seed") and int(v) != v)):
+            raise CSGNError(f"{p}: {key} must be a number in [{lo:g}, {hi:g}], got {v!r}")
+    if d.get("model") is not None and not isinstance(d["model"], str):
+        raise CSGNError(f"{p}: model must be a name or a folder, got {d['model']!r}")
     pins = []
     for i, q in enumerate(d.get("pins", [])):
         try:
@@ -598,7 +616,9 @@ def read_plan(path: str | Path) -> tuple[dict, list[PinSpec]]:
             f = f if f.is_absolute() else p.parent / f
             spec = PinSpec(str(f), int(q["start"]), int(q["end"]), int(q["at"]),
                            str(q.get("label") or f"{Path(q['file']).name}:{q['start']}-{q['end']}"))
-        except (KeyError, TypeError, ValueError) as e:
+            if not isinstance(q["file"], str) or min(spec.start, spec.end, spec.at) < 0 or spec.at > 10**8:
+                raise ValueError("file must be a path and start, end, at non-negative")
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise CSGNError(f"{p}: pin {i}: needs file, start, end and at (integers) ({e})") from None
         pins.append(spec)
     return d, pins

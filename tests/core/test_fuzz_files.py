@@ -142,3 +142,31 @@ def test_a_huge_declared_array_is_refused_before_allocation(declared):
 
     with pytest.raises(CSGNError, match="declares"):
         motion_from_npz_bytes(_rezip(good, grow), "big.npz")
+
+
+def test_mutated_plans_give_one_line_errors(tmp_path):
+    from csgn_core.sampler import read_plan
+
+    good = {"format": "csgn-plan", "model": "dance", "seconds": 4, "seed": 1,
+            "pins": [{"file": "a.npz", "start": 0, "end": 29, "at": 10}]}
+    rng = np.random.default_rng(5)
+    plan = tmp_path / "plan.json"
+
+    def read(data: bytes):
+        plan.write_bytes(data)
+        read_plan(plan)
+
+    def cases():
+        base = json.dumps(good).encode()
+        for _ in range(CASES):
+            k = rng.integers(3)
+            if k == 0:
+                yield _flip(rng, base, int(rng.integers(1, 10)))
+            elif k == 1:
+                yield _json_edit(rng, base)
+            else:
+                doc = json.loads(base)
+                doc["pins"][0][["file", "start", "end", "at"][rng.integers(4)]] = [None, "x", -5, 1e400, 2**80, [[]]][rng.integers(6)]
+                yield json.dumps(doc).replace("Infinity", "1e400").encode()
+
+    _run(read, cases())
