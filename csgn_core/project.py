@@ -14,6 +14,7 @@ from pathlib import Path
 from .errors import CSGNError
 from .io.archive import read_bytes
 from .io.atomic import write_atomic
+from .io.safejson import loads_bounded
 from .io.npz import motion_from_npz_bytes, npz_bytes
 from .motion import Motion
 from .skeleton import Skeleton
@@ -92,13 +93,10 @@ def load_project(path: str | Path) -> Timeline:
 
 
 def _json(text: str, path):
-    depth = 0
-    for ch in text:  # bounded nesting before the recursive parser sees it
-        depth += ch in "[{"
-        depth -= ch in "]}"
-        if depth > 64:
-            raise ProjectFileError(f"{path}: damaged project (project.json nests deeper than 64 levels)")
-    return json.loads(text)
+    try:
+        return loads_bounded(text, 64, MAX_MANIFEST_BYTES)
+    except ValueError as e:
+        raise ProjectFileError(f"{path}: damaged project (project.json: {e})") from None
 
 
 def _int(v, what: str, lo: int = 0, hi: int = 1 << 31) -> int:

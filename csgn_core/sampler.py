@@ -578,21 +578,12 @@ def parse_pin(text: str) -> PinSpec:
 
 def read_plan(path: str | Path) -> tuple[dict, list[PinSpec]]:
     """A plan JSON (schema in docs/sampling.md) -> (settings, pins); relative files resolve against it."""
-    import json
+    from .io.safejson import loads_bounded
 
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-        if len(text) > MAX_PLAN_CHARS:
-            raise ValueError(f"{len(text)} characters; a plan is at most {MAX_PLAN_CHARS}")
-        depth = 0
-        for ch in text:  # bounded nesting before the recursive parser sees it
-            depth += ch in "[{"
-            depth -= ch in "]}"
-            if depth > 32:
-                raise ValueError("nested deeper than 32 levels")
-        d = json.loads(text)
-    except (OSError, ValueError, RecursionError) as e:
+        d = loads_bounded(p.read_text(encoding="utf-8"), 32, MAX_PLAN_CHARS)
+    except (OSError, ValueError) as e:
         raise CSGNError(f"{p}: unreadable plan ({e})".replace("\n", " ")) from None
     if not isinstance(d, dict) or not isinstance(d.get("pins", []), list):
         raise CSGNError(f"{p}: a plan is a JSON object with a \"pins\" list")

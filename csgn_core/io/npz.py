@@ -16,6 +16,7 @@ from ..motion import Motion
 from ..skeleton import Skeleton
 from .archive import read_bytes
 from .atomic import write_bytes_atomic
+from .safejson import loads_bounded
 
 FORMAT = "csgn-motion"
 VERSION = 1
@@ -103,15 +104,9 @@ def _scalar(path, z: dict, key: str, kind: str = "if") -> float:
 
 
 def _json(path, text: str, what: str):
-    depth = 0
-    for ch in text:  # bounded nesting before the recursive parser sees it
-        depth += ch in "[{"
-        depth -= ch in "]}"
-        if depth > MAX_JSON_DEPTH:
-            raise MotionFileError(path, f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as e:
+        return loads_bounded(text, MAX_JSON_DEPTH, MAX_TEXT_CHARS)
+    except ValueError as e:
         raise MotionFileError(path, f"{what} is not valid JSON ({e})") from None
 
 

@@ -7,17 +7,63 @@ fills both; ``--preset`` on the command line picks one.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, fields
 
 from ..errors import CSGNError
 
 
+# Bounds a config's numbers must keep before any network is built from them (a latent of a
+# billion channels is a damaged file, not a model).
+MAX_INT_SETTING = 1 << 16
+
+
 def _from_dict(cls, d: dict):
-    known = {f.name for f in fields(cls)}
-    unknown = set(d) - known
+    if not isinstance(d, dict):
+        raise CSGNError(f"{cls.__name__}: expected an object of settings, got {type(d).__name__}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(d) - set(known)
     if unknown:
         raise CSGNError(f"{cls.__name__}: unknown settings {sorted(unknown)}")
+    for name, v in d.items():
+        default = known[name].default if known[name].default is not dataclasses.MISSING else known[name].default_factory()
+        _check_setting(cls.__name__, name, v, default)
+        lo, hi = SIZE_BOUNDS.get(name, (None, None))
+        if lo is not None and not lo <= v <= hi:
+            raise CSGNError(f"{cls.__name__}: setting {name} = {v!r} is outside [{lo}, {hi}]")
     return cls(**d)
+
+
+# Network sizes a model file may ask for (the paper's preset is 1024 / 512 / 128 frames / K = 4).
+SIZE_BOUNDS = {
+    "latent_channels": (1, 4096), "n_temporal_up": (0, 6), "window": (1, 4096), "g_width": (1, 4096),
+    "g_min_width": (1, 4096), "d_width": (1, 4096), "d_min_width": (1, 4096), "h_width": (1, 4096),
+    "h_min_width": (1, 4096), "g_kt": (1, 15), "d_kt": (1, 15), "h_kt": (1, 15), "batch": (1, 4096),
+    "n_critic": (0, 100), "gp_sigma_bar": (0.0, 1e6), "output_smoothing": (0.0, 100.0), "fps": (1e-3, 10000.0),
+}
+
+
+def _check_setting(owner: str, name: str, v, default) -> None:
+    """The value has the default's type (ints for ints, numbers for floats, None where the default
+    is None) and a sane size."""
+    bad = CSGNError(f"{owner}: setting {name} = {str(v)[:40]!r} is not valid")
+    if default is None:
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
+            raise bad
+    elif isinstance(default, bool):
+        if not isinstance(v, bool):
+            raise bad
+    elif isinstance(default, int):
+        if isinstance(v, bool) or not isinstance(v, int) or not -1 <= v <= MAX_INT_SETTING:
+            raise bad
+    elif isinstance(default, float):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or abs(v) > 1e9:
+            raise bad
+    elif isinstance(default, str):
+        if not isinstance(v, str):
+            raise bad
+    elif isinstance(default, dict) and not isinstance(v, dict):
+        raise bad
 
 
 @dataclass

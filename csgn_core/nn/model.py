@@ -20,6 +20,7 @@ from torch import nn
 
 from ..errors import CSGNError
 from ..gp import GPPrior
+from ..io.safejson import loads_bounded
 from ..motion import Motion
 from ..skeleton import Skeleton
 from .config import ModelConfig
@@ -94,10 +95,10 @@ def resolve_model_dir(path: str | Path) -> Path:
 
 def read_config(folder: Path) -> dict:
     try:
-        d = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        d = loads_bounded((folder / "config.json").read_text(encoding="utf-8"), 64, 1 << 22)
     except (OSError, ValueError) as e:
-        raise CSGNError(f"{folder / 'config.json'}: unreadable model config ({e})") from None
-    if d.get("format") not in (MODEL_FORMAT, CHECKPOINT_FORMAT) or "model" not in d:
+        raise CSGNError(f"{folder / 'config.json'}: unreadable model config ({e})".replace("\n", " ")) from None
+    if not isinstance(d, dict) or d.get("format") not in (MODEL_FORMAT, CHECKPOINT_FORMAT) or "model" not in d:
         raise CSGNError(f"{folder / 'config.json'}: not a CSGN model config")
     return d
 
@@ -121,12 +122,29 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> CSGNMode
 
     folder = resolve_model_dir(path)
     doc = read_config(folder)
-    cfg = ModelConfig.from_dict(doc["model"])
+    where = folder / "config.json"
+    try:
+        cfg = ModelConfig.from_dict(doc["model"])
+        cfg.prior_config()  # a bad GP setting fails here
+        Skeleton.from_dict(cfg.skeleton)
+        for key in ("vel_scale", "height_mean", "height_scale", "pos_scale"):
+            v = cfg.stats[key]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or (key != "height_mean" and v <= 0):
+                raise ValueError(f"feature statistic {key} = {v!r}")
+    except CSGNError as e:
+        raise CSGNError(f"{where}: {e}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
+        raise CSGNError(f"{where}: damaged model config ({type(e).__name__}: {e})") from None
     try:
         tensors = load_file(str(folder / "model.safetensors"))
     except (SafetensorError, OSError) as e:
         raise CSGNError(f"{folder / 'model.safetensors'}: unreadable weights ({e})") from None
-    model = CSGNModel.new(cfg)
+    try:
+        model = CSGNModel.new(cfg)
+    except CSGNError as e:
+        raise CSGNError(f"{where}: {e}") from None
+    except (ValueError, TypeError, RuntimeError, IndexError, KeyError, ZeroDivisionError, AssertionError) as e:
+        raise CSGNError(f"{where}: the configured networks cannot be built ({type(e).__name__}: {e})") from None
     load_state(model.G, tensors, "G.", folder)
     load_state(model.H, tensors, "H.", folder)
     fidelity = doc.get("inverse_fidelity")

@@ -170,3 +170,37 @@ def test_mutated_plans_give_one_line_errors(tmp_path):
                 yield json.dumps(doc).replace("Infinity", "1e400").encode()
 
     _run(read, cases())
+
+
+def test_mutated_model_configs_give_one_line_errors(tmp_path):
+    import shutil
+
+    from csgn_core.nn.model import export_model, load_model
+
+    from .test_trainer import make_trainer
+
+    src = export_model(make_trainer().inference_model(), tmp_path / "good")
+    good = json.loads((src / "config.json").read_text())
+    load_model(src)
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "fuzz"
+    shutil.copytree(src, folder)
+    values = [None, "x", -7, 0, 2**31, 1e300, float("nan"), [], {"a": 1}, True, 3.5]
+
+    def read(data: bytes):
+        (folder / "config.json").write_bytes(data)
+        load_model(folder)
+
+    def cases():
+        for _ in range(min(CASES, 120)):
+            doc = json.loads(json.dumps(good))
+            m = doc["model"]
+            for _ in range(int(rng.integers(1, 3))):
+                key = list(m)[rng.integers(len(m))]
+                m[key] = values[rng.integers(len(values))]
+            if rng.random() < 0.2:
+                m["stats"] = {"vel_scale": values[rng.integers(len(values))]}
+            text = json.dumps(doc, allow_nan=True)
+            yield (_flip(rng, text.encode(), 3) if rng.random() < 0.2 else text.encode())
+
+    _run(read, cases())
