@@ -118,6 +118,12 @@ def _contact_points(idx: dict[str, dict[str, int]]) -> list[int]:
     return pts
 
 
+def contact_point_indices(skeleton: Skeleton, feet: dict | None = None) -> list[int]:
+    """The heel and toe joints of both feet (left then right, shared points once): the points whose
+    contacts every function here detects, measures and pins."""
+    return _contact_points(_check_feet(feet or feet_for(skeleton), skeleton))
+
+
 def _floors(P: np.ndarray, joints: list[int]) -> np.ndarray:
     return np.percentile(P[:, joints, 1], FLOOR_PERCENTILE, axis=0)
 

@@ -40,6 +40,7 @@ from torch import nn
 
 from ..datasets import DATASETS, SPLITS, Dataset, build_dataset, default_cache_path
 from ..errors import CSGNError
+from ..footclean import contact_point_indices
 from ..heading import rotate_heading
 from ..gp import GPPrior
 from ..nn.config import ModelConfig, TrainConfig, preset, PRESETS
@@ -160,20 +161,6 @@ def _feet_known(skeleton: Skeleton, say: bool) -> bool:
         if say:
             print(f"csgn train: foot contacts off ({e})", file=sys.stderr)
         return False
-
-
-def contact_joint_indices(skeleton: Skeleton) -> list[int]:
-    """The heel and toe joints of both feet (``footclean.FEET``), each once, left then right."""
-    from ..footclean import feet_for
-
-    feet = feet_for(skeleton)
-    out = []
-    for side in ("left", "right"):
-        for part in ("heel", "toe"):
-            j = skeleton.index(feet[side][part])
-            if j not in out:
-                out.append(j)
-    return out
 
 
 # Reflecting x (the body's left-right axis) maps a rotation R to M R M, M = diag(-1, 1, 1): its first
@@ -349,9 +336,11 @@ class Trainer:
         with self.autocast():
             fake = self.G(z).float()
         loss_g = -self.critic(fake).mean()
-        loss_feet = self.codec.foot_slide(fake)
+        feet = {}
         if t.foot_still > 0:
+            loss_feet = self.codec.foot_slide(fake)
             loss_g = loss_g + t.foot_still * loss_feet
+            feet["foot_slide"] = float(loss_feet.detach())
         z_through_g = t.cycle_z_g > 0 and t.cycle_z > 0
         if z_through_g:  # G also learns to keep z recoverable, with cycle_z_g of the z-cycle's weight
             with self.autocast():
@@ -402,7 +391,7 @@ class Trainer:
         return {
             "step": self.step, "loss_d": float(loss_d.detach()), "wasserstein": float((d_real.mean() - d_fake.mean()).detach()),
             "penalty": float(penalty.detach()), "grad_norm": float(gnorm.mean().detach()), "loss_g": float(loss_g.detach()),
-            "cycle_z": float(loss_z.detach()), "cycle_x": float(loss_x.detach()), "foot_slide": float(loss_feet.detach()),
+            "cycle_z": float(loss_z.detach()), "cycle_x": float(loss_x.detach()), **feet,
             **job, "step_s": dt,
         }
 
@@ -642,7 +631,7 @@ def _train(args, dist: Dist, device: torch.device) -> int:
         if (mcfg.h_width, mcfg.h_min_width, mcfg.h_kt, mcfg.h_varying, mcfg.h_graph) != h_before:
             fresh = ("H",)
         if mcfg.foot_contacts and "contact_joints" not in mcfg.stats:
-            mcfg.stats = dict(mcfg.stats, contact_joints=contact_joint_indices(ds.skeleton))
+            mcfg.stats = dict(mcfg.stats, contact_joints=contact_point_indices(ds.skeleton))
         sampler = WindowSampler(ds, mcfg.window, stats=mcfg.stats)
     else:
         mcfg, tcfg = preset(args.preset)
@@ -654,7 +643,7 @@ def _train(args, dist: Dist, device: torch.device) -> int:
         if mcfg.foot_contacts:  # before the sampler is built: it fills the contact channels
             mcfg.foot_contacts = _feet_known(ds.skeleton, lead)
             if mcfg.foot_contacts:
-                mcfg.stats = {"contact_joints": contact_joint_indices(ds.skeleton)}
+                mcfg.stats = {"contact_joints": contact_point_indices(ds.skeleton)}
         sampler = WindowSampler(ds, mcfg.window, stats=None, contact_joints=mcfg.stats.get("contact_joints"))
         stats = dict(sampler.stats)
         stats["diff_gain"] = measure_diff_gain(sampler, np.random.default_rng(args.seed))

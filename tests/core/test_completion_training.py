@@ -123,12 +123,13 @@ def _standing_dataset():
 
 def _contact_trainer():
     from csgn_core.nn.config import preset
-    from csgn_core.train.trainer import Trainer, WindowSampler, contact_joint_indices, measure_diff_gain
+    from csgn_core.footclean import contact_point_indices
+    from csgn_core.train.trainer import Trainer, WindowSampler, measure_diff_gain
 
     ds = _standing_dataset()
     mcfg, tcfg = preset("tiny")
     assert mcfg.foot_contacts and tcfg.foot_still > 0
-    sampler = WindowSampler(ds, mcfg.window, contact_joints=contact_joint_indices(ds.skeleton))
+    sampler = WindowSampler(ds, mcfg.window, contact_joints=contact_point_indices(ds.skeleton))
     sampler.stats["diff_gain"] = measure_diff_gain(sampler, np.random.default_rng(0), 32)
     mcfg.stats, mcfg.skeleton, mcfg.fps = sampler.stats, ds.skeleton.to_dict(), ds.fps
     return Trainer(mcfg, tcfg, sampler, seed=1)
