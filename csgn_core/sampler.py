@@ -281,8 +281,8 @@ def uses_inverse(model, condition: str = "auto") -> bool:
 
 
 def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, progress: Progress = None,
-              cancel: Cancel = None, blend: int | None = None,
-              condition: str = "auto") -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
+                     cancel: Cancel = None, blend: int | None = None,
+                     condition: str = "auto") -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
     """(rotations (L, J, 4), root (L, 3), pinned (L,), contacts) of the completed problem; contacts
     are the generator's foot-contact flags {joint: (L,) bool} (None for a model without them)."""
     from .nn.model import decode_features, encode
@@ -412,8 +412,8 @@ def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, pr
         raise CSGNError(f"the timeline runs at {doc.fps:g} fps but the model at {model.fps:g}")
     pins = [(p.at, _pin_frames(p, model)) for p in doc.pins]
     with torch.no_grad() if refine_seconds <= 0 else _nullctx():
-        rot, root, pinned, contacts = complete_problem(model, Problem(doc.length, pins), seed, refine_seconds, progress,
-                                                cancel)
+        rot, root, pinned, contacts = complete_problem(model, Problem(doc.length, pins), seed, refine_seconds,
+                                                       progress, cancel)
     gaps = doc.gaps()
     return Fill(_with_contacts(_motion(model, rot, root, seed=seed), contacts, pinned),
                 {(g.start, g.stop): int(seed) for g in gaps}, frozenset(g.signature() for g in gaps))
@@ -439,18 +439,21 @@ def fill_stale(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0
             root[g.start:g.stop] = prev.motion.root[g.start:g.stop]
             seeds[(g.start, g.stop)] = prev.seeds.get((g.start, g.stop), seed)
             kept[g.start:g.stop] = True
-    _keep_contacts(new.motion, prev.motion, kept)
+    from .footclean import contacts_from_meta
+
+    _merge_contacts(new.motion, contacts_from_meta(prev.motion), kept)  # kept gaps keep their contacts
     return Fill(new.motion, seeds, new.signatures)
 
 
-def _keep_contacts(motion: Motion, prev: Motion, frames: np.ndarray) -> None:
-    """Copy the previous fill's foot contacts into the frames copied from it (in place)."""
+def _merge_contacts(motion: Motion, other: dict | None, frames: np.ndarray) -> None:
+    """In ``frames`` (a mask over the motion's frames), the motion's foot contacts become ``other``'s
+    (flags over the same frames); in place, and only where both have contacts."""
     from .footclean import contacts_from_meta, contacts_to_meta
 
-    new, old = contacts_from_meta(motion), contacts_from_meta(prev)
-    if new is None or old is None or not frames.any():
+    own = contacts_from_meta(motion)
+    if own is None or other is None or not frames.any():
         return
-    motion.meta.update(contacts_to_meta({k: np.where(frames, old[k], v) if k in old else v for k, v in new.items()}))
+    motion.meta.update(contacts_to_meta({k: np.where(frames, other[k], v) if k in other else v for k, v in own.items()}))
 
 
 class _nullctx:
@@ -528,14 +531,10 @@ def resample_gap(doc: Timeline, model, gap_start: int, seed: int, *, progress: P
     new_root[gap.start:gap.stop] = root[gap.start - w0:gap.stop - w0]
     motion = Motion(pm.skeleton, pm.fps, rotations=new_rot, root=new_root, meta=dict(pm.meta))
     if contacts is not None:  # the gap's frames take the new variant's contacts
-        from .footclean import contacts_from_meta, contacts_to_meta
-
-        old = contacts_from_meta(pm)
-        if old is not None:
-            for k, v in old.items():
-                if k in contacts:
-                    v[gap.start:gap.stop] = contacts[k][gap.start - w0:gap.stop - w0]
-            motion.meta.update(contacts_to_meta(old))
+        gap_frames = np.zeros(doc.length, dtype=bool)
+        gap_frames[gap.start:gap.stop] = True
+        placed = {k: np.pad(v, (w0, doc.length - w1)) for k, v in contacts.items()}  # on the timeline's frames
+        _merge_contacts(motion, placed, gap_frames)
     seeds = dict(prev.seeds)
     seeds[(gap.start, gap.stop)] = int(seed)
     return Fill(motion, seeds, frozenset(prev.signatures | {gap.signature()}))

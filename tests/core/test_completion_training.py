@@ -175,6 +175,20 @@ def test_generated_contacts_reach_the_motion_the_fill_and_the_clean_up():
     doc = new_timeline(model, 2.0, seed=0)
     assert contacts_from_meta(doc.fill.motion) is not None
     assert contacts_from_meta(m.slice(0, 10)) is None  # made for another frame count
+    # A pinned take: fill, then a new variant of one gap; contacts stay whole and pins keep theirs.
+    from csgn_core.sampler import fill, fill_stale, resample_gap
+    from csgn_core.timeline import Pin, Timeline
+
+    doc = Timeline(m.n_frames * 2, model.fps, "toy", model.skeleton)
+    doc.pins = doc.check_pins([Pin(m, 0, 20, 30)])
+    doc.set_fill(fill(doc, model, 0))
+    before = contacts_from_meta(doc.fill.motion)
+    assert before is not None and all(len(v) == doc.length for v in before.values())
+    doc.set_fill(resample_gap(doc, model, 60, seed=5))
+    after = contacts_from_meta(doc.fill.motion)
+    assert after is not None and all(np.array_equal(after[k][:50], before[k][:50]) for k in before)
+    doc.set_fill(fill_stale(doc, model, 7))
+    assert contacts_from_meta(doc.fill.motion) is not None
     # clean_feet pins what it is given.
     given = {k: np.zeros(m.n_frames, bool) for k in flags}
     given["l_toe"][:20] = True
