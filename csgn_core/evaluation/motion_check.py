@@ -87,7 +87,8 @@ def motion_stats(motion: Motion) -> dict:
 
 def _feet_and_turns(motion: Motion, pos: np.ndarray) -> dict:
     from .. import quaternion as Q
-    from ..footclean import point_speed, detect_contacts, feet_for, foot_skating
+    from ..footclean import detect_contacts, feet_for, foot_skating, point_speed
+    from ..sampler import acceleration
 
     fps, sk = motion.fps, motion.skeleton
     out = {}
@@ -104,12 +105,10 @@ def _feet_and_turns(motion: Motion, pos: np.ndarray) -> dict:
         out["planted"] = float(planted.mean())
     k = min(len(pos) - 1, int(round(TRAVEL_S * fps)))
     out["travel"] = float(np.linalg.norm(pos[k, 0, [0, 2]] - pos[0, 0, [0, 2]]))
-    acc = pos[2:] - 2 * pos[1:-1] + pos[:-2] if len(pos) > 2 else np.zeros((1,) + pos.shape[1:])
-    out["acceleration"] = float(np.linalg.norm(acc, axis=-1).mean() * fps * fps)
+    out["acceleration"] = float(acceleration(pos).mean() * fps * fps) if len(pos) > 2 else 0.0
     if motion.has_rotations:
         q = motion.rotations[:, 0]
-        dots = np.abs(np.sum(q[1:] * q[:-1], axis=-1)).clip(0.0, 1.0)
-        turn = np.degrees(2 * np.arccos(dots))  # (F-1,) the root's rotation from frame to frame
+        turn = np.degrees(Q.angle(Q.multiply(Q.conjugate(q[:-1]), q[1:])))  # (F-1,) the root's turn per frame
         out["max_waist_turn"] = float(turn.max(initial=0.0))
         out["waist_flips_per_min"] = float((turn > FLIP_DEGREES).sum() / (len(pos) / fps / 60.0))
     return out
