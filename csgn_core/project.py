@@ -14,7 +14,7 @@ from pathlib import Path
 from .errors import CSGNError
 from .io.archive import read_bytes
 from .io.atomic import write_atomic
-from .io.safejson import loads_bounded
+from .io.safejson import is_number, loads_bounded
 from .io.npz import motion_from_npz_bytes, npz_bytes
 from .motion import Motion
 from .skeleton import Skeleton
@@ -100,7 +100,7 @@ def _json(text: str, path):
 
 
 def _int(v, what: str, lo: int = 0, hi: int = 1 << 31) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not (lo <= v <= hi) or int(v) != v:
+    if not is_number(v, lo, hi, whole=True):
         raise ValueError(f"{what} {v!r} is not a whole number in [{lo}, {hi}]")
     return int(v)
 
@@ -112,7 +112,7 @@ def _timeline(meta: dict, zf: zipfile.ZipFile, path) -> Timeline:
         raise ValueError("the skeleton is not an object")
     skeleton = Skeleton.from_dict(sk) if sk else None
     fps = meta["fps"]
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= 10000:
+    if not is_number(fps, 0, 10000) or fps == 0:
         raise ValueError(f"frame rate {fps!r} is out of range")
     model = meta.get("model", "dance")
     if not isinstance(model, str):

@@ -577,7 +577,7 @@ def parse_pin(text: str) -> PinSpec:
 
 def read_plan(path: str | Path) -> tuple[dict, list[PinSpec]]:
     """A plan JSON (schema in docs/sampling.md) -> (settings, pins); relative files resolve against it."""
-    from .io.safejson import loads_bounded
+    from .io.safejson import is_number, loads_bounded
 
     p = Path(path)
     try:
@@ -594,8 +594,7 @@ def read_plan(path: str | Path) -> tuple[dict, list[PinSpec]]:
     for key, lo, hi in (("seconds", 0.0, 3600.0), ("frames", 1, 360000), ("seed", -(2**63), 2**63 - 1),
                         ("refine_seconds", 0.0, 600.0)):
         v = d.get(key)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi
-                              or (key in ("frames", "seed") and int(v) != v)):
+        if v is not None and not is_number(v, lo, hi, whole=key in ("frames", "seed")):
             raise CSGNError(f"{p}: {key} must be a number in [{lo:g}, {hi:g}], got {v!r}")
     if d.get("model") is not None and not isinstance(d["model"], str):
         raise CSGNError(f"{p}: model must be a name or a folder, got {d['model']!r}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 
 def loads_bounded(text: str, max_depth: int = 64, max_chars: int = 1 << 24):
@@ -21,3 +22,11 @@ def loads_bounded(text: str, max_depth: int = 64, max_chars: int = 1 << 24):
         return json.loads(text)
     except RecursionError:
         raise ValueError(f"nested deeper than {max_depth} levels") from None
+
+
+def is_number(v, lo: float = -math.inf, hi: float = math.inf, whole: bool = False) -> bool:
+    """Whether a parsed JSON value is a finite number (not a bool) in [lo, hi], and a whole one if
+    ``whole``: the one test every reader here applies to a number from a file."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
+        return False
+    return not whole or int(v) == v

@@ -7,10 +7,10 @@ fills both; ``--preset`` on the command line picks one.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field, fields
 
 from ..errors import CSGNError
+from ..io.safejson import is_number
 
 
 # Bounds a config's numbers must keep before any network is built from them (a latent of a
@@ -48,7 +48,7 @@ def _check_setting(owner: str, name: str, v, default) -> None:
     is None) and a sane size."""
     bad = CSGNError(f"{owner}: setting {name} = {str(v)[:40]!r} is not valid")
     if default is None:
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
+        if v is not None and not is_number(v):
             raise bad
     elif isinstance(default, bool):
         if not isinstance(v, bool):
@@ -57,7 +57,7 @@ def _check_setting(owner: str, name: str, v, default) -> None:
         if isinstance(v, bool) or not isinstance(v, int) or not -1 <= v <= MAX_INT_SETTING:
             raise bad
     elif isinstance(default, float):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or abs(v) > 1e9:
+        if not is_number(v, -1e9, 1e9):
             raise bad
     elif isinstance(default, str):
         if not isinstance(v, str):

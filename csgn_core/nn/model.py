@@ -20,7 +20,7 @@ from torch import nn
 
 from ..errors import CSGNError
 from ..gp import GPPrior
-from ..io.safejson import loads_bounded
+from ..io.safejson import is_number, loads_bounded
 from ..motion import Motion
 from ..skeleton import Skeleton
 from .config import ModelConfig
@@ -129,7 +129,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> CSGNMode
         Skeleton.from_dict(cfg.skeleton)
         for key in ("vel_scale", "height_mean", "height_scale", "pos_scale"):
             v = cfg.stats[key]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or (key != "height_mean" and v <= 0):
+            if not is_number(v) or (key != "height_mean" and v <= 0):
                 raise ValueError(f"feature statistic {key} = {v!r}")
     except CSGNError as e:
         raise CSGNError(f"{where}: {e}") from None
