@@ -160,6 +160,10 @@ class TrainConfig:
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    # H is a regressor, not an adversary: it may learn faster and with more momentum than G and D
+    # (0: the same as theirs).
+    lr_h: float = 0.0
+    beta1_h: float = 0.0
     gp_weight: float = 10.0
     gp_target: float = 0.1  # the paper pulls the critic's gradient norm towards 0.1 (1.0 in WGAN-GP)
     n_critic: int = 5  # critic updates per generator update
@@ -167,11 +171,19 @@ class TrainConfig:
     cycle_x: float = 1.0  # weight of ||G(H(x)) - x|| for H
     cycle_x_g: float = 0.0  # how much of the x-cycle gradient also reaches G
     cycle_z_g: float = 0.0  # how much of the z-cycle gradient also reaches G (as in CycleGAN, both ways)
+    # Squared rather than absolute z-cycle error: its gradient grows with H's error where L1's is a
+    # sign of fixed size, which a strong adversary drowns (docs/model.md).
+    cycle_z_mse: bool = False
+    # The z-cycle through G in inference mode (batch norm with running statistics), as the x-cycle,
+    # completion and inference run it: in training mode G(z_i) also depends on the rest of the batch.
+    cycle_z_eval: bool = False
+    adversarial: float = 1.0  # weight of the critic's score in G's losses (free takes and completion)
     yaw_augment: bool = True  # rotate every real window by a random heading
     mirror: bool = False  # swap left and right in a random half of the real windows
     # Beyond the paper (train/completion.py): H's latents of real windows pulled to the GP prior's
     # moments, and part of every step run through the editor's completion path.
     latent_moments: float = 0.0  # weight of the moment term on H(x)
+    latent_decorrelate: float = 0.0  # within it, the weight of the channels' cross-correlations (the prior's are 0)
     foot_still: float = 0.0  # weight of the speed over the floor of heel and toe points G marks in contact
     complete: float = 0.0  # weight of the completion losses (pins, gap, path, critic)
     complete_batch: int = 8  # windows per step through the completion path

@@ -28,7 +28,7 @@ import torch
 from ..gp import GPPrior
 
 
-def latent_moment_loss(h: torch.Tensor, kernel_rows: torch.Tensor) -> torch.Tensor:
+def latent_moment_loss(h: torch.Tensor, kernel_rows: torch.Tensor, decorrelate: float = 0.0) -> torch.Tensor:
     """Distance of the batch moments of latents h (N, C, T0) from the GP prior's.
 
     kernel_rows: (C, L) the prior's k_c(d) for lags d = 0 .. L-1 (L <= T0; k_c(0) = 1). Per channel
@@ -45,6 +45,13 @@ def latent_moment_loss(h: torch.Tensor, kernel_rows: torch.Tensor) -> torch.Tens
     covs = [(c[:, :, :T - d] * c[:, :, d:]).mean(dim=(0, 2)) for d in range(L)]  # L x (C,)
     var = covs[0].clamp_min(1e-8)
     loss = (mean ** 2).mean() + (var.log() ** 2).mean()
+    if decorrelate > 0 and C > 1:
+        # The prior's channels are independent; per-channel moments alone let H spread one code over
+        # every channel, and G then decodes only that subspace (prior draws came out nearly still).
+        flat = (c / var.sqrt()[None, :, None]).transpose(0, 1).reshape(C, -1)  # (C, N T)
+        corr0 = flat @ flat.T / flat.shape[1]
+        off = corr0 - torch.diag(torch.diagonal(corr0))
+        loss = loss + decorrelate * (off ** 2).sum() / C
     if L > 1:
         corr = torch.stack(covs[1:], dim=1) / var[:, None]  # (C, L - 1)
         loss = loss + ((corr - kernel_rows[:, 1:L].to(h.dtype)) ** 2).mean()

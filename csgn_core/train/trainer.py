@@ -45,7 +45,7 @@ from ..heading import rotate_heading
 from ..gp import GPPrior
 from ..nn.config import ModelConfig, TrainConfig, preset, PRESETS
 from ..nn.features import N_CONTACT, N_CRITIC_BASE, N_ROT, FeatureCodec, feature_stats, quat_to_6d_np, root_track_np
-from ..nn.model import CSGNModel, export_model, generate
+from ..nn.model import CSGNModel, export_model, generate, measure_inverse_fidelity
 from ..nn.networks import build_networks, count_parameters
 from ..skeleton import Skeleton
 from .completion import CompletionLayout, GPConditioner, draw_layout, latent_moment_loss
@@ -275,7 +275,9 @@ class Trainer:
         self.codec = FeatureCodec(self.skeleton, mcfg.stats, world_velocity=mcfg.critic_world_velocity).to(self.device)
         betas = (tcfg.beta1, tcfg.beta2)
         self.opt = {name: torch.optim.Adam(m.parameters(), lr=tcfg.lr, betas=betas)
-                    for name, m in (("G", self.G), ("D", self.D), ("H", self.H))}
+                    for name, m in (("G", self.G), ("D", self.D))}
+        self.opt["H"] = torch.optim.Adam(self.H.parameters(), lr=tcfg.lr_h or tcfg.lr,
+                                         betas=(tcfg.beta1_h or tcfg.beta1, tcfg.beta2))
         self.prior = GPPrior(mcfg.prior_config())
         self.rng = np.random.default_rng([seed, self.dist.rank])
         self.step = 0
@@ -299,6 +301,9 @@ class Trainer:
     def real(self, n: int) -> torch.Tensor:
         return self.sampler.sample(n, self.rng, yaw=self.tcfg.yaw_augment, mirror=self.tcfg.mirror).to(self.device)
 
+    def z_cycle_loss(self, z_rec: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(z_rec, z) if self.tcfg.cycle_z_mse else F.l1_loss(z_rec, z)
+
     def critic(self, feat: torch.Tensor) -> torch.Tensor:
         x = self.codec.critic_input(feat)
         with self.autocast():
@@ -311,6 +316,7 @@ class Trainer:
         self.G.train(), self.D.train(), self.H.train()
         # 1. critic
         _requires_grad(self.D, True)
+        loss_d = penalty = gnorm = d_real = d_fake = torch.zeros(1, device=self.device)
         for _ in range(t.n_critic):
             real = self.real(B)
             z = self.latent(B)
@@ -335,7 +341,7 @@ class Trainer:
         z = self.latent(B)
         with self.autocast():
             fake = self.G(z).float()
-        loss_g = -self.critic(fake).mean()
+        loss_g = -t.adversarial * self.critic(fake).mean() if t.adversarial > 0 else torch.zeros((), device=self.device)
         feet = {}
         if t.foot_still > 0:
             loss_feet = self.codec.foot_slide(fake)
@@ -344,14 +350,23 @@ class Trainer:
         z_through_g = t.cycle_z_g > 0 and t.cycle_z > 0
         if z_through_g:  # G also learns to keep z recoverable, with cycle_z_g of the z-cycle's weight
             with self.autocast():
-                z_rec = self.H(self.codec.critic_input(_scale_grad(fake, t.cycle_z_g / t.cycle_z))).float()
-            loss_z = F.l1_loss(z_rec, z)
+                if t.cycle_z_eval:
+                    self.G.eval()
+                    fake_z = self.G(z).float()
+                    self.G.train()
+                else:
+                    fake_z = fake
+                z_rec = self.H(self.codec.critic_input(_scale_grad(fake_z, t.cycle_z_g / t.cycle_z))).float()
+            loss_z = self.z_cycle_loss(z_rec, z)
             (loss_g + t.cycle_z * loss_z).backward()
         else:
-            loss_g.backward()
+            if loss_g.requires_grad:
+                loss_g.backward()
             with self.autocast():
                 z_rec = self.H(self.codec.critic_input(fake.detach())).float()
-            loss_z = F.l1_loss(z_rec, z)
+            loss_z = self.z_cycle_loss(z_rec, z)
+        if t.n_critic == 0:  # no critic batch to reuse
+            real = self.real(B)
         real_ci = self.codec.critic_input(real)[:, :N_CRITIC_BASE]
         self.G.eval()  # the x-cycle runs G as inference does (batch norm with running statistics)
         g_grads = None
@@ -411,7 +426,7 @@ class Trainer:
             x = self.real(t.batch)
             with self.autocast():
                 h = self.H(self.codec.critic_input(x)).float()
-            loss_m = latent_moment_loss(h, self.kernel_rows)
+            loss_m = latent_moment_loss(h, self.kernel_rows, t.latent_decorrelate)
             total = total + t.latent_moments * loss_m
             logs["moments"] = float(loss_m.detach())
             logs["latent_std"] = float(h.detach().std())
@@ -442,7 +457,7 @@ class Trainer:
             Wd = self.mcfg.window  # the critic judges a window of its own length around the gap
             c0 = int(np.clip((a + b) // 2 - Wd // 2, 0, t.complete_window - Wd))
             loss_adv = -self.critic(out[:, :, c0:c0 + Wd]).mean()
-            loss = loss + loss_adv
+            loss = loss + t.adversarial * loss_adv
             logs["complete_adv"] = float(loss_adv.detach())
             if t.foot_still > 0:
                 loss = loss + t.foot_still * self.codec.foot_slide(out)
@@ -539,7 +554,10 @@ def _log_quality(trainer: Trainer, log, writer) -> float:
     from .quality import quick_fd
 
     fd = quick_fd(trainer.G, trainer.prior, trainer.codec, trainer.sampler, device=trainer.device)
-    log.write(json.dumps({"step": trainer.step, "fd": fd, "time_s": round(trainer.elapsed, 3)}) + "\n")
+    with torch.no_grad():
+        fidelity = measure_inverse_fidelity(trainer.inference_model())
+    log.write(json.dumps({"step": trainer.step, "fd": fd, "inverse_fidelity": round(fidelity, 4),
+                          "time_s": round(trainer.elapsed, 3)}) + "\n")
     log.flush()
     if writer is not None:
         writer.add_scalar("quality/window_fd", fd, trainer.step)

@@ -204,3 +204,33 @@ def test_moment_loss_does_not_reward_a_constant_latent():
     h = torch.full((64, 16, 8), 0.85, requires_grad=True)
     latent_moment_loss(h + 0.1 * torch.randn(64, 16, 8), rows).backward()
     assert float(h.grad.sum()) > 0  # the mean is pulled down towards 0
+
+
+def test_decorrelation_term_sees_channels_that_share_one_code():
+    prior = GPPrior(GPPriorConfig(channels=16, sigma_bar=8.0))
+    rows = torch.from_numpy(prior.kernel_rows(8)).float()
+    z = torch.from_numpy(prior.sample(8, 512, np.random.default_rng(0))).float()
+    shared = z[:, :1].expand(-1, 16, -1)  # every channel the same code: right moments, one direction
+    assert latent_moment_loss(shared, rows, decorrelate=1.0) > latent_moment_loss(shared, rows) + 5.0
+    assert latent_moment_loss(z, rows, decorrelate=1.0) < latent_moment_loss(z, rows) + 0.1
+
+
+def test_inverse_regressor_settings_train_without_a_critic():
+    """n_critic 0 with no adversarial weight (an autoencoder phase), a squared z-cycle in inference
+    mode, and H on an optimiser of its own: every loss still moves and the weights change."""
+    tr = make_trainer(seed=2)
+    for text in ("n_critic=0", "adversarial=0", "cycle_z_mse=true", "cycle_z_eval=true", "lr_h=0.001",
+                 "beta1_h=0.9", "latent_decorrelate=1"):
+        tr.tcfg.override(text)
+    tr2 = type(tr)(tr.mcfg, tr.tcfg, tr.sampler, seed=2)
+    assert tr2.opt["H"].param_groups[0]["lr"] == 0.001 and tr2.opt["H"].param_groups[0]["betas"][0] == 0.9
+    assert tr2.opt["G"].param_groups[0]["lr"] == tr.tcfg.lr
+    before = state(tr2)
+    logs = [tr2.train_step() for _ in range(4)]
+    assert all(m["loss_d"] == 0.0 for m in logs)
+    for key in ("cycle_z", "cycle_x", "moments", "complete_pin"):
+        assert len({round(m[key], 6) for m in logs}) > 1, key
+    after = tr2.model_tensors()
+    for net in "GH":
+        assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith(net + ".")), net
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("D."))  # no critic step
