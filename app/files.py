@@ -40,7 +40,7 @@ class FileActions:
         def done(motion):
             if self.doc is not doc:
                 return
-            from csgn_core.timeline import Pin
+            from csgn_core.editing.timeline import Pin
 
             n = min(motion.n_frames, doc.length - at)
             if n < 1:
@@ -72,7 +72,7 @@ class FileActions:
                 return None
             options = dlg.values()
             clean_feet = options.pop("clean_feet")
-        from csgn_core.export import export_timeline
+        from csgn_core.editing.export import export_timeline
 
         if self.doc.is_stale():
             self.status("note: some gaps are out of date; exporting the last fill (Fill gaps updates them)")
@@ -108,7 +108,7 @@ class FileActions:
         return self._save_to(path)
 
     def _save_to(self, path: Path) -> bool:
-        from csgn_core.project import save_project
+        from csgn_core.editing.project import save_project
 
         if self.doc is None:
             return False
@@ -132,7 +132,7 @@ class FileActions:
             path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open project", "", "CSGN project (*.csgnproj)")
             if not path:
                 return False
-        from csgn_core.project import load_project
+        from csgn_core.editing.project import load_project
 
         try:
             doc = load_project(path)
@@ -177,7 +177,7 @@ class FileActions:
         """Write the document to the recovery file when it has unsaved changes."""
         if self.doc is None or not self.dirty:
             return False
-        from csgn_core.project import save_project
+        from csgn_core.editing.project import save_project
 
         try:
             self.recovery.parent.mkdir(parents=True, exist_ok=True)
@@ -204,7 +204,7 @@ class FileActions:
         if not accept:
             self._clear_recovery()
             return False
-        from csgn_core.project import load_project
+        from csgn_core.editing.project import load_project
 
         try:
             doc = load_project(self.recovery)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6 import QtWidgets
 
-from csgn_core.continuation import DocState, context_range, continued_state
+from csgn_core.editing.continuation import DocState, context_range, continued_state
 from csgn_core.errors import CSGNError
 
 from . import commands as C
@@ -221,7 +221,7 @@ class ModelActions:
         if gap is None:
             self.error("the playhead is on a pin; put it in a gap to resample that gap")
             return None
-        from csgn_core.sampler import resample_refusal
+        from csgn_core.editing.completion import resample_refusal
 
         refusal = resample_refusal(self.doc, gap)  # said here, before a job starts
         if refusal:

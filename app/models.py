@@ -32,7 +32,7 @@ def model_header(folder: str | Path):
     import json
 
     from csgn_core.errors import CSGNError
-    from csgn_core.skeleton import Skeleton
+    from csgn_core.motion.skeleton import Skeleton
 
     folder = Path(folder)
     try:

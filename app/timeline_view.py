@@ -20,7 +20,7 @@ COL_BG = QtGui.QColor(38, 40, 46)
 COL_RULER = QtGui.QColor(52, 55, 62)
 COL_TEXT = QtGui.QColor(200, 200, 205)
 COL_GENERATED = QtGui.QColor(70, 130, 220)
-COL_SPLINE = QtGui.QColor(90, 190, 160)  # a short gap's spline transition (csgn_core.inbetween)
+COL_SPLINE = QtGui.QColor(90, 190, 160)  # a short gap's spline transition (csgn_core.motion.inbetween)
 COL_STALE = QtGui.QColor(150, 110, 60)
 COL_EMPTY = QtGui.QColor(60, 62, 68)
 COL_PIN = QtGui.QColor(245, 180, 40)
@@ -117,8 +117,8 @@ class TimelineView(QtWidgets.QWidget):
 
     def gap_colour(self, gap) -> QtGui.QColor:
         """A filled gap's colour: the model's blue, turning green as far as the gap is a spline
-        transition (short gaps between two pins, csgn_core.inbetween.gap_spline_weight)."""
-        from csgn_core.inbetween import gap_spline_weight
+        transition (short gaps between two pins, csgn_core.motion.inbetween.gap_spline_weight)."""
+        from csgn_core.motion.inbetween import gap_spline_weight
 
         w = gap_spline_weight(gap.start, gap.stop, self.doc.length, self.doc.fps)
         a, b = COL_GENERATED, COL_SPLINE

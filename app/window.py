@@ -296,7 +296,7 @@ class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
         if self.doc.fill is None:
             self.error("nothing generated to pin yet")
             return False
-        from csgn_core.timeline import Pin
+        from csgn_core.editing.timeline import Pin
 
         start, stop = int(start), int(stop)
         if not (0 <= start < stop <= self.doc.length):

@@ -16,33 +16,33 @@ def _run_job(model, model_name, kind, args, progress, cancel):
     if kind == "info":
         return {"fps": model.fps, "skeleton": model.skeleton, "name": model_name}
     if kind == "generate":
-        from csgn_core.nn.model import generate
+        from csgn_core.model.inference import generate
 
         progress(0.1, "generating")
         return generate(model, args["seconds"], args.get("seed", 0))
     if kind == "new_timeline":
-        from csgn_core.sampler import new_timeline
+        from csgn_core.editing.completion import new_timeline
 
         progress(0.1, "sampling")
         return new_timeline(model, args["seconds"], args.get("seed", 0), name=model_name)
     if kind == "fill":
-        from csgn_core.sampler import fill_stale
+        from csgn_core.editing.completion import fill_stale
 
         return fill_stale(args["doc"], model, args.get("seed", 0), refine_seconds=args.get("refine_seconds", 0.0),
                           progress=progress, cancel=cancel)
     if kind == "resample_gap":
-        from csgn_core.sampler import resample_gap
+        from csgn_core.editing.completion import resample_gap
 
         return resample_gap(args["doc"], model, args["gap_start"], args.get("seed", 0), progress=progress,
                             cancel=cancel)
     if kind == "predict":
-        from csgn_core.continuation import sample_continuation
+        from csgn_core.editing.continuation import sample_continuation
 
         return sample_continuation(args["doc"], model, args["start"], args["stop"], args["frames"],
                                    args.get("seed", 0), progress=progress, cancel=cancel)
     if kind == "import":
         from csgn_core.io import load_motion
-        from csgn_core.sampler import conform
+        from csgn_core.editing.completion import conform
 
         progress(0.1, "reading")
         # A VMD holds MMD bones only: read it straight onto the model's own skeleton where one is named.
@@ -76,7 +76,7 @@ def worker_main(conn, model_dir: str, cancel_id, device: str = "cpu") -> None:
         import torch
 
         torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
-        from csgn_core.nn.model import load_model
+        from csgn_core.model.inference import load_model
 
         cuda = bool(torch.cuda.is_available())
         used = "cuda" if device == "cuda" and cuda else "cpu"

@@ -1,6 +1,6 @@
 """Foot skating before and after the export clean-up, on withheld real clips and on generated takes.
 
-Rows (cm/s, the height-weighted measure of csgn_core.footclean, each motion on its own floors):
+Rows (cm/s, the height-weighted measure of csgn_core.motion.footclean, each motion on its own floors):
 - Tang withheld halves (the second half of every dance, the ``cls`` split): the raw capture, the
   plain solve to rotations, and ``clean_for_export`` (solve, then feet that follow the capture with
   contacts pinned), as ``csgn convert --clean-feet`` and ``csgn export`` write them;
@@ -21,7 +21,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from csgn_core.footclean import clean_for_export, foot_skating  # noqa: E402
+from csgn_core.motion.footclean import clean_for_export, foot_skating  # noqa: E402
 
 
 def _skate(m) -> float:
@@ -52,7 +52,7 @@ def tang(data: Path) -> None:
 
 
 def bandai(data: Path) -> None:
-    from csgn_core.datasets import DATASETS
+    from csgn_core.io.datasets import DATASETS
 
     result = DATASETS["bandai-actions"].build(data / "bandai-namco", None)
     before, after, frames = [], [], []

@@ -20,11 +20,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from csgn_core.nn.config import preset  # noqa: E402
-from csgn_core.nn.features import feature_stats  # noqa: E402
-from csgn_core.nn.model import CSGNModel, decode_features, generate, latent_steps, load_model, sample_latent  # noqa: E402
-from csgn_core.nn.networks import count_parameters  # noqa: E402
-from csgn_core.skeleton import load_named  # noqa: E402
+from csgn_core.model.config import preset  # noqa: E402
+from csgn_core.model.features import feature_stats  # noqa: E402
+from csgn_core.model.inference import CSGNModel, decode_features, generate, latent_steps, load_model, sample_latent  # noqa: E402
+from csgn_core.model.networks import count_parameters  # noqa: E402
+from csgn_core.motion.skeleton import load_named  # noqa: E402
 
 
 def untrained(name: str, skeleton: str, fps: float) -> CSGNModel:

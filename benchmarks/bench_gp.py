@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from csgn_core import gp  # noqa: E402
+from csgn_core.model import gp# noqa: E402
 
 TARGET_MS = 50.0
 

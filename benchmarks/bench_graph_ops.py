@@ -18,8 +18,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from csgn_core.nn.graph_ops import GraphConvST  # noqa: E402
-from csgn_core.nn.model import load_model  # noqa: E402
+from csgn_core.model.graph_ops import GraphConvST  # noqa: E402
+from csgn_core.model.inference import load_model  # noqa: E402
 
 
 def gather_aggregate(conv: GraphConvST, x: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """Jitter and bone-length spread of the Kinect sets before and after the paper's clean-up.
 
 Loads every MSR Action3D and UTKinect file (reporting the ones it skips and why), cleans each clip
-with ``csgn_core.kinect_cleanup.clean`` and prints, per set, as a Markdown table:
+with ``csgn_core.io.kinect_cleanup.clean`` and prints, per set, as a Markdown table:
 
 - jitter: mean acceleration magnitude by second differences, cm/s^2 (``kinect_cleanup.jitter``),
   averaged over clips;
@@ -26,8 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from csgn_core.io.kinect import load_kinect_set  # noqa: E402
-from csgn_core.kinect_cleanup import CleanupParams, bone_length_cv, clean, jitter  # noqa: E402
-from csgn_core.motion import Motion  # noqa: E402
+from csgn_core.io.kinect_cleanup import CleanupParams, bone_length_cv, clean, jitter  # noqa: E402
+from csgn_core.motion.clip import Motion  # noqa: E402
 
 SETS = (("MSR Action3D", "msr-action3d", "msr"), ("UTKinect", "utkinect", "utkinect"))
 

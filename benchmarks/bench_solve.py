@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from csgn_core.io.tang import list_dances, read_tang  # noqa: E402
-from csgn_core.solve import positions_to_rotations, solve_report  # noqa: E402
+from csgn_core.motion.solve import positions_to_rotations, solve_report  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "tang2018-dance"
 

@@ -14,7 +14,7 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 def motions():
     from csgn_core.io import load_motion
-    from csgn_core.solve import positions_to_rotations
+    from csgn_core.motion.solve import positions_to_rotations
 
     dance = positions_to_rotations(load_motion(DATA / "tang2018-dance/dances.zip/tang2018-dance/DANCE_C_2/skeletons.json"))
     cmu = load_motion(DATA / "cmu-iclone/bvh.zip/cmu-iclone/001_01.bvh")
@@ -25,7 +25,7 @@ def main() -> int:
     from PySide6 import QtCore, QtWidgets
 
     from app.viewport import Viewport
-    from csgn_core.timeline import Fill, Timeline
+    from csgn_core.editing.timeline import Fill, Timeline
 
     QtCore.QCoreApplication.setAttribute(QtCore.Qt.AA_ShareOpenGLContexts)  # as the editor does
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])

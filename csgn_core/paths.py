@@ -29,7 +29,7 @@ def model_location(name: str | Path) -> Path:
     Raises CSGNError when it is neither; whether the folder holds a usable model is the loader's
     question.
     """
-    from .errors import CSGNError
+    from csgn_core.errors import CSGNError
 
     bundled = RESOURCES / "models" / str(name)
     if bundled.is_dir():

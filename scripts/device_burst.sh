@@ -10,7 +10,7 @@ export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 mkdir -p "$OUT/logs" /tmp/r
-train() { python3 -m csgn_core.train.trainer --preset cpu --minutes "$minutes" --no-progress --seed 0 \
+train() { python3 -m csgn_core.cli.train --preset cpu --minutes "$minutes" --no-progress --seed 0 \
           --sample-minutes 100 "$@"; }
 train --data cache/tang-dance.npz --out /tmp/r/dance --device "${GPU:-cuda}" --batch 64 --threads 2 \
       --checkpoint-minutes 1 > "$OUT/logs/dance.log" 2>&1 &
@@ -37,7 +37,7 @@ for r in dance actions; do
 done
 python3 - <<'PY'
 import pathlib
-from csgn_core.nn.model import export_model, load_model
+from csgn_core.model.inference import export_model, load_model
 for d in sorted(pathlib.Path('/tmp/r').glob('abl-*')):
     try:
         export_model(load_model(d / 'model'), pathlib.Path('/tmp/abl16') / d.name, fp16=True)

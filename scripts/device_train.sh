@@ -13,7 +13,7 @@ python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.i
 mkdir -p "$OUT/logs" /tmp/r
 for set in dance:tang-dance actions:bandai-actions; do
   name=${set%%:*} data=${set#*:}
-  python3 -m csgn_core.train.trainer --data "cache/$data.npz" --preset cpu --out "/tmp/r/$name" --device cuda \
+  python3 -m csgn_core.cli.train --data "cache/$data.npz" --preset cpu --out "/tmp/r/$name" --device cuda \
     --batch 64 --minutes "$minutes" --checkpoint-minutes 1 --sample-minutes 100 --no-progress --seed 0 \
     --train-set keep_checkpoints=4 > "$OUT/logs/$name.log" 2>&1 &
 done

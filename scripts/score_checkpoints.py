@@ -21,13 +21,14 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from csgn_core.datasets import SPLITS  # noqa: E402
-from csgn_core.evaluate_infill import eval_infill, training_index  # noqa: E402
+from csgn_core.io.datasets import SPLITS  # noqa: E402
+from csgn_core.evaluation.infill import eval_infill, training_index  # noqa: E402
 from csgn_core.evaluation.motion_check import evaluate_motion  # noqa: E402
-from csgn_core.nn.config import ModelConfig, TrainConfig  # noqa: E402
-from csgn_core.nn.model import export_model, load_model  # noqa: E402
-from csgn_core.train.checkpoint import read_checkpoint  # noqa: E402
-from csgn_core.train.trainer import Trainer, WindowSampler, resolve_dataset  # noqa: E402
+from csgn_core.model.config import ModelConfig, TrainConfig  # noqa: E402
+from csgn_core.model.inference import export_model, load_model  # noqa: E402
+from csgn_core.model.train.checkpoint import read_checkpoint  # noqa: E402
+from csgn_core.model.train.trainer import Trainer
+from csgn_core.model.train.windows import WindowSampler, resolve_dataset  # noqa: E402
 
 
 def export(ck: Path, out: Path, data: str) -> Path:

@@ -13,7 +13,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from csgn_core.datasets import SPLITS, Dataset  # noqa: E402
+from csgn_core.io.datasets import SPLITS, Dataset  # noqa: E402
 
 
 def main(argv=None) -> int:

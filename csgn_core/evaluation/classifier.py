@@ -17,7 +17,7 @@ rate. It is made pose-and-place invariant the same way for real and generated mo
 Real clips are scored through forward kinematics of their solved rotations on the dataset's
 skeleton, the path generated motion takes, not through the observed marker positions.
 
-Network. Graph convolutions on the skeleton's graph pyramid (``csgn_core.pyramid``): two
+Network. Graph convolutions on the skeleton's graph pyramid (``csgn_core.motion.pyramid``): two
 ``GraphConvST`` blocks on the full graph, then coarsening (space and time) to pyramid level 1 and
 level 2 with one block each; mean over vertices and frames gives the feature vector (the
 penultimate layer, used for FID), a linear layer the logits (softmax for IS). Widths are small
@@ -36,13 +36,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
-from ..errors import CSGNError
-from ..heading import facing_angle, heading_pairs
-from ..motion import Motion
-from ..skeleton import Skeleton
+from csgn_core.errors import CSGNError
+from csgn_core.motion.clip import Motion
+from csgn_core.motion.heading import facing_angle, heading_pairs
+from csgn_core.motion.skeleton import Skeleton
 
 FORMAT = "csgn-classifier"
 VERSION = 1
@@ -108,7 +108,7 @@ def resample_positions(pos: np.ndarray, fps_in: float, fps_out: float) -> np.nda
 class _Block(nn.Module):
     def __init__(self, cin: int, cout: int, partitions: np.ndarray, kt: int):
         super().__init__()
-        from ..nn.graph_ops import GraphConvST, VertexBatchNorm
+        from csgn_core.model.graph_ops import GraphConvST, VertexBatchNorm
 
         self.conv = GraphConvST(cin, cout, partitions, kt=kt)
         self.bn = VertexBatchNorm(cout)
@@ -125,8 +125,8 @@ class ActionClassifier(nn.Module):
     def __init__(self, cfg: ClassifierConfig, skeleton: Skeleton, fps: float, labels: list[str],
                  meta: dict | None = None):
         super().__init__()
-        from ..nn.graph_ops import GraphCoarsen, level_partitions, level_roots
-        from ..pyramid import build_pyramid
+        from csgn_core.model.graph_ops import GraphCoarsen, level_partitions, level_roots
+        from csgn_core.motion.pyramid import build_pyramid
 
         self.cfg, self.skeleton, self.fps, self.labels = cfg, skeleton, float(fps), list(labels)
         self.meta = dict(meta or {})
@@ -213,7 +213,7 @@ class ActionClassifier(nn.Module):
 
 # --- files -------------------------------------------------------------------------------------------
 def classifier_dir(name_or_dir: str | Path) -> Path:
-    from ..paths import RESOURCES
+    from csgn_core.paths import RESOURCES
 
     bundled = RESOURCES / "classifiers" / str(name_or_dir)
     for p in (bundled, Path(name_or_dir)):
@@ -255,7 +255,7 @@ def load_classifier(name_or_dir: str | Path, device: str | torch.device = "cpu")
 def save_classifier(clf: ActionClassifier, folder: str | Path, extra: dict | None = None) -> Path:
     from safetensors.torch import save
 
-    from ..io.atomic import write_bytes_atomic, write_text_atomic
+    from csgn_core.io.atomic import write_bytes_atomic, write_text_atomic
 
     folder = Path(folder)
     tensors = {k: v.detach().cpu().contiguous() for k, v in clf.state_dict().items()}
@@ -269,7 +269,7 @@ def save_classifier(clf: ActionClassifier, folder: str | Path, extra: dict | Non
 # --- data ----------------------------------------------------------------------------------------------
 def resolve_dataset(dataset):
     """A ``Dataset``, a built ``.npz`` path, or a dataset name (its default cache)."""
-    from ..datasets import DATASETS, Dataset, default_cache_path
+    from csgn_core.io.datasets import DATASETS, Dataset, default_cache_path
 
     if isinstance(dataset, Dataset):
         return dataset
@@ -317,7 +317,7 @@ class SnippetPool:
 
 
 def split_pool(ds, split: str) -> SnippetPool:
-    from ..datasets import SPLITS
+    from csgn_core.io.datasets import SPLITS
 
     idx = np.nonzero(ds.clip_split == SPLITS.index(split))[0]
     return SnippetPool([clip_positions(ds, c) for c in idx], ds.clip_labels[idx].copy(),

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..heading import facing_angle
-from ..motion import Motion
+from csgn_core.motion.clip import Motion
+from csgn_core.motion.heading import facing_angle
 
 WINDOW_S = 1.0
 SUB = 5  # frames between the sampled poses of a window

@@ -10,14 +10,13 @@ real frames in random order (shuffled).
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 
 import numpy as np
 
-from ..errors import CSGNError
-from .metrics import Gaussian, sequence_scores
+from csgn_core.errors import CSGNError
+from csgn_core.evaluation.metrics import Gaussian, sequence_scores
 
 COLUMNS = (("fid_short", "FID short"), ("fid_ensemble", "FID ens."), ("fid_time", "FID time"),
            ("is_short", "IS short"), ("is_ensemble", "IS ens."), ("is_time", "IS time"))
@@ -27,7 +26,7 @@ def reference_stats(clf, ds, split: str = "cls", max_snippets: int = 4000, strid
                     seed: int = 0) -> tuple[Gaussian, dict]:
     """Gaussian of the classifier's features over real snippets of one split (a grid at ``stride``
     frames over every clip, randomly thinned to ``max_snippets``)."""
-    from .classifier import split_pool
+    from csgn_core.evaluation.classifier import split_pool
 
     t0 = time.perf_counter()
     pool = split_pool(ds, split)
@@ -91,8 +90,8 @@ def evaluate(model: str | None, baselines=(), data: str | None = None, classifie
              n: int = 200, m: int = 20, seed: int = 0, sanity: bool = False, ref_snippets: int = 4000,
              progress=None) -> dict:
     """Score a model, its baselines and (``sanity``) the real/frozen/shuffled rows against one reference."""
-    from .classifier import DATASET_CLASSIFIER, load_classifier, resolve_dataset
-    from .generators import FrozenSource, RealSource, ShuffledSource, load_generator, model_dataset
+    from csgn_core.evaluation.classifier import DATASET_CLASSIFIER, load_classifier, resolve_dataset
+    from csgn_core.evaluation.generators import FrozenSource, RealSource, ShuffledSource, load_generator, model_dataset
 
     if n < 1 or m < 1:
         raise CSGNError("--n and --m must be at least 1")
@@ -126,19 +125,6 @@ def evaluate(model: str | None, baselines=(), data: str | None = None, classifie
             "reference": ref_info, "n": n, "m": m, "snippet_frames": clf.cfg.snippet, "seed": seed, "rows": rows}
 
 
-def _finite(x):
-    """NaN (a variant that N or M = 1 cannot give) as null, so the JSON is strict."""
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_finite(v) for v in x]
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    return x
-
-
 def _fmt(v) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2f}"
 
@@ -155,43 +141,3 @@ def format_table(res: dict) -> str:
                  f"(their IS {ref['real_is']:.2f}); classifier `{res['classifier']}` (held-out top-1 "
                  f"{_fmt(res['classifier_top1'])}, top-5 {_fmt(res['classifier_top5'])}); seed {res['seed']}.")
     return "\n".join(lines)
-
-
-def add_eval_fid_args(p) -> None:
-    p.add_argument("--model", default=None, help="bundled model name (dance, actions) or a model/run folder")
-    p.add_argument("--baseline", action="append", default=[], metavar="MODEL",
-                   help="another model scored in the same run (an acLSTM folder, a CSGN run); repeatable")
-    p.add_argument("--data", help="dataset name or built .npz (default: the one the model was trained on)")
-    p.add_argument("--classifier", help="bundled classifier (dance, actions, kinect) or a folder (default: the dataset's)")
-    p.add_argument("--n", type=int, default=200, help="sequences per source (N)")
-    p.add_argument("--m", type=int, default=20, help="32-frame snippets per sequence (M)")
-    p.add_argument("--seed", type=int, default=0, help="sequence i uses seed + i")
-    p.add_argument("--ref-snippets", type=int, default=4000, help="real snippets for the reference statistics")
-    p.add_argument("--sanity", action="store_true", help="also score real (gen split), frozen and shuffled sequences")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-
-
-def eval_fid_main(args) -> int:
-    """``csgn eval fid --model M [--baseline OTHER] [--data NAME_OR_NPZ] [--classifier C] [--n 200] [--m 20]
-    [--seed K] [--sanity] [--json]``."""
-    import sys
-
-    from ..sampler import parse_namespace
-
-    a = parse_namespace(args, add_eval_fid_args)
-    if a.threads:
-        import torch
-
-        torch.set_num_threads(a.threads)
-    if a.model is None and not a.baseline and not a.sanity:
-        a.model = "dance"
-    res = evaluate(a.model, a.baseline, a.data, a.classifier, a.n, a.m, a.seed, a.sanity, a.ref_snippets,
-                   progress=None if a.json else (lambda s: print(s, end="\r", file=sys.stderr)))
-    if a.json:
-        print(json.dumps(_finite(res), indent=1))
-    else:
-        print(" " * 60, end="\r", file=sys.stderr)
-        print(format_table(res))
-    return 0
-

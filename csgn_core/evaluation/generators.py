@@ -5,9 +5,9 @@ same seed gives the same motion.
 
 - ``load_generator(spec)``: a bundled model name (``dance``, ``actions``: ``resources/models/NAME``)
   or a folder, dispatched on its ``config.json`` ``format``: ``csgn-model`` / ``csgn-checkpoint``
-  are CSGN (one generator pass for the whole length, ``csgn_core.nn.model.generate``), and
+  are CSGN (one generator pass for the whole length, ``csgn_core.model.inference.generate``), and
   ``csgn-aclstm`` (or a checkpoint of ``kind`` ``csgn-aclstm``) the acLSTM baseline
-  (``csgn_core.baseline.aclstm``, frame by frame).
+  (``csgn_core.model.baseline.aclstm``, frame by frame).
 - ``RealSource``: real motion from one split of a built dataset. A clip rarely lasts a whole
   evaluation sequence (M snippets of 32 frames), so a real sequence is a chain of excerpts from
   random clips, each a whole number of snippets long and starting on the snippet grid, so no
@@ -24,15 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CSGNError
-from ..motion import Motion
+from csgn_core.errors import CSGNError
+from csgn_core.motion.clip import Motion
 
 ACLSTM_FORMAT = "csgn-aclstm"
 
 
 def model_folder(spec: str | Path) -> Path:
     """A bundled model name or a folder."""
-    from ..paths import model_location
+    from csgn_core.paths import model_location
 
     p = model_location(spec)
     if not p.is_dir():
@@ -71,14 +71,14 @@ class _ModelSource:
 
 class CSGNGenerator(_ModelSource):
     def sample(self, seconds: float, seed: int) -> Motion:
-        from ..nn.model import generate
+        from csgn_core.model.inference import generate
 
         return generate(self.model, seconds, seed)
 
 
 class ACLSTMGenerator(_ModelSource):
     def sample(self, seconds: float, seed: int) -> Motion:
-        from ..baseline.aclstm import generate_aclstm
+        from csgn_core.model.baseline.aclstm import generate_aclstm
 
         return generate_aclstm(self.model, seconds, seed)
 
@@ -92,11 +92,11 @@ def load_generator(spec: str | Path, device: str = "cpu"):
     if name == "model" and folder.parent.name:  # a run's model/ folder: name it after the run
         name = folder.parent.name
     if fmt == ACLSTM_FORMAT or (fmt == "csgn-checkpoint" and doc.get("kind") == ACLSTM_FORMAT):
-        from ..baseline.aclstm import load_aclstm
+        from csgn_core.model.baseline.aclstm import load_aclstm
 
         return ACLSTMGenerator(load_aclstm(folder, device=device), name, folder)
     if fmt in ("csgn-model", "csgn-checkpoint"):
-        from ..nn.model import load_model
+        from csgn_core.model.inference import load_model
 
         return CSGNGenerator(load_model(folder, device=device), name, folder)
     raise CSGNError(f"{_config_path(folder)}: unknown model format {fmt!r} (expected csgn-model, csgn-checkpoint or csgn-aclstm)")
@@ -109,7 +109,7 @@ SKELETON_DATASET = {"tang23": "tang-dance", "bandai22": "bandai-actions", "kinec
 def model_dataset(folder: Path) -> str | None:
     """The dataset a model was trained on, from its config (``data``/``dataset``, a checkpoint's
     ``state.data``), its MODEL.md (``csgn data build NAME`` / ``--data NAME``), or its skeleton."""
-    from ..datasets import DATASETS
+    from csgn_core.io.datasets import DATASETS
 
     try:
         doc = read_model_config(folder)
@@ -137,7 +137,7 @@ class RealSource:
     """Real sequences from one split of a built dataset (see the module doc)."""
 
     def __init__(self, ds, split: str = "gen", snippet: int = 32, name: str | None = None):
-        from ..datasets import SPLITS
+        from csgn_core.io.datasets import SPLITS
 
         if split not in SPLITS:
             raise CSGNError(f"unknown split {split!r} (known: {', '.join(SPLITS)})")

@@ -31,19 +31,26 @@ reported, and do not change the exit status.
 """
 from __future__ import annotations
 
-import json
-import sys
-
 import numpy as np
 
-from ..errors import CSGNError
-from ..motion import Motion
+from csgn_core.errors import CSGNError
+from csgn_core.motion.clip import Motion
 
 FREEZE_SPEED = 1.0  # cm/s: slower than this, a joint counts as still
+
+
 MAX_FREEZE_S = 3.0
+
+
 SPEED_FACTOR = 2.0
+
+
 PLANT_SPEED = 15.0  # cm/s
+
+
 TRAVEL_S = 60.0
+
+
 FLIP_DEGREES = 90.0
 
 
@@ -86,9 +93,9 @@ def motion_stats(motion: Motion) -> dict:
 
 
 def _feet_and_turns(motion: Motion, pos: np.ndarray) -> dict:
-    from .. import quaternion as Q
-    from ..footclean import detect_contacts, feet_for, foot_skating, point_speed
-    from ..sampler import acceleration
+    from csgn_core.editing.splice import acceleration
+    from csgn_core.motion import quaternion as Q
+    from csgn_core.motion.footclean import detect_contacts, feet_for, foot_skating, point_speed
 
     fps, sk = motion.fps, motion.skeleton
     out = {}
@@ -116,7 +123,7 @@ def _feet_and_turns(motion: Motion, pos: np.ndarray) -> dict:
 
 def real_stats(ds, split: str = "cls") -> dict:
     """Frame-weighted means of ``motion_stats`` over a dataset split's clips (clips of 2+ frames)."""
-    from ..datasets import SPLITS
+    from csgn_core.io.datasets import SPLITS
 
     clips = [int(c) for c in np.nonzero(ds.clip_split == SPLITS.index(split))[0]]
     rows = [motion_stats(ds.clip(c)) for c in clips if ds.clip_start[c + 1] - ds.clip_start[c] >= 2]
@@ -138,8 +145,8 @@ def real_stats(ds, split: str = "cls") -> dict:
 def copied_share(ds, split: str = "cls") -> float:
     """Share of the split's 1 s windows (every 5 frames) with a copy in the generator split
     (``evaluation.duplicates``): the real statistics are only as independent as this allows."""
-    from ..datasets import SPLITS
-    from .duplicates import SUB, WindowIndex, window_frames
+    from csgn_core.evaluation.duplicates import SUB, WindowIndex, window_frames
+    from csgn_core.io.datasets import SPLITS
 
     gen = [ds.clip(int(c)) for c in np.nonzero(ds.clip_split == SPLITS.index("gen"))[0]]
     held = [ds.clip(int(c)) for c in np.nonzero(ds.clip_split == SPLITS.index(split))[0]]
@@ -195,8 +202,8 @@ def goals(model_rows: list[dict], real: dict, root: float, joint: float) -> dict
 
 def evaluate_motion(model: str, seconds=(60.0, 300.0), seeds: int = 3, data: str | None = None,
                     split: str = "cls") -> dict:
-    from ..train.trainer import resolve_dataset
-    from .generators import load_generator, model_dataset, model_folder
+    from csgn_core.evaluation.generators import load_generator, model_dataset, model_folder
+    from csgn_core.model.train.windows import resolve_dataset
 
     gen = load_generator(model)
     data = data or model_dataset(model_folder(model))
@@ -238,26 +245,3 @@ def format_report(res: dict) -> str:
                  f"bones kept {c['bones_kept']}, no freeze > 3 s {c['no_freeze_over_3s']}: "
                  f"{'PASSED' if c['passed'] else 'FAILED'}")
     return "\n".join(lines)
-
-
-def add_eval_motion_args(p) -> None:
-    p.add_argument("--model", default="dance", help="bundled model name (dance, actions) or a model/run folder")
-    p.add_argument("--seconds", default="60,300", help="comma-separated take lengths")
-    p.add_argument("--seeds", type=int, default=3, help="takes per length (seeds 0..N-1)")
-    p.add_argument("--data", help="dataset name or built .npz (default: the one the model was trained on)")
-    p.add_argument("--split", default="cls", help="real clips to compare with (cls: withheld from the generator)")
-    p.add_argument("--json", action="store_true")
-
-
-def eval_motion_main(args) -> int:
-    """``csgn eval motion``: exit status 0 when the check passes, 1 when it fails."""
-    from ..sampler import parse_namespace
-
-    a = parse_namespace(args, add_eval_motion_args)
-    try:
-        seconds = tuple(float(s) for s in str(a.seconds).split(",") if s.strip())
-    except ValueError:
-        raise CSGNError(f"--seconds {a.seconds!r}: expected numbers separated by commas") from None
-    res = evaluate_motion(a.model, seconds, a.seeds, a.data, a.split)
-    print(json.dumps(res, indent=1) if a.json else format_report(res), file=sys.stdout)
-    return 0 if res["check"]["passed"] else 1

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import CSGNError, MotionFileError
-from ..motion import Motion
+from csgn_core.errors import CSGNError, MotionFileError
+from csgn_core.motion.clip import Motion
 
 READABLE = (".bvh", ".npz", ".json", ".txt", ".vmd")
 WRITABLE = (".bvh", ".npz", ".json", ".vmd")
@@ -23,23 +23,23 @@ def load_motion(path: str | Path, *, skeleton="tang23", **vmd_options) -> Motion
     suffix = _suffix(path)
     name = Path(path).name.lower()
     if suffix == ".bvh":
-        from .bvh import read_bvh
+        from csgn_core.io.bvh import read_bvh
 
         return read_bvh(path)
     if suffix == ".npz":
-        from .npz import read_npz
+        from csgn_core.io.npz import read_npz
 
         return read_npz(path)
     if suffix == ".json":
-        from .tang import read_tang
+        from csgn_core.io.tang import read_tang
 
         return read_tang(path)
     if suffix == ".vmd":
-        from ..mmd import import_vmd
+        from csgn_core.io.mmd import import_vmd
 
         return import_vmd(path, skeleton, **vmd_options)
     if suffix == ".txt":
-        from .kinect import read_msr, read_utkinect
+        from csgn_core.io.kinect import read_msr, read_utkinect
 
         if name.endswith("_skeleton3d.txt"):
             return read_msr(path)
@@ -56,24 +56,24 @@ def save_motion(motion: Motion, path: str | Path, **vmd_options) -> Path:
     """
     suffix = _suffix(path)
     if suffix == ".vmd":
-        from ..mmd import export_vmd
+        from csgn_core.io.mmd import export_vmd
 
         return export_vmd(motion, path, **vmd_options)
     if suffix == ".npz":
-        from .npz import write_npz
+        from csgn_core.io.npz import write_npz
 
         return write_npz(motion, path)
     if suffix == ".bvh":
-        from .bvh import write_bvh
+        from csgn_core.io.bvh import write_bvh
 
         if not motion.has_rotations:
-            from ..solve import positions_to_rotations
+            from csgn_core.motion.solve import positions_to_rotations
 
             motion = positions_to_rotations(motion)
         write_bvh(motion, path)
         return Path(path)
     if suffix == ".json":
-        from .tang import write_tang
+        from csgn_core.io.tang import write_tang
 
         write_tang(motion, path)
         return Path(path)

@@ -11,7 +11,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
-from ..errors import MotionFileError
+from csgn_core.errors import MotionFileError
 
 MAX_FILE_BYTES = 2 * 1024**3  # refuse absurd sizes before reading them into memory
 

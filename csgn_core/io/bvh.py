@@ -38,13 +38,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import quaternion as Q
-from ..errors import CSGNError, MotionFileError
-from ..motion import Motion, forward_kinematics
-from ..ops import resample
-from ..skeleton import Skeleton
-from .archive import read_text
-from .atomic import write_text_atomic
+from csgn_core.errors import CSGNError, MotionFileError
+from csgn_core.io.archive import read_text
+from csgn_core.io.atomic import write_text_atomic
+from csgn_core.motion import quaternion as Q
+from csgn_core.motion.clip import Motion, forward_kinematics
+from csgn_core.motion.ops import resample
+from csgn_core.motion.skeleton import Skeleton
 
 MAX_JOINTS = 1000
 MAX_FRAMES = 10_000_000

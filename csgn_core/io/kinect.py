@@ -57,10 +57,10 @@ import numpy as np
 from scipy.interpolate import interp1d
 from scipy.ndimage import uniform_filter1d
 
-from ..errors import CSGNError, MotionFileError
-from ..motion import Motion
-from ..skeleton import Skeleton, load_named, skeleton_dir
-from .archive import iter_files, read_bytes, read_text
+from csgn_core.errors import CSGNError, MotionFileError
+from csgn_core.io.archive import iter_files, read_bytes, read_text
+from csgn_core.motion.clip import Motion
+from csgn_core.motion.skeleton import Skeleton, load_named, skeleton_dir
 
 SKELETON = "kinect20"
 FPS = 15.0

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy
 
-from ..errors import MotionFileError
-from ..motion import Motion
-from ..skeleton import Skeleton
-from .archive import read_bytes
-from .atomic import write_bytes_atomic
-from .safejson import loads_bounded
+from csgn_core.errors import MotionFileError
+from csgn_core.io.archive import read_bytes
+from csgn_core.io.atomic import write_bytes_atomic
+from csgn_core.io.safejson import loads_bounded
+from csgn_core.motion.clip import Motion
+from csgn_core.motion.skeleton import Skeleton
 
 FORMAT = "csgn-motion"
 VERSION = 1

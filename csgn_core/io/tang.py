@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CSGNError, MotionFileError
-from ..motion import Motion
-from ..skeleton import Skeleton, load_named
-from .archive import iter_files, read_text, split_archive_path
-from .atomic import write_text_atomic
+from csgn_core.errors import CSGNError, MotionFileError
+from csgn_core.io.archive import iter_files, read_text, split_archive_path
+from csgn_core.io.atomic import write_text_atomic
+from csgn_core.motion.clip import Motion
+from csgn_core.motion.skeleton import Skeleton, load_named
 
 FPS = 25.0
 N_POINTS = 23
@@ -37,7 +37,7 @@ _DANCE_RE = re.compile(r"^DANCE_([A-Za-z]+)_(\d+)$")
 @lru_cache(maxsize=1)
 def _tang23() -> tuple[Skeleton, np.ndarray]:
     """The tang23 skeleton and its raw-column index per joint (source_order)."""
-    from ..skeleton import skeleton_dir
+    from csgn_core.motion.skeleton import skeleton_dir
 
     skel = load_named("tang23")
     d = json.loads((skeleton_dir() / "tang23.json").read_text(encoding="utf-8"))

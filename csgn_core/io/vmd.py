@@ -22,7 +22,7 @@ identical byte for byte (bone and morph names keep their raw bytes, garbage afte
 Names are Shift-JIS (cp932), NUL-padded. Writing a name that does not fit its field is an error
 (a name cut inside a two-byte character would address no bone in MMD). Values are MMD's own:
 left-handed, 1 unit ~ 8 cm, rotations as local quaternions relative to the bind pose in
-world-aligned bone frames; ``csgn_core.mmd`` converts to and from the project's conventions.
+world-aligned bone frames; ``csgn_core.io.mmd`` converts to and from the project's conventions.
 """
 from __future__ import annotations
 
@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CSGNError, MotionFileError
-from .archive import read_bytes
-from .atomic import write_bytes_atomic
+from csgn_core.errors import CSGNError, MotionFileError
+from csgn_core.io.archive import read_bytes
+from csgn_core.io.atomic import write_bytes_atomic
 
 ENCODING = "cp932"
 MAGIC_V2 = b"Vocaloid Motion Data 0002"

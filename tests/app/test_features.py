@@ -58,7 +58,7 @@ def test_predict_from_last_pin_replaces_the_tail(win, qtbot):
 
 
 def test_continued_state_cuts_pins_at_the_context_end(win):
-    from csgn_core.continuation import continued_state
+    from csgn_core.editing.continuation import continued_state
 
     win.pin_selection(100, 130)
     win.pin_selection(200, 230)
@@ -71,7 +71,7 @@ def test_continued_state_cuts_pins_at_the_context_end(win):
     assert np.array_equal(new.fill.motion.root[115:], cont.root)
     # Applying and undoing the state through the command restores everything.
     from app import commands as C
-    from csgn_core.continuation import DocState
+    from csgn_core.editing.continuation import DocState
 
     old = DocState.of(doc)
     win.undo.push(C.SetState(doc, old, new, "Predict"))
@@ -316,7 +316,7 @@ def test_editor_process_does_not_import_torch():
     from tests.app.conftest import REPO
 
     code = ("import sys; from PySide6 import QtWidgets; a = QtWidgets.QApplication([]); "
-            "import app.window as W, csgn_core.continuation, app.models as M; W.about_text(); "
+            "import app.window as W, csgn_core.editing.continuation, app.models as M; W.about_text(); "
             "M.model_header(M.default_model_dir('actions')); print('torch' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
                        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})

@@ -17,7 +17,7 @@ def one_torch_thread():
 def tang_subset(tmp_path_factory):
     """``tang_subset(limit)`` -> (Dataset, saved .npz path) of the first ``limit`` real Tang dances,
     built once per session and limit (skips when the data is absent)."""
-    from csgn_core.datasets import build_dataset
+    from csgn_core.io.datasets import build_dataset
     from tests.conftest import require_data
 
     built = {}

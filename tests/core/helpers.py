@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from csgn_core import quaternion as Q
-from csgn_core.motion import Motion
-from csgn_core.skeleton import Skeleton
+from csgn_core.motion import quaternion as Q
+from csgn_core.motion.clip import Motion
+from csgn_core.motion.skeleton import Skeleton
 
 
 def toy_skeleton() -> Skeleton:

@@ -1,13 +1,13 @@
 """The acLSTM baseline: representation, auto-conditioning, training, checkpoints, generation."""
-import argparse
 import json
 
 import numpy as np
 import pytest
 import torch
 
-from csgn_core import quaternion as Q
-from csgn_core.baseline.aclstm import (
+from csgn_core.errors import CSGNError
+from csgn_core.io.datasets import Dataset, compute_stats
+from csgn_core.model.baseline.aclstm import (
     ACLSTM,
     ACLSTMConfig,
     from_frames,
@@ -17,13 +17,13 @@ from csgn_core.baseline.aclstm import (
     schedule,
     to_frames,
 )
-from csgn_core.baseline.aclstm_train import train_aclstm_main
-from csgn_core.datasets import Dataset, compute_stats
-from csgn_core.errors import CSGNError
-from csgn_core.motion import Motion
-from csgn_core.nn.features import N_ROT
-from csgn_core.nn.model import load_model
-from csgn_core.train.checkpoint import latest_checkpoint
+from csgn_core.model.baseline.aclstm_train import train_aclstm
+from csgn_core.model.features import N_ROT
+from csgn_core.model.inference import load_model
+from csgn_core.model.train.checkpoint import latest_checkpoint
+from csgn_core.model.train.run import TrainRun
+from csgn_core.motion import quaternion as Q
+from csgn_core.motion.clip import Motion
 
 from .helpers import toy_skeleton
 
@@ -32,13 +32,11 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 TINY = ACLSTMConfig(hidden=48, seq_len=20, gt_frames=4, own_frames=4)
 
 
-def args(data, out, **kw) -> argparse.Namespace:
-    """The ``csgn train`` namespace as the CLI builds it (GAN-only options present but unused)."""
-    d = dict(data=str(data), out=str(out), preset="aclstm", minutes=None, steps=None, seed=0, device="cpu",
-             resume=False, batch=8, threads=None, no_progress=True, checkpoint_minutes=None, gp_target=None,
-             n_critic=None, cycle_x_g=None, sigma_bar=None, sample_minutes=None)
+def args(data, out, **kw) -> TrainRun:
+    """The ``csgn train`` options as the CLI builds them (GAN-only ones present but unused)."""
+    d = dict(data=str(data), out=str(out), preset="aclstm", device="cpu", batch=8, no_progress=True)
     d.update(kw)
-    return argparse.Namespace(**d)
+    return TrainRun(**d)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +50,7 @@ def trained(dance, tmp_path_factory):
     """A tiny acLSTM trained for a few steps on the real clip through the CLI entry point."""
     _, path = dance
     out = tmp_path_factory.mktemp("aclstm") / "run"
-    assert train_aclstm_main(args(path, out, steps=40), cfg=TINY) == 0
+    assert train_aclstm(args(path, out, steps=40), cfg=TINY) == 0
     return out
 
 
@@ -92,7 +90,7 @@ def wave(tmp_path_factory):
     ds = wave_dataset()
     d = tmp_path_factory.mktemp("wave")
     ds.save(d / "wave.npz")
-    train_aclstm_main(args(d / "wave.npz", d / "run", steps=WAVE_STEPS),
+    train_aclstm(args(d / "wave.npz", d / "run", steps=WAVE_STEPS),
                       cfg=ACLSTMConfig(hidden=48, seq_len=30, gt_frames=5, own_frames=5))
     return ds, load_aclstm(d / "run")
 
@@ -165,11 +163,11 @@ def test_model_folder_and_checkpoint(trained):
 def test_resume_continues_exactly(dance, tmp_path):
     _, path = dance
     straight, split = tmp_path / "a", tmp_path / "b"
-    train_aclstm_main(args(path, straight, steps=6), cfg=TINY)
-    train_aclstm_main(args(path, split, steps=3), cfg=TINY)
+    train_aclstm(args(path, straight, steps=6), cfg=TINY)
+    train_aclstm(args(path, split, steps=3), cfg=TINY)
     with pytest.raises(CSGNError):  # a run folder is not silently restarted
-        train_aclstm_main(args(path, split, steps=6), cfg=TINY)
-    train_aclstm_main(args(path, split, steps=6, resume=True))
+        train_aclstm(args(path, split, steps=6), cfg=TINY)
+    train_aclstm(args(path, split, steps=6, resume=True))
     assert latest_checkpoint(split).name == "step-00000006"
     steps = [json.loads(line)["step"] for line in (split / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 4]  # step 1, then the resumed run's first step (log_every 10)
@@ -177,7 +175,7 @@ def test_resume_continues_exactly(dance, tmp_path):
     for k, v in a.state_dict().items():
         assert torch.allclose(v, b.state_dict()[k], atol=1e-6), k
     with pytest.raises(CSGNError):
-        train_aclstm_main(args(path, tmp_path / "c", steps=6, resume=True))
+        train_aclstm(args(path, tmp_path / "c", steps=6, resume=True))
 
 
 def test_generation_is_deterministic_and_rigid(wave):

@@ -4,12 +4,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from csgn_core import quaternion as Q
+from csgn_core.motion import quaternion as Q
 from csgn_core.errors import CSGNError, MotionFileError
 from csgn_core.io.archive import iter_files, read_text
 from csgn_core.io.bvh import parse_bvh, read_bvh, write_bvh
-from csgn_core.motion import Motion
-from csgn_core.skeleton import load_named
+from csgn_core.motion.clip import Motion
+from csgn_core.motion.skeleton import load_named
 
 from ..conftest import DATA
 from ..conftest import need as _need

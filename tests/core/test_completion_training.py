@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from csgn_core.gp import GPPrior, GPPriorConfig
-from csgn_core.nn.features import FeatureCodec
-from csgn_core.train.completion import GPConditioner, draw_layout, latent_moment_loss
-from csgn_core.train.trainer import mirror_features
+from csgn_core.model.gp import GPPrior, GPPriorConfig
+from csgn_core.model.features import FeatureCodec
+from csgn_core.model.train.completion import GPConditioner, draw_layout, latent_moment_loss
+from csgn_core.model.train.windows import mirror_features
 
 from .helpers import random_motion, toy_skeleton
 from .test_trainer import make_trainer, state
@@ -93,10 +93,10 @@ def test_completion_loss_alone_trains_g_and_h():
 
 def _standing_dataset():
     """Three tang23 clips whose feet rest on the floor for the first half, then swing (real contacts)."""
-    from csgn_core import quaternion as Q
-    from csgn_core.datasets import Dataset, compute_stats
-    from csgn_core.motion import Motion
-    from csgn_core.skeleton import load_named
+    from csgn_core.motion import quaternion as Q
+    from csgn_core.io.datasets import Dataset, compute_stats
+    from csgn_core.motion.clip import Motion
+    from csgn_core.motion.skeleton import load_named
 
     sk = load_named("tang23")
     clips = []
@@ -122,9 +122,10 @@ def _standing_dataset():
 
 
 def _contact_trainer():
-    from csgn_core.nn.config import preset
-    from csgn_core.footclean import contact_point_indices
-    from csgn_core.train.trainer import Trainer, WindowSampler, measure_diff_gain
+    from csgn_core.model.config import preset
+    from csgn_core.motion.footclean import contact_point_indices
+    from csgn_core.model.train.trainer import Trainer
+    from csgn_core.model.train.windows import WindowSampler, measure_diff_gain
 
     ds = _standing_dataset()
     mcfg, tcfg = preset("tiny")
@@ -146,7 +147,7 @@ def test_contact_channels_hold_real_labels_and_the_foot_loss_trains():
     others = [j for j in range(1, f.shape[2]) if j not in cj]
     assert torch.all(f[:, 6:, others] == 0)
     # Mirroring keeps a contact a contact (it swaps the feet, it does not negate the label).
-    from csgn_core.train.trainer import mirror_features
+    from csgn_core.model.train.windows import mirror_features
     x = tr.sampler.sample(4, np.random.default_rng(0), yaw=False)
     y = mirror_features(x, tr.sampler.mirror_map)
     assert torch.equal(y[:, 6, :, cj[0]], x[:, 6, :, cj[2]])
@@ -162,9 +163,9 @@ def test_contact_channels_hold_real_labels_and_the_foot_loss_trains():
 
 
 def test_generated_contacts_reach_the_motion_the_fill_and_the_clean_up():
-    from csgn_core.footclean import clean_feet, contacts_from_meta
-    from csgn_core.nn.model import generate
-    from csgn_core.sampler import new_timeline
+    from csgn_core.motion.footclean import clean_feet, contacts_from_meta
+    from csgn_core.model.inference import generate
+    from csgn_core.editing.completion import new_timeline
 
     tr = _contact_trainer()
     model = tr.inference_model()
@@ -176,8 +177,8 @@ def test_generated_contacts_reach_the_motion_the_fill_and_the_clean_up():
     assert contacts_from_meta(doc.fill.motion) is not None
     assert contacts_from_meta(m.slice(0, 10)) is None  # made for another frame count
     # A pinned take: fill, then a new variant of one gap; contacts stay whole and pins keep theirs.
-    from csgn_core.sampler import fill, fill_stale, resample_gap
-    from csgn_core.timeline import Pin, Timeline
+    from csgn_core.editing.completion import fill, fill_stale, resample_gap
+    from csgn_core.editing.timeline import Pin, Timeline
 
     doc = Timeline(m.n_frames * 2, model.fps, "toy", model.skeleton)
     doc.pins = doc.check_pins([Pin(m, 0, 20, 30)])

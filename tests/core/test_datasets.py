@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from csgn_core.cli import main
-from csgn_core.datasets import SPLITS, Dataset, build_dataset
+from csgn_core.io.datasets import SPLITS, Dataset, build_dataset
 from csgn_core.errors import CSGNError
 
 from ..conftest import require_data

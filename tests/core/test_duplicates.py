@@ -13,8 +13,8 @@ def test_a_copied_passage_is_found_wherever_it_stands_and_faces():
     index = WindowIndex([train])
     # The same poses 40 frames in, moved across the floor and turned: still a copy (root- and
     # facing-relative); a different motion is not.
-    from csgn_core import quaternion as Q
-    from csgn_core.motion import Motion
+    from csgn_core.motion import quaternion as Q
+    from csgn_core.motion.clip import Motion
     yaw = Q.from_axis_angle(np.array([0.0, 1.0, 0.0]), 1.2)
     rot = train.rotations[40:90].copy()
     rot[:, 0] = Q.multiply(np.broadcast_to(yaw, rot[:, 0].shape), rot[:, 0])

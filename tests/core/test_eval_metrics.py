@@ -74,7 +74,7 @@ def test_ensemble_and_time_variants_on_constructed_sequences():
                                                    ("kinect", "kinect20", 30)])
 def test_bundled_classifiers_load(name, skeleton, classes, one_torch_thread):
     from csgn_core.evaluation.classifier import load_classifier
-    from csgn_core.skeleton import load_named
+    from csgn_core.motion.skeleton import load_named
 
     clf = load_classifier(name)
     assert clf.meta["format"] == "csgn-classifier" and clf.skeleton.same_topology(load_named(skeleton))
@@ -147,7 +147,7 @@ def test_fid_of_real_draws_is_small_against_frozen_and_shuffled(small_dance, one
 
 
 def test_cli_eval_fid_end_to_end(small_dance, capsys, one_torch_thread):
-    from csgn_core.evaluation.fid import eval_fid_main
+    from csgn_core.cli.eval_fid import eval_fid_main
 
     _, path = small_dance
     rc = eval_fid_main(["--model", "dance", "--baseline", "dance", "--data", str(path), "--n", "3", "--m", "2",
@@ -166,15 +166,15 @@ def test_cli_eval_fid_end_to_end(small_dance, capsys, one_torch_thread):
 def test_load_generator_dispatches_on_format(tmp_path, monkeypatch):
     from csgn_core.errors import CSGNError
     from csgn_core.evaluation.generators import ACLSTMGenerator, CSGNGenerator, load_generator, model_dataset
-    from csgn_core.motion import Motion
-    from csgn_core.skeleton import load_named
+    from csgn_core.motion.clip import Motion
+    from csgn_core.motion.skeleton import load_named
 
     sk = load_named("kinect20")
     fake = types.SimpleNamespace(fps=15.0, skeleton=sk)
-    mod = types.ModuleType("csgn_core.baseline.aclstm")
+    mod = types.ModuleType("csgn_core.model.baseline.aclstm")
     mod.load_aclstm = lambda folder, device="cpu": fake
     mod.generate_aclstm = lambda model, seconds, seed: Motion(sk, 15.0, rotations=np.tile([1.0, 0, 0, 0], (int(seconds * 15), 20, 1)))
-    monkeypatch.setitem(sys.modules, "csgn_core.baseline.aclstm", mod)
+    monkeypatch.setitem(sys.modules, "csgn_core.model.baseline.aclstm", mod)
     (tmp_path / "config.json").write_text(json.dumps({"format": "csgn-aclstm", "skeleton": {"name": "kinect20"}}))
     g = load_generator(tmp_path)
     assert isinstance(g, ACLSTMGenerator) and g.fps == 15.0 and g.sample(2.0, 0).n_frames == 30

@@ -8,7 +8,7 @@ from csgn_core.io import load_motion, save_motion
 from csgn_core.io.archive import iter_files, read_bytes
 from csgn_core.io.atomic import write_atomic
 from csgn_core.io.npz import read_npz, write_npz
-from csgn_core.motion import Motion
+from csgn_core.motion.clip import Motion
 
 from .helpers import random_motion, toy_skeleton
 

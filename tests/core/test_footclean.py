@@ -5,9 +5,9 @@ from functools import cache
 import numpy as np
 import pytest
 
-from csgn_core import quaternion as Q
+from csgn_core.motion import quaternion as Q
 from csgn_core.errors import CSGNError
-from csgn_core.footclean import (
+from csgn_core.motion.footclean import (
     clean_feet,
     clean_for_export,
     detect_contacts,
@@ -16,8 +16,8 @@ from csgn_core.footclean import (
     skating_report,
     two_bone_ik,
 )
-from csgn_core.motion import Motion
-from csgn_core.skeleton import load_named
+from csgn_core.motion.clip import Motion
+from csgn_core.motion.skeleton import load_named
 
 from ..conftest import DATA
 from ..conftest import need as _need
@@ -119,7 +119,7 @@ def test_clean_up_removes_added_sliding_down_to_real_data_level(kind):
 def test_clean_up_on_a_solved_tang_dance():
     from csgn_core.io.archive import iter_files
     from csgn_core.io.tang import read_tang
-    from csgn_core.solve import positions_to_rotations
+    from csgn_core.motion.solve import positions_to_rotations
 
     path = next(iter_files(_need(DATA / "tang2018-dance" / "dances.zip"), "*/DANCE_C_*/skeletons.json"))
     dance = read_tang(path).slice(0, 500)
@@ -153,7 +153,7 @@ def test_export_clean_up_of_a_captured_dance_skates_less_than_the_capture():
     assert after < raw
     assert report["feet_cleaned"] and report["max_pin_error_cm"] < 8.0
     # The feet follow the capture more closely than the plain solve's do.
-    from csgn_core.solve import positions_to_rotations
+    from csgn_core.motion.solve import positions_to_rotations
 
     ank = [real.skeleton.index(j) for j in ("l_ankle", "r_ankle")]
     err = lambda m: np.median(np.linalg.norm(m.positions[:, ank] - real.positions[:, ank], axis=-1))  # noqa: E731

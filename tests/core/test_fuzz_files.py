@@ -12,8 +12,8 @@ import pytest
 
 from csgn_core.errors import CSGNError
 from csgn_core.io.npz import motion_from_npz_bytes, npz_bytes
-from csgn_core.project import load_project, save_project
-from csgn_core.timeline import Pin, Timeline
+from csgn_core.editing.project import load_project, save_project
+from csgn_core.editing.timeline import Pin, Timeline
 
 from .helpers import random_motion, toy_skeleton
 
@@ -145,7 +145,7 @@ def test_a_huge_declared_array_is_refused_before_allocation(declared):
 
 
 def test_mutated_plans_give_one_line_errors(tmp_path):
-    from csgn_core.sampler import read_plan
+    from csgn_core.editing.plan import read_plan
 
     good = {"format": "csgn-plan", "model": "dance", "seconds": 4, "seed": 1,
             "pins": [{"file": "a.npz", "start": 0, "end": 29, "at": 10}]}
@@ -175,7 +175,7 @@ def test_mutated_plans_give_one_line_errors(tmp_path):
 def test_mutated_model_configs_give_one_line_errors(tmp_path):
     import shutil
 
-    from csgn_core.nn.model import export_model, load_model
+    from csgn_core.model.inference import export_model, load_model
 
     from .test_trainer import make_trainer
 

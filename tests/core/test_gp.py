@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from csgn_core.errors import CSGNError
-from csgn_core.gp import GPPrior, GPPriorConfig, GPPriorError
+from csgn_core.model.gp import GPPrior, GPPriorConfig, GPPriorError
 
 
 def single(sigma: float, channels: int = 1) -> GPPrior:

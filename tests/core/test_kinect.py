@@ -21,8 +21,8 @@ from csgn_core.io.kinect import (
     sensor_to_project,
     split_utkinect,
 )
-from csgn_core.kinect_cleanup import CleanupParams, CleanupParamsError, bone_length_cv, clean, jitter
-from csgn_core.skeleton import load_named
+from csgn_core.io.kinect_cleanup import CleanupParams, CleanupParamsError, bone_length_cv, clean, jitter
+from csgn_core.motion.skeleton import load_named
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 MSR_DIR = DATA / "msr-action3d"
@@ -365,7 +365,7 @@ def test_cleanup_params_validation():
 
 
 def kinect_motion(frames: int = 45, noise_cm: float = 1.5, seed: int = 0):
-    from csgn_core.motion import Motion
+    from csgn_core.motion.clip import Motion
 
     rng = np.random.default_rng(seed)
     truth = _walk(frames)
@@ -393,7 +393,7 @@ def test_clean_reduces_jitter_removes_spikes_and_keeps_shape():
 
 def test_clean_leaves_smooth_motion_alone_and_handles_short_clips():
     truth, _ = kinect_motion()
-    from csgn_core.motion import Motion
+    from csgn_core.motion.clip import Motion
 
     smooth_motion = Motion.from_positions(kinect_skeleton(), truth, FPS)
     out = clean(smooth_motion)

@@ -4,10 +4,10 @@ from functools import cache
 import numpy as np
 import pytest
 
-from csgn_core import quaternion as Q
+from csgn_core.motion import quaternion as Q
 from csgn_core.errors import CSGNError
 from csgn_core.io.vmd import IK_BONES, VmdMotion, read_vmd, write_vmd
-from csgn_core.mmd import (
+from csgn_core.io.mmd import (
     STANDARD_HEADS,
     UNIT_CM,
     bone_map_for,
@@ -25,8 +25,8 @@ from csgn_core.mmd import (
     vmd_pose,
     vmd_to_motion,
 )
-from csgn_core.motion import Motion
-from csgn_core.skeleton import load_named
+from csgn_core.motion.clip import Motion
+from csgn_core.motion.skeleton import load_named
 
 from ..conftest import DATA
 from ..conftest import need as _need
@@ -187,7 +187,7 @@ def _check_export(motion: Motion, tmp_path, name: str, **kw) -> dict:
 
 
 def test_tang_export_points_every_bone_along_the_source(tmp_path):
-    from csgn_core.solve import positions_to_rotations
+    from csgn_core.motion.solve import positions_to_rotations
 
     tang = _tang()
     for motion in (tang, positions_to_rotations(tang)):

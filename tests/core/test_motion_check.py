@@ -3,7 +3,7 @@ import pytest
 
 from csgn_core.errors import CSGNError
 from csgn_core.evaluation.motion_check import check, motion_stats
-from csgn_core.motion import Motion
+from csgn_core.motion.clip import Motion
 
 from .helpers import random_motion, toy_skeleton
 
@@ -60,9 +60,9 @@ def test_goals_report_the_completion_issue_targets():
 
 
 def test_motion_stats_measure_feet_travel_and_waist_turns():
-    from csgn_core import quaternion as Q
-    from csgn_core.motion import Motion
-    from csgn_core.skeleton import load_named
+    from csgn_core.motion import quaternion as Q
+    from csgn_core.motion.clip import Motion
+    from csgn_core.motion.skeleton import load_named
 
     sk = load_named("tang23")
     F_ = 100

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from csgn_core import quaternion as Q
-from csgn_core.motion import Motion, forward_kinematics
-from csgn_core.ops import mirror, resample
+from csgn_core.motion import quaternion as Q
+from csgn_core.motion.clip import Motion, forward_kinematics
+from csgn_core.motion.ops import mirror, resample
 
 from .helpers import random_motion, toy_skeleton
 

@@ -4,16 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from csgn_core import quaternion as Q
+from csgn_core.motion import quaternion as Q
 from csgn_core.errors import CSGNError
-from csgn_core.motion import forward_kinematics
-from csgn_core.nn.config import PRESETS, ModelConfig, TrainConfig, preset
-from csgn_core.nn.features import (N_CRITIC, N_FEAT, FeatureCodec, feature_stats, fk_torch, heading_np,
+from csgn_core.motion.clip import forward_kinematics
+from csgn_core.model.config import PRESETS, ModelConfig, TrainConfig, preset
+from csgn_core.model.features import (N_CRITIC, N_FEAT, FeatureCodec, feature_stats, fk_torch, heading_np,
                                    matrix_to_6d, quat_to_6d_np, quat_to_matrix, root_track_np, sixd_to_matrix)
-from csgn_core.nn.model import (CSGNModel, decode, decode_features, encode, export_model, generate, load_model,
+from csgn_core.model.inference import (CSGNModel, decode, decode_features, encode, export_model, generate, load_model,
                                 pad_latent, sample_latent)
-from csgn_core.nn.networks import build_networks, count_parameters
-from csgn_core.skeleton import load_named, named_skeletons
+from csgn_core.model.networks import build_networks, count_parameters
+from csgn_core.motion.skeleton import load_named, named_skeletons
 
 from .helpers import random_motion, toy_skeleton
 
@@ -85,7 +85,7 @@ def test_codec_round_trip_keeps_rotations_and_root():
 
 
 def test_critic_input_is_heading_invariant_except_root_rotation():
-    from csgn_core.train.trainer import rotate_heading
+    from csgn_core.motion.heading import rotate_heading
 
     sk = toy_skeleton()
     m = random_motion(sk, 16, seed=4)
@@ -192,7 +192,7 @@ def test_generate_is_deterministic_and_cropped():
 
 
 def test_output_smoothing_low_passes_the_decoded_features():
-    from csgn_core.sampler import acceleration
+    from csgn_core.editing.splice import acceleration
 
     model = _model()
     z = sample_latent(model, 40, seed=2)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from csgn_core import quaternion as Q
+from csgn_core.motion import quaternion as Q
 
 ORDERS = ["ZXY", "XYZ", "ZYX", "YXZ", "XZY", "YZX"]
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from csgn_core.errors import CSGNError
-from csgn_core.motion import Motion
-from csgn_core.retarget import RetargetError, find_joint_map, joint_maps, target_positions, to_model
-from csgn_core.skeleton import Skeleton, load_named
+from csgn_core.motion.clip import Motion
+from csgn_core.motion.retarget import RetargetError, find_joint_map, joint_maps, target_positions, to_model
+from csgn_core.motion.skeleton import Skeleton, load_named
 
 from .helpers import random_motion, toy_skeleton
 

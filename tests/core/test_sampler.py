@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from csgn_core import quaternion as Q
+from csgn_core.motion import quaternion as Q
 from csgn_core.errors import CSGNError
-from csgn_core.nn.config import preset
-from csgn_core.nn.features import feature_stats, root_track_np
-from csgn_core.nn.model import CSGNModel
-from csgn_core.sampler import (Cancelled, fill, new_timeline, predict, real_acceleration_quantile,
-                               resample_gap, seam_frames, seam_jumps, splice)
-from csgn_core.timeline import Pin, Timeline
+from csgn_core.model.config import preset
+from csgn_core.model.features import feature_stats, root_track_np
+from csgn_core.model.inference import CSGNModel
+from csgn_core.editing.completion import Cancelled, fill, new_timeline, predict, resample_gap
+from csgn_core.editing.splice import real_acceleration_quantile, seam_frames, seam_jumps, splice
+from csgn_core.editing.timeline import Pin, Timeline
 
 from .helpers import random_motion, toy_skeleton
 
@@ -94,8 +94,8 @@ def test_one_frame_gaps_and_refinement(tiny):
 
 
 def test_conditioning_on_h_follows_its_fidelity(tiny, monkeypatch):
-    import csgn_core.nn.model as M
-    from csgn_core.sampler import MIN_INVERSE_FIDELITY, uses_inverse
+    import csgn_core.model.inference as M
+    from csgn_core.editing.completion import MIN_INVERSE_FIDELITY, uses_inverse
     calls = []
     real_encode = M.encode
     monkeypatch.setattr(M, "encode", lambda model, motion: calls.append(motion.n_frames) or real_encode(model, motion))
@@ -113,7 +113,7 @@ def test_conditioning_on_h_follows_its_fidelity(tiny, monkeypatch):
 
 
 def test_inverse_fidelity_is_measured_and_saved(tiny, tmp_path):
-    from csgn_core.nn.model import export_model, load_model, measure_inverse_fidelity
+    from csgn_core.model.inference import export_model, load_model, measure_inverse_fidelity
     fresh = measure_inverse_fidelity(tiny)
     assert -1.0 <= fresh <= 1.0 and measure_inverse_fidelity(tiny) == fresh  # fixed seed
     folder = export_model(tiny, tmp_path / "m")
@@ -253,7 +253,7 @@ def test_seam_velocity_within_real_95th_percentile_actions_model(fidelity):
     model_dir = REPO / "resources" / "models" / "actions"
     if not (model_dir / "model.safetensors").is_file():
         pytest.skip("the bundled actions model is missing")
-    from csgn_core.nn.model import load_model
+    from csgn_core.model.inference import load_model
     clips = _bandai_clips(4)
     model = load_model(model_dir)
     model._inverse_fidelity = fidelity
@@ -274,7 +274,7 @@ def test_seam_velocity_within_real_95th_percentile_actions_model(fidelity):
 
 # --- plans and the command-line functions ---------------------------------------------------------------
 def test_parse_pin_splits_at_last_colon():
-    from csgn_core.sampler import parse_pin
+    from csgn_core.editing.plan import parse_pin
     s = parse_pin("C:/data/a:b.bvh:10-59@120")
     assert (s.file, s.start, s.end, s.at) == ("C:/data/a:b.bvh", 10, 59, 120)
     for bad in ("walk.bvh", "walk.bvh:1-2", "walk.bvh:a-b@3", "walk.bvh:5@3", ":1-2@3"):
@@ -286,7 +286,7 @@ def test_parse_pin_splits_at_last_colon():
 @pytest.fixture(scope="module")
 def tiny_files(tiny, tmp_path_factory):
     from csgn_core.io.npz import write_npz
-    from csgn_core.nn.model import export_model
+    from csgn_core.model.inference import export_model
     d = tmp_path_factory.mktemp("complete")
     export_model(tiny, d / "model")
     write_npz(random_motion(tiny.skeleton, 60, seed=1), d / "a.npz")
@@ -296,7 +296,7 @@ def tiny_files(tiny, tmp_path_factory):
 
 def test_complete_short_form_and_plan(tiny_files, capsys):
     from csgn_core.io.npz import read_npz
-    from csgn_core.sampler import complete_main
+    from csgn_core.cli.sampling import complete_main
     d = tiny_files
     out = d / "out.npz"
     assert complete_main(["--model", str(d / "model"), "--seconds", "4", "--pin", f"{d / 'a.npz'}:0-29@10",
@@ -310,7 +310,7 @@ def test_complete_short_form_and_plan(tiny_files, capsys):
                                               {"file": "a.npz", "start": 50, "end": 59, "at": 80}]}
     (d / "plan.json").write_text(json.dumps(plan))
     assert complete_main(["--model", str(d / "model"), "--plan", str(d / "plan.json"), "-o", str(d / "p.csgnproj")]) == 0
-    from csgn_core.project import load_project
+    from csgn_core.editing.project import load_project
     doc = load_project(d / "p.csgnproj")
     assert doc.length == 90 and len(doc.pins) == 2 and not doc.stale_gaps()
     np.testing.assert_allclose(doc.fill.motion.rotations[80:90], src.rotations[50:60], atol=1e-12)
@@ -322,7 +322,7 @@ def test_complete_short_form_and_plan(tiny_files, capsys):
     (["a.npz:0-29@100"], "outside the timeline"),
 ])
 def test_bad_plans_give_one_line_errors(tiny_files, pins, match):
-    from csgn_core.sampler import complete_main
+    from csgn_core.cli.sampling import complete_main
     d = tiny_files
     argv = ["--model", str(d / "model"), "--seconds", "4", "-o", str(d / "x.npz")]
     for p in pins:
@@ -333,7 +333,7 @@ def test_bad_plans_give_one_line_errors(tiny_files, pins, match):
 
 
 def test_bad_plan_file(tiny_files):
-    from csgn_core.sampler import complete_main
+    from csgn_core.cli.sampling import complete_main
     d = tiny_files
     (d / "bad.json").write_text('{"pins": [{"file": "a.npz", "start": 0}]}')
     with pytest.raises(CSGNError, match="needs file, start, end and at"):
@@ -342,7 +342,7 @@ def test_bad_plan_file(tiny_files):
 
 def test_predict_main(tiny_files):
     from csgn_core.io.npz import read_npz
-    from csgn_core.sampler import predict_main
+    from csgn_core.cli.sampling import predict_main
     d = tiny_files
     assert predict_main(["--model", str(d / "model"), "--prefix", str(d / "a.npz"), "--seconds", "1",
                          "--seed", "3", "-o", str(d / "pred.npz")]) == 0
@@ -351,8 +351,8 @@ def test_predict_main(tiny_files):
 
 def test_pin_on_unmapped_skeleton_is_one_line(tiny_files):
     from csgn_core.io.npz import write_npz
-    from csgn_core.sampler import complete_main
-    from csgn_core.skeleton import Skeleton
+    from csgn_core.cli.sampling import complete_main
+    from csgn_core.motion.skeleton import Skeleton
     d = tiny_files
     odd = Skeleton("odd3", ["a", "b", "c"], [-1, 0, 1], np.array([[0, 0, 0], [0, 10, 0], [0, 10, 0.0]]))
     write_npz(random_motion(odd, 20), d / "odd.npz")
@@ -363,7 +363,8 @@ def test_pin_on_unmapped_skeleton_is_one_line(tiny_files):
 
 
 def test_eval_infill_smoke(tiny, tiny_files, tmp_path):
-    from csgn_core.evaluate_infill import eval_infill, eval_infill_main, format_table, npss
+    from csgn_core.evaluation.infill import eval_infill, format_table, npss
+    from csgn_core.cli.eval_infill import eval_infill_main
     t = np.linspace(0, 6, 80)[:, None]
     assert npss(np.sin(t), np.sin(t)) < 1e-9 and npss(np.sin(t), np.sin(3 * t)) > 0.01
     clips = [random_motion(tiny.skeleton, 120, seed=s) for s in range(2)]
@@ -379,7 +380,8 @@ def test_eval_infill_smoke(tiny, tiny_files, tmp_path):
 
 
 def test_eval_infill_data_and_json(tiny, tiny_files, tmp_path, capsys):
-    from csgn_core.evaluate_infill import _is_dataset, eval_infill_main
+    from csgn_core.evaluation.infill import _is_dataset
+    from csgn_core.cli.eval_infill import eval_infill_main
     from csgn_core.io.npz import write_npz
     # A motion .npz is a file to evaluate on, not a dataset; a dataset name is one.
     assert not _is_dataset(str(tiny_files / "a.npz")) and _is_dataset("tang-dance")
@@ -396,7 +398,7 @@ def test_eval_infill_data_and_json(tiny, tiny_files, tmp_path, capsys):
 
 
 def test_eval_infill_windows_sample_every_clip():
-    from csgn_core.evaluate_infill import windows
+    from csgn_core.evaluation.infill import windows
     # A long clip first must not use up the limit: every clip gives its first window before any
     # clip gives a second.
     got = windows([1000, 100, 30, 120], W=50, stride=40, limit=5)
@@ -406,7 +408,7 @@ def test_eval_infill_windows_sample_every_clip():
 
 
 def test_fill_stale_keeps_current_gaps(tiny):
-    from csgn_core.sampler import fill_stale
+    from csgn_core.editing.completion import fill_stale
     src = random_motion(tiny.skeleton, 80, seed=12)
     doc = _doc(tiny, 160, [(20, src, 0, 20), (70, src, 20, 40), (130, src, 40, 60)])
     doc.set_fill(fill(doc, tiny, seed=1))
@@ -423,7 +425,7 @@ def test_fill_stale_keeps_current_gaps(tiny):
 
 
 def test_splice_turns_heading_and_path_smoothly():
-    from csgn_core.sampler import _yaw
+    from csgn_core.editing.splice import _yaw
     sk = toy_skeleton()
     F = 120
     # generated: walking straight along +z, facing +z
@@ -461,7 +463,7 @@ def test_gap_of_minutes(tiny):
 
 def test_plan_model_is_used_unless_the_command_line_names_one(tmp_path):
     from csgn_core.io import load_motion
-    from csgn_core.sampler import complete_main
+    from csgn_core.cli.sampling import complete_main
 
     plan = tmp_path / "plan.json"
     plan.write_text('{"format": "csgn-plan", "model": "actions", "seconds": 2}', encoding="utf-8")
@@ -473,9 +475,9 @@ def test_plan_model_is_used_unless_the_command_line_names_one(tmp_path):
 
 
 def test_eval_infill_reports_copies_apart(tiny):
-    from csgn_core.evaluate_infill import eval_infill, format_table
+    from csgn_core.evaluation.infill import eval_infill, format_table
     from csgn_core.evaluation.duplicates import WindowIndex
-    from csgn_core.motion import Motion
+    from csgn_core.motion.clip import Motion
 
     held = [random_motion(tiny.skeleton, 120, seed=s, fps=tiny.fps) for s in range(2)]
     index = WindowIndex([Motion(tiny.skeleton, tiny.fps, rotations=held[0].rotations, root=held[0].root)])

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from csgn_core.pyramid import build_pyramid
-from csgn_core.skeleton import Skeleton, load_named, named_skeletons
+from csgn_core.motion.pyramid import build_pyramid
+from csgn_core.motion.skeleton import Skeleton, load_named, named_skeletons
 
 from .helpers import toy_skeleton
 

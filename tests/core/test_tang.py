@@ -7,8 +7,8 @@ import pytest
 
 from csgn_core.errors import CSGNError, MotionFileError
 from csgn_core.io.tang import list_dances, read_tang, source_order, write_tang
-from csgn_core.motion import Motion
-from csgn_core.skeleton import load_named
+from csgn_core.motion.clip import Motion
+from csgn_core.motion.skeleton import load_named
 
 from .helpers import random_motion, toy_skeleton
 

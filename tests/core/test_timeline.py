@@ -3,8 +3,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from csgn_core.project import ProjectFileError, load_project, save_project
-from csgn_core.timeline import Fill, Pin, Timeline, TimelineError
+from csgn_core.editing.project import ProjectFileError, load_project, save_project
+from csgn_core.editing.timeline import Fill, Pin, Timeline, TimelineError
 
 from .helpers import random_motion, toy_skeleton
 

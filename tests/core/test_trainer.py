@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from csgn_core.datasets import Dataset, compute_stats
+from csgn_core.io.datasets import Dataset, compute_stats
 from csgn_core.errors import CSGNError
-from csgn_core.nn.config import preset
-from csgn_core.nn.model import generate, load_model
-from csgn_core.train.checkpoint import latest_checkpoint, read_checkpoint
-from csgn_core.train.trainer import Trainer, WindowSampler, measure_diff_gain, train_main
+from csgn_core.model.config import preset
+from csgn_core.model.inference import generate, load_model
+from csgn_core.model.train.checkpoint import latest_checkpoint, read_checkpoint
+from csgn_core.model.train.trainer import Trainer
+from csgn_core.model.train.windows import WindowSampler, measure_diff_gain
+from csgn_core.cli.train import train_main
 
 from .helpers import random_motion, toy_skeleton
 
@@ -78,7 +80,7 @@ def test_training_steps_move_losses_and_weights():
 
 
 def test_z_cycle_reaches_g_only_when_asked():
-    from csgn_core.train.trainer import _scale_grad
+    from csgn_core.model.train.trainer import _scale_grad
     x = torch.ones(3, requires_grad=True)
     (_scale_grad(x, 0.25) * 2.0).sum().backward()
     assert torch.equal(_scale_grad(x, 0.25), x) and torch.allclose(x.grad, torch.full((3,), 0.5))
@@ -146,7 +148,7 @@ def test_data_parallel_two_processes_with_gloo(tmp_path):
     toy_dataset().save(data)
     out = tmp_path / "ddp"
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
-    cmd = ["torchrun", "--nproc_per_node=2", "--standalone", "-m", "csgn_core.train.trainer", "--data", str(data),
+    cmd = ["torchrun", "--nproc_per_node=2", "--standalone", "-m", "csgn_core.cli.train", "--data", str(data),
            "--preset", "tiny", "--out", str(out), "--steps", "3", "--device", "cpu", "--no-progress"]
     # A session of its own, so a hang can be killed with all of torchrun's workers (no orphans).
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -1,0 +1,367 @@
+"""Conditional sampling (paper section 4): fill the gaps between pinned segments, predict, resample.
+
+Completion follows the paper's factorisation p(z | x_K) ~ p(z_U | z_K) p(z_K | x_K):
+
+1. every pin is encoded with the inverse network H; the latent steps whose S-frame span lies inside
+   the pin are the observed steps z_K (steps straddling a pin's edge are left to the GP). A model
+   whose H does not invert its G skips this and the next step's conditioning (``uses_inverse``);
+2. the rest of the latent is drawn from the GP prior conditioned on z_K (Matheron's rule, exact at
+   the observed steps), with the generator's receptive radius of extra steps on both sides so the
+   result does not end at G's zero-padded borders;
+3. optionally the latent steps that touch pinned frames are refined for a bounded time so that G
+   reproduces the pins (this is also what honours pins too short for H, such as one keyframe);
+4. G decodes the whole latent and the pins are spliced back in exactly (``splice``);
+5. gaps between two pins shorter than ``inbetween.SPLINE_SECONDS[1]`` blend in a cubic Hermite
+   in-between by their length (``inbetween.blend_short_gaps``): short gaps are transitions.
+
+Resampling one gap solves the same problem on a local window whose "pins" are the previous fill's
+frames around the gap, then copies only the gap's frames into a copy of the previous fill, so every
+frame outside the gap stays bit-identical.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from csgn_core.editing.splice import BLEND_SECONDS, splice
+from csgn_core.editing.timeline import Fill, Pin, Timeline
+from csgn_core.errors import CSGNError
+from csgn_core.motion import quaternion as Q
+from csgn_core.motion.clip import Motion
+from csgn_core.motion.inbetween import (
+    SPLINE_SECONDS,
+    blend_short_gaps,
+    gap_spline_weight,
+)
+
+Progress = Callable[[float, str], None] | None
+Cancel = Callable[[], bool] | None
+CONDITIONS = ("auto", "inverse", "prior")
+MIN_INVERSE_FIDELITY = 0.5  # below this H's latents of the pins are not used (``uses_inverse``)
+
+
+class Cancelled(CSGNError):
+    """The caller's cancel hook asked the sampler to stop."""
+
+
+# --- pins onto the model --------------------------------------------------------------------------------
+def conform(motion: Motion, model, *, resample_fps: bool = True) -> Motion:
+    """A motion on the model's skeleton (retargeted through a joint map if needed) and, if asked, at its fps."""
+    from csgn_core.motion.ops import resample
+
+    if not motion.skeleton.same_topology(model.skeleton):
+        from csgn_core.motion.retarget import to_model
+        motion = to_model(motion, model.skeleton)
+    elif not motion.has_rotations:
+        from csgn_core.motion.solve import positions_to_rotations
+        motion = positions_to_rotations(motion, model.skeleton)
+    if resample_fps and abs(motion.fps - model.fps) > 1e-6:
+        motion = resample(motion, model.fps)
+    return motion
+
+
+def _pin_frames(pin: Pin, model) -> Motion:
+    src = pin.frames()
+    if abs(src.fps - model.fps) > 1e-6:
+        raise CSGNError(f"pin {pin.label or pin.id}: its source runs at {src.fps:g} fps but the model at "
+                        f"{model.fps:g}; resample the source before pinning it")
+    return conform(src, model, resample_fps=False)
+
+
+# --- the core -------------------------------------------------------------------------------------------
+@dataclass
+class Problem:
+    length: int
+    pins: list[tuple[int, Motion]]  # (timeline frame, motion on the model skeleton at the model's fps)
+
+
+def _check(cancel: Cancel) -> None:
+    if cancel is not None and cancel():
+        raise Cancelled("cancelled")
+
+
+def _report(progress: Progress, f: float, msg: str) -> None:
+    if progress is not None:
+        progress(float(min(max(f, 0.0), 1.0)), msg)
+
+
+def uses_inverse(model, condition: str = "auto") -> bool:
+    """Whether completion conditions the prior on H's latents of the pins (steps 1-2 above).
+
+    ``condition``: "inverse" always, "prior" never, "auto" when ``model.inverse_fidelity`` reaches
+    ``MIN_INVERSE_FIDELITY``. An H that does not invert G (as in both bundled models: H(G(z))
+    correlates about 0.1 with z) maps real motion to latents G never sees when it samples freely;
+    conditioning on them made the dance model's gap fills worse than a free prior sample (L2P about
+    10% higher, feet sliding 10-30% more: ``docs/results/infill.md``), so such a model's pins enter
+    through the refinement and the splice alone.
+    """
+    if condition not in CONDITIONS:
+        raise CSGNError(f"condition must be one of {', '.join(CONDITIONS)}, got {condition!r}")
+    if condition == "auto":
+        return model.inverse_fidelity >= MIN_INVERSE_FIDELITY
+    return condition == "inverse"
+
+
+def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, progress: Progress = None,
+                     cancel: Cancel = None, blend: int | None = None,
+                     condition: str = "auto") -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
+    """(rotations (L, J, 4), root (L, 3), pinned (L,), contacts) of the completed problem; contacts
+    are the generator's foot-contact flags {joint: (L,) bool} (None for a model without them)."""
+    from csgn_core.model.inference import decode_features, encode
+
+    use_h = uses_inverse(model, condition)
+    L, S = prob.length, model.step_frames
+    J = model.skeleton.n_joints
+    m = model.G.latent_radius()
+    T0 = max(1, math.ceil(L / S))
+    T = T0 + 2 * m
+    pinned = np.zeros(L, bool)
+    pin_rot = np.tile(Q.identity((J,)), (L, 1, 1))
+    pin_root = np.zeros((L, 3))
+    kidx, zk = [], []
+    stage = "encoding pins" if use_h else "placing pins"
+    _report(progress, 0.0, stage)
+    for i, (at, mo) in enumerate(prob.pins):
+        _check(cancel)
+        n = mo.n_frames
+        pinned[at:at + n] = True
+        pin_rot[at:at + n] = mo.rotations
+        pin_root[at:at + n] = mo.root
+        t0, t1 = -(-at // S), (at + n) // S
+        if use_h and t1 > t0:
+            z = encode(model, mo.slice(t0 * S - at, n)).numpy()  # steps t0 .. (covers to the pin's end)
+            zk.append(z[:, :t1 - t0])
+            kidx.extend(range(t0 + m, t1 + m))
+        _report(progress, 0.3 * (i + 1) / max(1, len(prob.pins)), stage)
+    _check(cancel)
+    rng = np.random.default_rng(seed)
+    if kidx:
+        z = model.prior.condition(np.concatenate(zk, axis=1), np.asarray(kidx), T, 1, rng)[0]
+    else:
+        z = model.prior.sample(T, 1, rng)[0]
+    z = torch.from_numpy(z).float()
+    _report(progress, 0.4, "sampling the latent")
+    if refine_seconds > 0 and pinned.any():
+        z = _refine(model, z, pin_rot, pin_root, pinned, m, refine_seconds, progress, cancel)
+    _check(cancel)
+    feat = decode_features(model, z)[:, m * S:m * S + L]
+    rot, root = model.codec.decode_np(feat)
+    contacts = model.codec.contact_flags(feat)
+    _report(progress, 0.9, "splicing pins")
+    _check(cancel)
+    if blend is None:
+        blend = max(1, int(round(BLEND_SECONDS * model.fps)))
+    rot, root = splice(rot, root, pin_rot, pin_root, pinned, blend)
+    rot, root = blend_short_gaps(rot, root, pinned, model.fps)  # short gaps are spline transitions
+    _report(progress, 1.0, "done")
+    return rot, root, pinned, contacts
+
+
+def _with_contacts(motion: Motion, generated: dict | None, pinned: np.ndarray) -> Motion:
+    """The motion with foot contacts in its meta (``footclean.contacts_to_meta``): the generator's in
+    generated frames, detected ones in pinned frames (the pins are the user's motion)."""
+    if generated is None:
+        return motion
+    from csgn_core.motion.footclean import contacts_to_meta, detect_contacts
+
+    found = detect_contacts(motion.positions, motion.skeleton, motion.fps)
+    flags = {k: np.where(pinned, found[k], v) if k in found else v for k, v in generated.items()}
+    motion.meta.update(contacts_to_meta(flags))
+    return motion
+
+
+def _refine(model, z: torch.Tensor, pin_rot, pin_root, pinned, m: int, seconds: float, progress: Progress,
+            cancel: Cancel) -> torch.Tensor:
+    """Adjust the latent steps that reach pinned frames so G reproduces the pins (time-bounded)."""
+    S, L = model.step_frames, len(pinned)
+    dev = model.device
+    target = torch.from_numpy(model.codec.encode_np(pin_rot, pin_root)).to(dev)  # (9, L, J)
+    # The root velocity channels of the target are meaningless at a pin's first frame (they read
+    # across the pin edge): weight only frames whose predecessor is pinned too, plus every rotation.
+    wt = torch.zeros(1, L, 1)
+    wt[0, torch.from_numpy(pinned)] = 1.0
+    wroot = wt.clone()
+    starts = np.flatnonzero(pinned & ~np.concatenate([[False], pinned[:-1]]))
+    wroot[0, torch.from_numpy(starts)] = 0.0
+    wt, wroot = wt.to(dev), wroot.to(dev)
+    r = model.G.latent_radius()
+    steps = np.unique(np.concatenate([np.arange(f // S - 1, f // S + 2) for f in np.flatnonzero(pinned)])) + m
+    steps = steps[(steps >= 0) & (steps < z.shape[1])]
+    lo, hi = max(0, steps.min() - r), min(z.shape[1], steps.max() + r + 1)
+    zw = z[:, lo:hi].clone().to(dev)
+    sel = torch.from_numpy(steps - lo).to(dev)
+    var = zw[:, sel].clone().requires_grad_(True)
+    # Adam written out: importing torch.optim costs about 2 s the first time (it pulls in sympy).
+    lr, b1, b2, eps = 0.05, 0.9, 0.999, 1e-8
+    m1, m2 = torch.zeros_like(var), torch.zeros_like(var)
+    f0 = (lo - m) * S  # timeline frame of the window's first output frame
+    a, b = max(0, f0), min(L, (hi - m) * S)
+    t_end = time.perf_counter() + seconds
+    it = 0
+    while time.perf_counter() < t_end:
+        _check(cancel)
+        zz = zw.index_copy(1, sel, var)
+        out = model.G(zz[None])[0][:, a - f0:b - f0]
+        tgt = target[:, a:b]
+        err = (out - tgt) ** 2
+        loss = (err[:6] * wt[:, a:b]).sum() + (err[6:8, :, :1] * wroot[:, a:b]).sum() + (err[8:, :, :1] * wt[:, a:b]).sum()
+        g, = torch.autograd.grad(loss, [var])  # no gradients for G's own weights
+        it += 1
+        with torch.no_grad():
+            m1.mul_(b1).add_(g, alpha=1 - b1)
+            m2.mul_(b2).addcmul_(g, g, value=1 - b2)
+            var -= lr * (m1 / (1 - b1 ** it)) / ((m2 / (1 - b2 ** it)).sqrt() + eps)
+        _report(progress, 0.4 + 0.4 * min(1.0, it / 50), "refining pinned latents")
+    z = z.clone()
+    z[:, lo:hi] = zw.index_copy(1, sel, var.detach()).cpu()
+    return z
+
+
+# --- public API -----------------------------------------------------------------------------------------
+def _motion(model, rot, root, **meta) -> Motion:
+    return Motion(model.skeleton, model.fps, rotations=rot, root=root, meta=dict(generator="csgn", **meta))
+
+
+def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, progress: Progress = None,
+         cancel: Cancel = None) -> Fill:
+    """Complete the whole timeline: every pinned frame equals its pin, the gaps are sampled.
+
+    Pins must hold source motions at the model's fps; sources on another skeleton are retargeted
+    through a joint map. ``progress(fraction, message)`` reports; ``cancel()`` returning True stops
+    the work with ``Cancelled``.
+    """
+    if abs(doc.fps - model.fps) > 1e-6:
+        raise CSGNError(f"the timeline runs at {doc.fps:g} fps but the model at {model.fps:g}")
+    pins = [(p.at, _pin_frames(p, model)) for p in doc.pins]
+    with torch.no_grad() if refine_seconds <= 0 else _nullctx():
+        rot, root, pinned, contacts = complete_problem(model, Problem(doc.length, pins), seed, refine_seconds,
+                                                       progress, cancel)
+    gaps = doc.gaps()
+    return Fill(_with_contacts(_motion(model, rot, root, seed=seed), contacts, pinned),
+                {(g.start, g.stop): int(seed) for g in gaps}, frozenset(g.signature() for g in gaps))
+
+
+def fill_stale(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, progress: Progress = None,
+               cancel: Cancel = None) -> Fill:
+    """Like ``fill``, but gaps whose fill is still current keep their frames bit-identical.
+
+    After an edit only the gaps next to the edited pins change. Without a usable previous fill this
+    is ``fill``.
+    """
+    prev = doc.fill
+    new = fill(doc, model, seed, refine_seconds=refine_seconds, progress=progress, cancel=cancel)
+    if prev is None or prev.motion.n_frames != doc.length:
+        return new
+    rot, root = new.motion.rotations, new.motion.root
+    seeds = dict(new.seeds)
+    kept = np.zeros(doc.length, dtype=bool)
+    for g in doc.gaps():
+        if g.signature() in prev.signatures:
+            rot[g.start:g.stop] = prev.motion.rotations[g.start:g.stop]
+            root[g.start:g.stop] = prev.motion.root[g.start:g.stop]
+            seeds[(g.start, g.stop)] = prev.seeds.get((g.start, g.stop), seed)
+            kept[g.start:g.stop] = True
+    from csgn_core.motion.footclean import contacts_from_meta
+
+    _merge_contacts(new.motion, contacts_from_meta(prev.motion), kept)  # kept gaps keep their contacts
+    return Fill(new.motion, seeds, new.signatures)
+
+
+def _merge_contacts(motion: Motion, other: dict | None, frames: np.ndarray) -> None:
+    """In ``frames`` (a mask over the motion's frames), the motion's foot contacts become ``other``'s
+    (flags over the same frames); in place, and only where both have contacts."""
+    from csgn_core.motion.footclean import contacts_from_meta, contacts_to_meta
+
+    own = contacts_from_meta(motion)
+    if own is None or other is None or not frames.any():
+        return
+    motion.meta.update(contacts_to_meta({k: np.where(frames, other[k], v) if k in other else v for k, v in own.items()}))
+
+
+class _nullctx:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def new_timeline(model, seconds: float, seed: int = 0, *, name: str = "model") -> Timeline:
+    """A filled document of ``seconds`` seconds with no pins."""
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise CSGNError(f"seconds must be positive, got {seconds}")
+    doc = Timeline(max(1, int(round(seconds * model.fps))), model.fps, name, model.skeleton)
+    doc.set_fill(fill(doc, model, seed))
+    return doc
+
+
+def predict(model, prefix: Motion, seconds: float, seed: int = 0, *, refine_seconds: float = 0.0,
+            progress: Progress = None, cancel: Cancel = None) -> Motion:
+    """The prefix clip followed by ``seconds`` seconds of sampled continuation.
+
+    The prefix is retargeted and resampled to the model first; the result starts with it (exact)
+    and has ``prefix frames + round(seconds * fps)`` frames; meta["prefix_frames"] says where the
+    prediction begins. ``progress`` and ``cancel`` work as in ``fill``.
+    """
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise CSGNError(f"seconds must be positive, got {seconds}")
+    pre = conform(prefix, model)
+    L = pre.n_frames + max(1, int(round(seconds * model.fps)))
+    with torch.no_grad() if refine_seconds <= 0 else _nullctx():
+        rot, root, pinned, contacts = complete_problem(model, Problem(L, [(0, pre)]), seed, refine_seconds, progress, cancel)
+    return _with_contacts(_motion(model, rot, root, seed=seed, prefix_frames=pre.n_frames), contacts, pinned)
+
+
+def resample_refusal(doc: Timeline, gap) -> str | None:
+    """Why ``gap`` has no variants (a short gap between two pins is all spline transition), or None."""
+    if gap_spline_weight(gap.start, gap.stop, doc.length, doc.fps) < 1:
+        return None
+    return (f"this gap is {gap.stop - gap.start} frames: gaps up to {SPLINE_SECONDS[0]:g} s are spline "
+            "transitions and have no variants; move a pin to lengthen it")
+
+
+def resample_gap(doc: Timeline, model, gap_start: int, seed: int, *, progress: Progress = None,
+                 cancel: Cancel = None) -> Fill:
+    """A new variant of the gap containing frame ``gap_start``; every other frame of the previous
+    fill is copied unchanged (bit-identical)."""
+    prev = doc.fill
+    if prev is None:
+        raise CSGNError("fill the timeline before resampling a gap")
+    if prev.motion.n_frames != doc.length:
+        raise CSGNError("the fill is out of date (timeline length changed); fill it again first")
+    gap = doc.gap_at(int(gap_start))
+    if gap is None:
+        raise CSGNError(f"frame {gap_start} is not in a gap")
+    refusal = resample_refusal(doc, gap)
+    if refusal:
+        raise CSGNError(refusal)
+    S = model.step_frames
+    ctx = (2 * model.G.latent_radius() + 2) * S  # frames of the previous fill that anchor the window
+    w0, w1 = max(0, gap.start - ctx), min(doc.length, gap.stop + ctx)
+    # Align the window so the pins' latent steps fall on the same grid as a full fill.
+    w0 -= w0 % S
+    pm = prev.motion
+    pins = []
+    if gap.start > w0:
+        pins.append((0, pm.slice(w0, gap.start)))
+    if w1 > gap.stop:
+        pins.append((gap.stop - w0, pm.slice(gap.stop, w1)))
+    with torch.no_grad():
+        rot, root, _, contacts = complete_problem(model, Problem(w1 - w0, pins), seed, progress=progress, cancel=cancel)
+    new_rot, new_root = pm.rotations.copy(), pm.root.copy()
+    new_rot[gap.start:gap.stop] = rot[gap.start - w0:gap.stop - w0]
+    new_root[gap.start:gap.stop] = root[gap.start - w0:gap.stop - w0]
+    motion = Motion(pm.skeleton, pm.fps, rotations=new_rot, root=new_root, meta=dict(pm.meta))
+    if contacts is not None:  # the gap's frames take the new variant's contacts
+        gap_frames = np.zeros(doc.length, dtype=bool)
+        gap_frames[gap.start:gap.stop] = True
+        placed = {k: np.pad(v, (w0, doc.length - w1)) for k, v in contacts.items()}  # on the timeline's frames
+        _merge_contacts(motion, placed, gap_frames)
+    seeds = dict(prev.seeds)
+    seeds[(gap.start, gap.stop)] = int(seed)
+    return Fill(motion, seeds, frozenset(prev.signatures | {gap.signature()}))

@@ -1,0 +1,166 @@
+"""Project files (``.csgnproj``): one zip holding ``project.json`` and an ``.npz`` per motion.
+
+Written atomically (temp file, then rename), versioned, and validated on load: a damaged or foreign
+file gives a one-line ``ProjectFileError`` and never half a document. No pickles anywhere.
+"""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+import zlib
+from pathlib import Path
+
+from csgn_core.editing.timeline import Fill, Pin, Timeline, TimelineError
+from csgn_core.errors import CSGNError
+from csgn_core.io.archive import read_bytes
+from csgn_core.io.atomic import write_atomic
+from csgn_core.io.npz import motion_from_npz_bytes, npz_bytes
+from csgn_core.io.safejson import is_number, loads_bounded
+from csgn_core.motion.clip import Motion
+from csgn_core.motion.skeleton import Skeleton
+
+FORMAT = "csgn-project"
+VERSION = 1
+SUFFIX = ".csgnproj"
+
+
+class ProjectFileError(CSGNError):
+    pass
+
+
+def save_project(doc: Timeline, path: str | Path) -> Path:
+    meta = {
+        "format": FORMAT, "version": VERSION, "length": doc.length, "fps": doc.fps, "model": doc.model,
+        "skeleton": doc.skeleton.to_dict() if doc.skeleton is not None else None,
+        "pins": [{"id": p.id, "label": p.label, "src_start": p.src_start, "src_stop": p.src_stop, "at": p.at,
+                  "version": p.version, "source": f"pins/{p.id}.npz"} for p in doc.pins],
+        "fill": None,
+    }
+    members = {f"pins/{p.id}.npz": npz_bytes(p.source) for p in doc.pins}
+    if doc.fill is not None:
+        meta["fill"] = {
+            "motion": "fill.npz",
+            "seeds": [[a, b, s] for (a, b), s in doc.fill.seeds.items()],
+            "signatures": [_sig_to_json(s) for s in doc.fill.signatures],
+        }
+        members["fill.npz"] = npz_bytes(doc.fill.motion)
+
+    def write(f):
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
+            zf.writestr("project.json", json.dumps(meta, indent=1, ensure_ascii=False))
+            for name, data in members.items():
+                zf.writestr(name, data)
+
+    return write_atomic(path, write)
+
+
+# Bounds on what a project may declare before anything is read (a 10-minute take with a hundred pins
+# is some tens of MB).
+MAX_MEMBER_BYTES = 1 << 30
+MAX_MANIFEST_BYTES = 1 << 24
+
+
+def load_project(path: str | Path) -> Timeline:
+    data = read_bytes(path)
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        for info in zf.infolist():
+            limit = MAX_MANIFEST_BYTES if info.filename == "project.json" else MAX_MEMBER_BYTES
+            if info.file_size > limit:
+                raise ProjectFileError(f"{path}: damaged project ({info.filename} declares {info.file_size} bytes)")
+        text = zf.read("project.json").decode("utf-8")
+        meta = _json(text, path)
+    except ProjectFileError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, KeyError, UnicodeDecodeError, json.JSONDecodeError, EOFError, OSError,
+            ValueError, OverflowError, NotImplementedError) as e:
+        raise ProjectFileError(f"{path}: not a CSGN project ({type(e).__name__}: {e})".replace("\n", " ")) from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ProjectFileError(f"{path}: not a CSGN project (no csgn-project marker)")
+    version = meta.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ProjectFileError(f"{path}: damaged project (version {version!r} is not a number)")
+    if version > VERSION:
+        raise ProjectFileError(f"{path}: written by a newer CSGN Studio (project version {meta['version']})")
+    try:
+        return _timeline(meta, zf, path)
+    except ProjectFileError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RecursionError,
+            zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, TimelineError) as e:
+        raise ProjectFileError(f"{path}: damaged project ({type(e).__name__}: {e})".replace("\n", " ")) from None
+
+
+def _json(text: str, path):
+    try:
+        return loads_bounded(text, 64, MAX_MANIFEST_BYTES)
+    except ValueError as e:
+        raise ProjectFileError(f"{path}: damaged project (project.json: {e})") from None
+
+
+def _int(v, what: str, lo: int = 0, hi: int = 1 << 31) -> int:
+    if not is_number(v, lo, hi, whole=True):
+        raise ValueError(f"{what} {v!r} is not a whole number in [{lo}, {hi}]")
+    return int(v)
+
+
+def _timeline(meta: dict, zf: zipfile.ZipFile, path) -> Timeline:
+    """The document a project manifest describes (members read from ``zf``)."""
+    sk = meta.get("skeleton")
+    if sk is not None and not isinstance(sk, dict):
+        raise ValueError("the skeleton is not an object")
+    skeleton = Skeleton.from_dict(sk) if sk else None
+    fps = meta["fps"]
+    if not is_number(fps, 0, 10000) or fps == 0:
+        raise ValueError(f"frame rate {fps!r} is out of range")
+    model = meta.get("model", "dance")
+    if not isinstance(model, str):
+        raise ValueError("model is not a name")
+    doc = Timeline(_int(meta["length"], "length", 1, 1 << 26), float(fps), model, skeleton)
+    pins = []
+    if not isinstance(meta["pins"], list):
+        raise ValueError("pins is not a list")
+    for pm in meta["pins"]:
+        if not isinstance(pm, dict) or not isinstance(pm.get("source"), str):
+            raise ValueError("a pin is not an object with a source")
+        source = _read_member(zf, pm["source"], path)
+        pins.append(Pin(source, _int(pm["src_start"], "src_start"), _int(pm["src_stop"], "src_stop"),
+                        _int(pm["at"], "at"), id=str(pm["id"]), label=str(pm.get("label", "")),
+                        version=_int(pm.get("version", 0), "version")))
+    doc.pins = doc.check_pins(pins)
+    if meta.get("fill"):
+        fm = meta["fill"]
+        if not isinstance(fm, dict) or not isinstance(fm.get("motion"), str):
+            raise ValueError("fill is not an object with a motion")
+        motion = _read_member(zf, fm["motion"], path)
+        seeds = {(_int(a, "gap start"), _int(b, "gap stop")): _int(s, "seed", -(1 << 63), 1 << 64)
+                 for a, b, s in fm["seeds"]}
+        sigs = frozenset(_sig_from_json(s) for s in fm["signatures"])
+        doc.fill = Fill(motion, seeds, sigs)
+        if motion.n_frames != doc.length:
+            raise ProjectFileError(f"{path}: the filled motion has {motion.n_frames} frames, the timeline {doc.length}")
+    return doc
+
+
+def _read_member(zf: zipfile.ZipFile, name: str, path) -> Motion:
+    try:
+        raw = zf.read(name)
+    except KeyError:
+        raise ProjectFileError(f"{path}: damaged project (missing {name})") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError) as e:
+        raise ProjectFileError(f"{path}: damaged project ({name}: {type(e).__name__}: {e})") from None
+    try:
+        return motion_from_npz_bytes(raw, f"{path}/{name}")
+    except CSGNError as e:
+        raise ProjectFileError(f"damaged project: {e}") from None
+
+
+def _sig_to_json(sig: tuple) -> list:
+    start, stop, left, right = sig
+    return [start, stop, list(left) if left else None, list(right) if right else None]
+
+
+def _sig_from_json(s: list) -> tuple:
+    start, stop, left, right = s
+    return (int(start), int(stop), tuple(left) if left else None, tuple(right) if right else None)

@@ -1,0 +1,262 @@
+"""Model and training configurations (dataclasses that round-trip through JSON) and presets.
+
+``ModelConfig`` is everything needed to rebuild the networks and decode their output; it is saved
+in every checkpoint and model folder. ``TrainConfig`` holds the optimisation settings. A preset
+fills both; ``--preset`` on the command line picks one.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+
+from csgn_core.errors import CSGNError
+from csgn_core.io.safejson import is_number
+
+# Bounds a config's numbers must keep before any network is built from them (a latent of a
+# billion channels is a damaged file, not a model).
+MAX_INT_SETTING = 1 << 16
+
+
+def _from_dict(cls, d: dict):
+    if not isinstance(d, dict):
+        raise CSGNError(f"{cls.__name__}: expected an object of settings, got {type(d).__name__}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(d) - set(known)
+    if unknown:
+        raise CSGNError(f"{cls.__name__}: unknown settings {sorted(unknown)}")
+    for name, v in d.items():
+        default = known[name].default if known[name].default is not dataclasses.MISSING else known[name].default_factory()
+        _check_setting(cls.__name__, name, v, default)
+        lo, hi = SIZE_BOUNDS.get(name, (None, None))
+        if lo is not None and not lo <= v <= hi:
+            raise CSGNError(f"{cls.__name__}: setting {name} = {v!r} is outside [{lo}, {hi}]")
+    return cls(**d)
+
+
+# Network sizes a model file may ask for (the paper's preset is 1024 / 512 / 128 frames / K = 4).
+SIZE_BOUNDS = {
+    "latent_channels": (1, 4096), "n_temporal_up": (0, 6), "window": (1, 4096), "g_width": (1, 4096),
+    "g_min_width": (1, 4096), "d_width": (1, 4096), "d_min_width": (1, 4096), "h_width": (1, 4096),
+    "h_min_width": (1, 4096), "g_kt": (1, 15), "d_kt": (1, 15), "h_kt": (1, 15), "batch": (1, 4096),
+    "n_critic": (0, 100), "gp_sigma_bar": (0.0, 1e6), "output_smoothing": (0.0, 100.0), "fps": (1e-3, 10000.0),
+}
+
+
+def _check_setting(owner: str, name: str, v, default) -> None:
+    """The value has the default's type (ints for ints, numbers for floats, None where the default
+    is None) and a sane size."""
+    bad = CSGNError(f"{owner}: setting {name} = {str(v)[:40]!r} is not valid")
+    if default is None:
+        if v is not None and not is_number(v):
+            raise bad
+    elif isinstance(default, bool):
+        if not isinstance(v, bool):
+            raise bad
+    elif isinstance(default, int):
+        if isinstance(v, bool) or not isinstance(v, int) or not -1 <= v <= MAX_INT_SETTING:
+            raise bad
+    elif isinstance(default, float):
+        if not is_number(v, -1e9, 1e9):
+            raise bad
+    elif isinstance(default, str):
+        if not isinstance(v, str):
+            raise bad
+    elif isinstance(default, dict) and not isinstance(v, dict):
+        raise bad
+
+
+@dataclass
+class ModelConfig:
+    """Network shapes, latent prior and the feature scaling the networks were trained with."""
+
+    latent_channels: int = 1024  # C0 of the latent (C0, 1, T0)
+    n_temporal_up: int = 4  # K: one latent step covers 2^K frames
+    window: int = 128  # training window in frames (a multiple of 2^K); the critic's input length
+    g_width: int = 512  # width of the first generator block; it halves every block
+    g_min_width: int = 32
+    g_kt: int = 3  # temporal kernel of the generator's graph convolutions
+    g_sv_from: int = 0  # first generator block with spatially-varying convolutions (>= blocks: none)
+    d_width: int = 512  # width of the critic's last (coarsest) block; it halves towards the input
+    d_min_width: int = 32
+    d_kt: int = 3
+    h_width: int = 512  # same rule for the inverse network
+    h_min_width: int = 32
+    h_kt: int = 3
+    # H's graph convolutions with weights of their own at every vertex, as G's: with shared weights
+    # and mean pooling H tells the limbs of a pooled group apart less well (on a fixed linear code of
+    # z, 1,000 steps: correlation 0.59 shared, 0.69 varying; docs/model.md).
+    h_varying: bool = False
+    h_graph: str = "graph"  # or "dense": H as temporal convolutions over all joints' features at once
+    leaky: float = 0.2
+    temporal_up: str = "linear"  # or "nearest"
+    gp_sigma_bar: float = 100.0  # base length scale of the GP prior, in latent steps
+    gp_mode: str = "spectrum"  # or single / range / white / constant (Table 3's ablations, see gp.py)
+    gp_sigma: float | None = None  # mode "single"
+    gp_sigma_min: float | None = None  # mode "range"
+    gp_sigma_max: float | None = None
+    # Table 4's ablations of G: "pyramid" upsamples through the graph pyramid (CSGN), "direct" jumps
+    # from the one-vertex latent to the full skeleton in the first block (ST-GCN / ST-SGCN);
+    # g_graph "none" keeps G on one vertex and ends in a dense layer to every joint (Temp-Conv).
+    g_upsampling: str = "pyramid"
+    g_graph: str = "graph"
+    # Gaussian low-pass over time (sigma in frames) on the decoded features, for a model whose
+    # output jitters more than its data (set per bundled model from measurements; 0: off).
+    output_smoothing: float = 0.0
+    rotation: str = "6d"  # per-joint rotation channels (first two columns of the rotation matrix)
+    # The critic and H also see every joint's velocity over the floor (features.py). Off in models
+    # trained before it existed, so their configs still load; every preset turns it on.
+    critic_world_velocity: bool = False
+    # Foot contacts: channel 6 of every heel and toe joint (unused by rotations, zero in older models)
+    # carries +1 in contact, -1 off the floor, learnt from labels of the real data (features.py).
+    foot_contacts: bool = False
+    # Filled from the training data: skeleton, frame rate and feature scales (see features.py).
+    skeleton: dict = field(default_factory=dict)
+    fps: float = 30.0
+    stats: dict = field(default_factory=dict)
+
+    def prior_config(self):
+        from csgn_core.model.gp import GPPriorConfig
+
+        return GPPriorConfig(channels=self.latent_channels, sigma_bar=self.gp_sigma_bar, mode=self.gp_mode,
+                             sigma=self.gp_sigma, sigma_min=self.gp_sigma_min, sigma_max=self.gp_sigma_max)
+
+    def override(self, text: str) -> None:
+        """Apply one ``name=value`` setting (value in JSON; bare words are strings), as ``--set`` does."""
+        import json
+
+        name, sep, value = text.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in {f.name for f in fields(self)} or name in ("skeleton", "stats", "fps"):
+            raise CSGNError(f"--set {text!r}: expected NAME=VALUE with NAME a model setting "
+                            f"(for example gp_mode=single, gp_sigma=4, g_upsampling=direct, g_sv_from=99)")
+        try:
+            v = json.loads(value)
+        except ValueError:
+            v = value
+        setattr(self, name, v)
+        if self.g_upsampling not in ("pyramid", "direct") or self.g_graph not in ("graph", "none") or \
+                self.h_graph not in ("graph", "dense"):
+            raise CSGNError(f"--set {text!r}: g_upsampling is pyramid or direct, g_graph is graph or none")
+
+    @property
+    def step_frames(self) -> int:
+        """Frames covered by one latent step (2^K)."""
+        return 2 ** self.n_temporal_up
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        return _from_dict(cls, dict(d))
+
+
+@dataclass
+class TrainConfig:
+    """WGAN-GP and cycle-consistency settings (paper section 6, implementation detail)."""
+
+    batch: int = 32
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    # H is a regressor, not an adversary: it may learn faster and with more momentum than G and D
+    # (0: the same as theirs).
+    lr_h: float = 0.0
+    beta1_h: float = 0.0
+    gp_weight: float = 10.0
+    gp_target: float = 0.1  # the paper pulls the critic's gradient norm towards 0.1 (1.0 in WGAN-GP)
+    n_critic: int = 5  # critic updates per generator update
+    cycle_z: float = 1.0  # weight of ||H(G(z)) - z|| (trains H)
+    cycle_x: float = 1.0  # weight of ||G(H(x)) - x|| for H
+    cycle_x_g: float = 0.0  # how much of the x-cycle gradient also reaches G
+    cycle_z_g: float = 0.0  # how much of the z-cycle gradient also reaches G (as in CycleGAN, both ways)
+    # Squared rather than absolute z-cycle error: its gradient grows with H's error where L1's is a
+    # sign of fixed size, which a strong adversary drowns (docs/model.md).
+    cycle_z_mse: bool = False
+    # The z-cycle through G in inference mode (batch norm with running statistics), as the x-cycle,
+    # completion and inference run it: in training mode G(z_i) also depends on the rest of the batch.
+    cycle_z_eval: bool = False
+    adversarial: float = 1.0  # weight of the critic's score in G's losses (free takes and completion)
+    yaw_augment: bool = True  # rotate every real window by a random heading
+    mirror: bool = False  # swap left and right in a random half of the real windows
+    # Beyond the paper (train/completion.py): H's latents of real windows pulled to the GP prior's
+    # moments, and part of every step run through the editor's completion path.
+    latent_moments: float = 0.0  # weight of the moment term on H(x)
+    latent_decorrelate: float = 0.0  # within it, the weight of the channels' cross-correlations (the prior's are 0)
+    foot_still: float = 0.0  # weight of the speed over the floor of heel and toe points G marks in contact
+    complete: float = 0.0  # weight of the completion losses (pins, gap, path, critic)
+    complete_batch: int = 8  # windows per step through the completion path
+    complete_window: int = 128  # their length in frames: a pin, a gap of up to complete_max_gap, a pin
+    complete_max_gap: int = 72
+    complete_recon: float = 0.5  # share of them decoded at the GP's conditional mean and compared with the real gap
+    amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
+    checkpoint_minutes: float = 5.0
+    sample_minutes: float = 5.0
+    log_every: int = 10
+    keep_checkpoints: int = 2
+
+    def override(self, text: str) -> None:
+        """Apply one ``name=value`` setting (value in JSON), as ``--train-set`` does."""
+        import json
+
+        name, sep, value = text.partition("=")
+        name = name.strip().replace("-", "_")
+        known = {f.name: f for f in fields(self)}
+        if not sep or name not in known:
+            raise CSGNError(f"--train-set {text!r}: expected NAME=VALUE with NAME one of {', '.join(sorted(known))}")
+        try:
+            v = json.loads(value)
+        except ValueError:
+            raise CSGNError(f"--train-set {text!r}: the value must be JSON (a number, true or false)") from None
+        current = getattr(self, name)
+        if isinstance(current, bool) != isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise CSGNError(f"--train-set {text!r}: {name} takes a {type(current).__name__}")
+        setattr(self, name, type(current)(v))
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        return _from_dict(cls, dict(d))
+
+
+# The recipe that makes H invert G and trains the completion path (docs/model.md), on in every preset.
+_RECIPE = dict(cycle_x_g=1.0, cycle_z_g=1.0, mirror=True, latent_moments=1.0, complete=1.0, foot_still=1.0)
+
+# Table 1 widths (1024 latent, 512 .. 32 in the generator), narrow halves them; cpu learns in about
+# an hour on two cores; tiny exists for tests.
+PRESETS: dict[str, tuple[dict, dict]] = {
+    "paper": (
+        dict(latent_channels=1024, n_temporal_up=4, window=128, g_width=512, g_min_width=32, d_width=512,
+             d_min_width=32, h_width=512, h_min_width=32, gp_sigma_bar=100.0, critic_world_velocity=True,
+             foot_contacts=True, h_varying=True, h_graph="dense"),
+        dict(batch=32, n_critic=5, **_RECIPE),
+    ),
+    "narrow": (
+        dict(latent_channels=512, n_temporal_up=4, window=128, g_width=256, g_min_width=16, d_width=256,
+             d_min_width=16, h_width=256, h_min_width=16, gp_sigma_bar=100.0, critic_world_velocity=True,
+             foot_contacts=True, h_varying=True, h_graph="dense"),
+        dict(batch=32, n_critic=5, **_RECIPE),
+    ),
+    "cpu": (
+        dict(latent_channels=96, n_temporal_up=3, window=64, g_width=128, g_min_width=32, d_width=128,
+             d_min_width=32, h_width=256, h_min_width=24, gp_sigma_bar=16.0, critic_world_velocity=True,
+             foot_contacts=True, h_varying=True, h_graph="dense"),
+        dict(batch=16, n_critic=2, checkpoint_minutes=5.0, sample_minutes=5.0, **_RECIPE),
+    ),
+    "tiny": (
+        dict(latent_channels=8, n_temporal_up=2, window=16, g_width=16, g_min_width=8, d_width=16, d_min_width=8,
+             h_width=16, h_min_width=8, gp_sigma_bar=4.0, critic_world_velocity=True, foot_contacts=True,
+             h_varying=True),
+        dict(batch=4, n_critic=1, log_every=1, **dict(_RECIPE, complete_batch=2, complete_window=32,
+                                                       complete_max_gap=8)),
+    ),
+}
+
+
+def preset(name: str) -> tuple[ModelConfig, TrainConfig]:
+    if name not in PRESETS:
+        raise CSGNError(f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
+    m, t = PRESETS[name]
+    return ModelConfig(**m), TrainConfig(**t)

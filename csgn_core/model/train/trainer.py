@@ -1,0 +1,377 @@
+"""WGAN-GP training of CSGN (paper sections 3.3 and 6) with the inverse network H.
+
+One training step:
+1. ``n_critic`` critic updates: real windows x (random crops of the generator split, random
+   heading), fake windows G(z) with z from the GP prior; loss D(G(z)) - D(x) plus
+   ``gp_weight * (||grad D(x_hat)|| - gp_target)^2`` on random interpolates x_hat.
+2. One generator update: -D(G(z)).
+3. One inverse-network update: cycle consistency ||H(G(z)) - z||_1 on the same prior samples and
+   ||G(H(x)) - x||_1 on real windows (compared as critic features: rotations, root channels and
+   joint positions). G runs in eval mode inside the x-cycle, as it does when H is used.
+   ``cycle_x_g`` and ``cycle_z_g`` let a share of either cycle's gradient reach G as well; the
+   z-cycle share makes G keep its latent recoverable (without it the bundled models' H learnt
+   nothing: ||H(G(z)) - z||_1 stayed at E|z|, what predicting zero scores).
+
+Everything random (crops, headings, latents, interpolation weights) comes from one numpy
+Generator, whose state is saved in the checkpoint, so a resumed single-process run continues
+exactly as if it had not stopped.
+
+Data parallel runs (``torchrun --nproc_per_node=N -m csgn_core.cli.train ...``) average the
+gradients of G, D and H over processes with one all-reduce per network and step (gloo on CPU,
+nccl on CUDA). The gradient penalty needs a double backward and the H step runs G twice, which the
+DistributedDataParallel wrapper handles poorly; an explicit all-reduce does the same job. Rank 0
+writes logs, samples and checkpoints.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from csgn_core.model.config import ModelConfig, TrainConfig
+from csgn_core.model.features import N_CRITIC_BASE, FeatureCodec
+from csgn_core.model.gp import GPPrior
+from csgn_core.model.inference import CSGNModel, export_model
+from csgn_core.model.networks import build_networks, count_parameters
+from csgn_core.model.train.checkpoint import load_optimiser, optimiser_tensors, read_checkpoint, save_checkpoint
+from csgn_core.model.train.completion import CompletionLayout, GPConditioner, draw_layout, latent_moment_loss
+from csgn_core.model.train.windows import WindowSampler
+from csgn_core.motion.skeleton import Skeleton
+
+
+# --- distributed ----------------------------------------------------------------------------------------------
+class Dist:
+    def __init__(self):
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        self.on = self.world > 1
+
+    def init(self, device: torch.device) -> None:
+        if self.on and not torch.distributed.is_initialized():
+            backend = "nccl" if device.type == "cuda" else "gloo"
+            torch.distributed.init_process_group(backend=backend)
+
+    def average_grads(self, module: nn.Module) -> None:
+        if not self.on:
+            return
+        grads = [p.grad for p in module.parameters() if p.grad is not None]
+        if not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        torch.distributed.all_reduce(flat)
+        flat /= self.world
+        i = 0
+        for g in grads:
+            g.copy_(flat[i:i + g.numel()].view_as(g))
+            i += g.numel()
+
+    def broadcast_module(self, module: nn.Module) -> None:
+        if self.on:
+            for t in list(module.parameters()) + list(module.buffers()):
+                torch.distributed.broadcast(t.data, 0)
+
+    def in_sync(self, modules: list[nn.Module]) -> bool:
+        """Whether every rank holds the same parameters (they should: same start, same averaged steps)."""
+        if not self.on:
+            return True
+        total = sum(p.detach().double().sum() for m in modules for p in m.parameters())
+        hi, lo = total.clone().reshape(1), total.clone().reshape(1)
+        torch.distributed.all_reduce(hi, op=torch.distributed.ReduceOp.MAX)
+        torch.distributed.all_reduce(lo, op=torch.distributed.ReduceOp.MIN)
+        return bool(hi.item() == lo.item())
+
+    def any_flag(self, flag: bool, device: torch.device) -> bool:
+        """True on every rank when rank 0 says so (stop decisions stay in step)."""
+        if not self.on:
+            return flag
+        t = torch.tensor([1.0 if flag else 0.0], device=device)
+        torch.distributed.broadcast(t, 0)
+        return bool(t.item() > 0)
+
+    def barrier(self) -> None:
+        if self.on and torch.distributed.is_initialized():
+            torch.distributed.barrier()
+
+    def close(self) -> None:
+        if self.on and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
+def _scale_grad(x: torch.Tensor, k: float) -> torch.Tensor:
+    """x in the forward pass; k times the gradient in the backward pass."""
+    return x * k + x.detach() * (1.0 - k)
+
+
+def _requires_grad(module: nn.Module, on: bool) -> None:
+    for p in module.parameters():
+        p.requires_grad_(on)
+
+
+# --- the trainer ------------------------------------------------------------------------------------------------
+class Trainer:
+    def __init__(self, mcfg: ModelConfig, tcfg: TrainConfig, sampler: WindowSampler | None, *, seed: int = 0,
+                 device: str | torch.device = "cpu", dist: Dist | None = None, data_name: str = ""):
+        self.mcfg, self.tcfg, self.sampler = mcfg, tcfg, sampler
+        self.device = torch.device(device)
+        self.dist = dist or Dist()
+        self.seed, self.data_name = seed, data_name
+        self.skeleton = Skeleton.from_dict(mcfg.skeleton)
+        torch.manual_seed(seed)  # identical initial weights on every rank
+        G, D, H = build_networks(mcfg, self.skeleton)
+        self.G, self.D, self.H = G.to(self.device), D.to(self.device), H.to(self.device)
+        for m in (self.G, self.D, self.H):
+            self.dist.broadcast_module(m)
+        self.codec = FeatureCodec(self.skeleton, mcfg.stats, world_velocity=mcfg.critic_world_velocity).to(self.device)
+        betas = (tcfg.beta1, tcfg.beta2)
+        self.opt = {name: torch.optim.Adam(m.parameters(), lr=tcfg.lr, betas=betas)
+                    for name, m in (("G", self.G), ("D", self.D))}
+        self.opt["H"] = torch.optim.Adam(self.H.parameters(), lr=tcfg.lr_h or tcfg.lr,
+                                         betas=(tcfg.beta1_h or tcfg.beta1, tcfg.beta2))
+        self.prior = GPPrior(mcfg.prior_config())
+        self.rng = np.random.default_rng([seed, self.dist.rank])
+        self.step = 0
+        self.elapsed = 0.0
+        self.amp = tcfg.amp and self.device.type == "cuda"
+        self.ranks_in_sync = True
+        t0 = mcfg.window // mcfg.step_frames
+        self.kernel_rows = torch.from_numpy(self.prior.kernel_rows(t0)).float().to(self.device)  # (C, T0)
+        self._conditioners: dict[tuple, GPConditioner] = {}
+
+    # helpers --------------------------------------------------------------------------------------
+    def autocast(self):
+        if self.amp:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def latent(self, n: int) -> torch.Tensor:
+        t0 = self.mcfg.window // self.mcfg.step_frames
+        return torch.from_numpy(self.prior.sample(t0, n, self.rng)).float().to(self.device)
+
+    def real(self, n: int) -> torch.Tensor:
+        return self.sampler.sample(n, self.rng, yaw=self.tcfg.yaw_augment, mirror=self.tcfg.mirror).to(self.device)
+
+    def z_cycle_loss(self, z_rec: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(z_rec, z) if self.tcfg.cycle_z_mse else F.l1_loss(z_rec, z)
+
+    def critic(self, feat: torch.Tensor) -> torch.Tensor:
+        x = self.codec.critic_input(feat)
+        with self.autocast():
+            return self.D(x).float()
+
+    # one step ---------------------------------------------------------------------------------------
+    def train_step(self) -> dict:
+        t, B = self.tcfg, self.tcfg.batch
+        t_start = time.perf_counter()
+        self.G.train(), self.D.train(), self.H.train()
+        # 1. critic
+        _requires_grad(self.D, True)
+        loss_d = penalty = gnorm = d_real = d_fake = torch.zeros(1, device=self.device)
+        for _ in range(t.n_critic):
+            real = self.real(B)
+            z = self.latent(B)
+            with torch.no_grad(), self.autocast():
+                fake = self.G(z).float()
+            eps = torch.from_numpy(self.rng.random(B)).float().to(self.device)[:, None, None, None]
+            x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+            scores = self.critic(torch.cat([real, fake, x_hat]))
+            d_real, d_fake, d_hat = scores[:B], scores[B:2 * B], scores[2 * B:]
+            grad, = torch.autograd.grad(d_hat.sum(), x_hat, create_graph=True)
+            gnorm = grad.flatten(1).norm(dim=1)
+            penalty = ((gnorm - t.gp_target) ** 2).mean()
+            loss_d = d_fake.mean() - d_real.mean() + t.gp_weight * penalty
+            self.opt["D"].zero_grad(set_to_none=True)
+            loss_d.backward()
+            self.dist.average_grads(self.D)
+            self.opt["D"].step()
+        # 2. generator and 3. inverse network
+        _requires_grad(self.D, False)
+        self.opt["G"].zero_grad(set_to_none=True)
+        self.opt["H"].zero_grad(set_to_none=True)
+        z = self.latent(B)
+        with self.autocast():
+            fake = self.G(z).float()
+        loss_g = -t.adversarial * self.critic(fake).mean() if t.adversarial > 0 else torch.zeros((), device=self.device)
+        feet = {}
+        if t.foot_still > 0:
+            loss_feet = self.codec.foot_slide(fake)
+            loss_g = loss_g + t.foot_still * loss_feet
+            feet["foot_slide"] = float(loss_feet.detach())
+        z_through_g = t.cycle_z_g > 0 and t.cycle_z > 0
+        if z_through_g:  # G also learns to keep z recoverable, with cycle_z_g of the z-cycle's weight
+            with self.autocast():
+                if t.cycle_z_eval:
+                    self.G.eval()
+                    fake_z = self.G(z).float()
+                    self.G.train()
+                else:
+                    fake_z = fake
+                z_rec = self.H(self.codec.critic_input(_scale_grad(fake_z, t.cycle_z_g / t.cycle_z))).float()
+            loss_z = self.z_cycle_loss(z_rec, z)
+            (loss_g + t.cycle_z * loss_z).backward()
+        else:
+            if loss_g.requires_grad:
+                loss_g.backward()
+            with self.autocast():
+                z_rec = self.H(self.codec.critic_input(fake.detach())).float()
+            loss_z = self.z_cycle_loss(z_rec, z)
+        if t.n_critic == 0:  # no critic batch to reuse
+            real = self.real(B)
+        real_ci = self.codec.critic_input(real)[:, :N_CRITIC_BASE]
+        self.G.eval()  # the x-cycle runs G as inference does (batch norm with running statistics)
+        g_grads = None
+        if t.cycle_x_g > 0 and t.cycle_x > 0:
+            g_grads = [p.grad.clone() if p.grad is not None else None for p in self.G.parameters()]
+            self.opt["G"].zero_grad(set_to_none=True)
+        else:
+            _requires_grad(self.G, False)
+        with self.autocast():
+            rec = self.G(self.H(self.codec.critic_input(real))).float()
+        loss_x = F.l1_loss(self.codec.critic_input(rec)[:, :N_CRITIC_BASE], real_ci)
+        (t.cycle_x * loss_x if z_through_g else t.cycle_z * loss_z + t.cycle_x * loss_x).backward()
+        self.G.train()
+        _requires_grad(self.G, True)
+        if g_grads is not None:
+            k = t.cycle_x_g / t.cycle_x
+            for p, g0 in zip(self.G.parameters(), g_grads):
+                if p.grad is not None:
+                    p.grad.mul_(k)
+                    if g0 is not None:
+                        p.grad.add_(g0)
+                elif g0 is not None:
+                    p.grad = g0
+        job = {}
+        if t.complete > 0 or t.latent_moments > 0:
+            self.G.eval()  # as inference runs it
+            loss_job, job = self.job_losses()
+            loss_job.backward()
+            self.G.train()
+        self.dist.average_grads(self.G)
+        self.dist.average_grads(self.H)
+        self.opt["G"].step()
+        self.opt["H"].step()
+        self.step += 1
+        dt = time.perf_counter() - t_start
+        self.elapsed += dt
+        return {
+            "step": self.step, "loss_d": float(loss_d.detach()), "wasserstein": float((d_real.mean() - d_fake.mean()).detach()),
+            "penalty": float(penalty.detach()), "grad_norm": float(gnorm.mean().detach()), "loss_g": float(loss_g.detach()),
+            "cycle_z": float(loss_z.detach()), "cycle_x": float(loss_x.detach()), **feet,
+            **job, "step_s": dt,
+        }
+
+    def conditioner(self, layout: CompletionLayout) -> GPConditioner:
+        key = (layout.T0, layout.a, layout.b)
+        if key not in self._conditioners:
+            self._conditioners[key] = GPConditioner(self.prior, layout.T0, layout.known()).to(self.device)
+        return self._conditioners[key]
+
+    def job_losses(self) -> tuple[torch.Tensor, dict]:
+        """What the editor asks of H and G (``train/completion.py``): the moment term on H's latents of
+        real windows, and one batch through the completion path. Returns the weighted sum and its parts."""
+        t, S = self.tcfg, self.mcfg.step_frames
+        total = torch.zeros((), device=self.device)
+        logs = {}
+        if t.latent_moments > 0:
+            x = self.real(t.batch)
+            with self.autocast():
+                h = self.H(self.codec.critic_input(x)).float()
+            loss_m = latent_moment_loss(h, self.kernel_rows, t.latent_decorrelate)
+            total = total + t.latent_moments * loss_m
+            logs["moments"] = float(loss_m.detach())
+            logs["latent_std"] = float(h.detach().std())
+        if t.complete > 0:
+            lay = draw_layout(self.rng, t.complete_window // S, S, t.complete_max_gap)
+            n, a, b = t.complete_batch, lay.a * S, lay.b * S
+            x = self.sampler.sample(n, self.rng, yaw=t.yaw_augment, window=t.complete_window,
+                                    mirror=t.mirror).to(self.device)
+            ci = self.codec.critic_input
+            with self.autocast():
+                zk = torch.cat([self.H(ci(x[:, :, :a])), self.H(ci(x[:, :, b:]))], dim=2).float()
+            eps = torch.from_numpy(self.rng.standard_normal((n, self.mcfg.latent_channels, lay.T0))).float()
+            n_rec = int(round(n * t.complete_recon))
+            eps[:n_rec] = 0.0  # the conditional mean: what the context implies
+            z = self.conditioner(lay)(zk, eps.to(self.device))
+            with self.autocast():
+                out = self.G(z).float()  # (n, 9, W, J)
+            fo, fx = ci(out)[:, :N_CRITIC_BASE], ci(x)[:, :N_CRITIC_BASE]
+            loss_pin = 0.5 * (F.l1_loss(fo[..., :a, :], fx[..., :a, :]) + F.l1_loss(fo[..., b:, :], fx[..., b:, :]))
+            loss = loss_pin
+            logs["complete_pin"] = float(loss_pin.detach())
+            if n_rec:
+                loss_gap = F.l1_loss(fo[:n_rec, :, a:b], fx[:n_rec, :, a:b])
+                scale = self.mcfg.stats["pos_scale"]
+                loss_path = F.l1_loss(self.codec.world_positions(out[:n_rec]), self.codec.world_positions(x[:n_rec])) / scale
+                loss = loss + loss_gap + loss_path
+                logs["complete_gap"], logs["complete_path"] = float(loss_gap.detach()), float(loss_path.detach())
+            Wd = self.mcfg.window  # the critic judges a window of its own length around the gap
+            c0 = int(np.clip((a + b) // 2 - Wd // 2, 0, t.complete_window - Wd))
+            loss_adv = -self.critic(out[:, :, c0:c0 + Wd]).mean()
+            loss = loss + t.adversarial * loss_adv
+            logs["complete_adv"] = float(loss_adv.detach())
+            if t.foot_still > 0:
+                loss = loss + t.foot_still * self.codec.foot_slide(out)
+            total = total + t.complete * loss
+        return total, logs
+
+    # state ----------------------------------------------------------------------------------------------
+    def model_tensors(self) -> dict[str, torch.Tensor]:
+        out = {}
+        for name, m in (("G", self.G), ("D", self.D), ("H", self.H)):
+            for k, v in m.state_dict().items():
+                out[f"{name}.{k}"] = v.detach().cpu()
+        return out
+
+    def save(self, run_dir: Path) -> Path:
+        optim = {}
+        for name, opt in self.opt.items():
+            optim.update(optimiser_tensors(name, opt))
+        doc = {
+            "model": self.mcfg.to_dict(), "train": self.tcfg.to_dict(),
+            "state": {"step": self.step, "elapsed_s": self.elapsed, "seed": self.seed, "data": self.data_name,
+                      "rng": self.rng.bit_generator.state, "world": self.dist.world,
+                      "ranks_in_sync": self.ranks_in_sync,
+                      "optim_groups": {n: _groups(o) for n, o in self.opt.items()}},
+            "params": {"G": count_parameters(self.G), "D": count_parameters(self.D), "H": count_parameters(self.H)},
+        }
+        path = save_checkpoint(run_dir, self.step, doc, self.model_tensors(), optim, keep=self.tcfg.keep_checkpoints)
+        export_model(self.inference_model(), Path(run_dir) / "model", extra={"step": self.step})
+        return path
+
+    def load(self, folder: Path, fresh: tuple[str, ...] = ()) -> None:
+        """Continue from a checkpoint; the networks named in ``fresh`` keep their new initial weights
+        and optimiser (a resumed run whose H was rebuilt with other settings)."""
+        from csgn_core.model.inference import load_state
+
+        doc, model, optim = read_checkpoint(folder)
+        for name, m in (("G", self.G), ("D", self.D), ("H", self.H)):
+            if name not in fresh:
+                load_state(m, model, name + ".", folder)
+        groups = doc["state"]["optim_groups"]
+        for name, opt in self.opt.items():
+            if name not in fresh:
+                load_optimiser(name, opt, groups[name], optim)
+        st = doc["state"]
+        self.step, self.elapsed = int(st["step"]), float(st["elapsed_s"])
+        if self.dist.rank == 0:
+            self.rng.bit_generator.state = st["rng"]
+        else:  # other ranks draw a fresh stream, distinct per rank and per resume point
+            self.rng = np.random.default_rng([int(st.get("seed", 0)), self.dist.rank, self.step])
+
+    def inference_model(self) -> CSGNModel:
+        import copy
+
+        m = CSGNModel(self.mcfg, copy.deepcopy(self.G).cpu().float(), copy.deepcopy(self.H).cpu().float())
+        return m.eval()
+
+
+def _groups(opt: torch.optim.Optimizer) -> list[dict]:
+    from csgn_core.model.train.checkpoint import jsonable_groups
+
+    return jsonable_groups(opt)
