@@ -439,23 +439,3 @@ def evaluate_heldout(clf: ActionClassifier, pool: SnippetPool, clips, stride: in
             "balanced_top1": round(float(np.mean(per_label)), 4),
             "majority_top1": round(float(counts.max() / counts.sum()), 4), "chance_top1": round(1.0 / K, 4),
             "heldout_snippets": int(len(y))}
-
-
-def train_main(argv: list[str] | None = None) -> int:
-    """``python -m csgn_core.evaluation.classifier DATASET OUT [--minutes M] [--seed K]``."""
-    import argparse
-
-    p = argparse.ArgumentParser(prog="python -m csgn_core.evaluation.classifier")
-    p.add_argument("dataset", help="dataset name or built .npz")
-    p.add_argument("out", help="output folder")
-    p.add_argument("--minutes", type=float, default=3.0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
-    a = p.parse_args(argv)
-    rep = train_classifier(a.dataset, a.out, a.minutes, a.seed, threads=a.threads, progress=print)
-    print(json.dumps({k: v for k, v in rep.items() if k != "heldout_clips"}, indent=1))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(train_main())
