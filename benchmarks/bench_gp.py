@@ -24,7 +24,8 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from csgn_core.model import gp# noqa: E402
+from csgn_core.model import gp  # noqa: E402
+from csgn_core.model.gp import plan as gp_plan  # noqa: E402
 
 TARGET_MS = 50.0
 
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(2)
     except ImportError:
         torch = None
-    gp.FFT_WORKERS = 2
+    gp_plan.FFT_WORKERS = 2
 
     cfg = gp.GPPriorConfig(channels=args.channels, sigma_bar=args.sigma_bar)
     print(f"GP prior: {cfg.channels} channels, spectrum sigma_bar = {cfg.sigma_bar}, {os.cpu_count()} CPUs seen")

@@ -20,7 +20,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from csgn_core.motion import quaternion as Q# noqa: E402
+from csgn_core.motion import quaternion as Q  # noqa: E402
 from csgn_core.motion.clip import Motion  # noqa: E402
 from csgn_core.model.inference import load_model  # noqa: E402
 from csgn_core.editing.completion import fill, resample_gap  # noqa: E402

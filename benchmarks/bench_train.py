@@ -21,7 +21,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from csgn_core.motion import quaternion as Q# noqa: E402
+from csgn_core.motion import quaternion as Q  # noqa: E402
 from csgn_core.io.datasets import Dataset, compute_stats  # noqa: E402
 from csgn_core.motion.clip import Motion  # noqa: E402
 from csgn_core.model.config import preset  # noqa: E402

@@ -35,7 +35,7 @@ def load_motion(path: str | Path, *, skeleton="tang23", **vmd_options) -> Motion
 
         return read_tang(path)
     if suffix == ".vmd":
-        from csgn_core.io.mmd import import_vmd
+        from csgn_core.io.mmd.vmd_import import import_vmd
 
         return import_vmd(path, skeleton, **vmd_options)
     if suffix == ".txt":
@@ -56,7 +56,7 @@ def save_motion(motion: Motion, path: str | Path, **vmd_options) -> Path:
     """
     suffix = _suffix(path)
     if suffix == ".vmd":
-        from csgn_core.io.mmd import export_vmd
+        from csgn_core.io.mmd.export import export_vmd
 
         return export_vmd(motion, path, **vmd_options)
     if suffix == ".npz":

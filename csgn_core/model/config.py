@@ -115,7 +115,7 @@ class ModelConfig:
     stats: dict = field(default_factory=dict)
 
     def prior_config(self):
-        from csgn_core.model.gp import GPPriorConfig
+        from csgn_core.model.gp.config import GPPriorConfig
 
         return GPPriorConfig(channels=self.latent_channels, sigma_bar=self.gp_sigma_bar, mode=self.gp_mode,
                              sigma=self.gp_sigma, sigma_min=self.gp_sigma_min, sigma_max=self.gp_sigma_max)

@@ -22,7 +22,7 @@ from csgn_core.errors import CSGNError
 from csgn_core.io.safejson import is_number, loads_bounded
 from csgn_core.model.config import ModelConfig
 from csgn_core.model.features import FeatureCodec
-from csgn_core.model.gp import GPPrior
+from csgn_core.model.gp.prior import GPPrior
 from csgn_core.model.networks import Generator, Inverse, build_networks
 from csgn_core.motion.clip import Motion
 from csgn_core.motion.skeleton import Skeleton

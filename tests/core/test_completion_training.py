@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from csgn_core.model.gp import GPPrior, GPPriorConfig
+from csgn_core.model.gp.prior import GPPrior
+from csgn_core.model.gp.config import GPPriorConfig
 from csgn_core.model.features import FeatureCodec
 from csgn_core.model.train.completion import GPConditioner, draw_layout, latent_moment_loss
 from csgn_core.model.train.windows import mirror_features

@@ -4,27 +4,21 @@ from functools import cache
 import numpy as np
 import pytest
 
-from csgn_core.motion import quaternion as Q
 from csgn_core.errors import CSGNError
-from csgn_core.io.vmd import IK_BONES, VmdMotion, read_vmd, write_vmd
-from csgn_core.io.mmd import (
+from csgn_core.io.mmd.bonemaps import bone_map_for, load_bone_map, named_bone_maps
+from csgn_core.io.mmd.export import motion_to_vmd, reduce_keys
+from csgn_core.io.mmd.rig import (
     STANDARD_HEADS,
     UNIT_CM,
-    bone_map_for,
-    direction_errors,
     from_mmd_position,
     from_mmd_rotation,
-    load_bone_map,
-    motion_to_vmd,
-    named_bone_maps,
-    reduce_keys,
-    sample_track,
     standard_rig,
     to_mmd_position,
     to_mmd_rotation,
-    vmd_pose,
-    vmd_to_motion,
 )
+from csgn_core.io.mmd.vmd_import import direction_errors, sample_track, vmd_pose, vmd_to_motion
+from csgn_core.io.vmd import IK_BONES, VmdMotion, read_vmd, write_vmd
+from csgn_core.motion import quaternion as Q
 from csgn_core.motion.clip import Motion
 from csgn_core.motion.skeleton import load_named
 

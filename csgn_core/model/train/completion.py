@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from csgn_core.model.gp import GPPrior
+from csgn_core.model.gp.prior import GPPrior
 
 
 def latent_moment_loss(h: torch.Tensor, kernel_rows: torch.Tensor, decorrelate: float = 0.0) -> torch.Tensor:

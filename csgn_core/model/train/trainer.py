@@ -36,7 +36,7 @@ from torch import nn
 
 from csgn_core.model.config import ModelConfig, TrainConfig
 from csgn_core.model.features import N_CRITIC_BASE, FeatureCodec
-from csgn_core.model.gp import GPPrior
+from csgn_core.model.gp.prior import GPPrior
 from csgn_core.model.inference import CSGNModel, export_model
 from csgn_core.model.networks import build_networks, count_parameters
 from csgn_core.model.train.checkpoint import load_optimiser, optimiser_tensors, read_checkpoint, save_checkpoint
