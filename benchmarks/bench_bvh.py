@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from csgn_core.io.archive import iter_files, read_text  # noqa: E402
-from csgn_core.io.bvh import parse_bvh  # noqa: E402
+from csgn_core.io.bvh.read import parse_bvh  # noqa: E402
 from csgn_core.motion.clip import forward_kinematics  # noqa: E402
 
 CMU_ZIP = ROOT.parent / "shared" / "data" / "cmu-iclone" / "bvh.zip"

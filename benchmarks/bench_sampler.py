@@ -31,7 +31,7 @@ def _source(model, frames: int) -> Motion:
     data = ROOT.parent / "shared" / "data" / "bandai-namco" / "dataset-2.zip"
     if data.is_file() and model.skeleton.name == "bandai22":
         from csgn_core.io.archive import iter_files
-        from csgn_core.io.bvh import read_bvh
+        from csgn_core.io.bvh.read import read_bvh
         for p in iter_files(data, "*.bvh"):
             m = read_bvh(p)
             if m.n_frames >= frames:

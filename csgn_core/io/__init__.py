@@ -23,7 +23,7 @@ def load_motion(path: str | Path, *, skeleton="tang23", **vmd_options) -> Motion
     suffix = _suffix(path)
     name = Path(path).name.lower()
     if suffix == ".bvh":
-        from csgn_core.io.bvh import read_bvh
+        from csgn_core.io.bvh.read import read_bvh
 
         return read_bvh(path)
     if suffix == ".npz":
@@ -64,7 +64,7 @@ def save_motion(motion: Motion, path: str | Path, **vmd_options) -> Path:
 
         return write_npz(motion, path)
     if suffix == ".bvh":
-        from csgn_core.io.bvh import write_bvh
+        from csgn_core.io.bvh.write import write_bvh
 
         if not motion.has_rotations:
             from csgn_core.motion.solve import positions_to_rotations

@@ -102,7 +102,7 @@ BANDAI_CONTENTS = [
 
 def _build_bandai(source: Path, limit: int | None) -> BuildResult:
     from csgn_core.io.archive import iter_files
-    from csgn_core.io.bvh import read_bvh
+    from csgn_core.io.bvh.read import read_bvh
 
     zpath = source / "dataset-2.zip" if source.is_dir() and (source / "dataset-2.zip").exists() else source
     pattern = "*dataset-2_*.bvh"

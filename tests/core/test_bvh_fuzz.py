@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from csgn_core.errors import MotionFileError
-from csgn_core.io.bvh import parse_bvh
+from csgn_core.io.bvh.read import parse_bvh
 
 VALID = """HIERARCHY
 ROOT Hips

@@ -93,7 +93,7 @@ def test_bundled_classifiers_load(name, skeleton, classes, one_torch_thread):
 
 def test_actions_classifier_beats_chance_on_held_out_clips(one_torch_thread):
     from csgn_core.evaluation.classifier import load_classifier
-    from csgn_core.io.bvh import read_bvh
+    from csgn_core.io.bvh.read import read_bvh
 
     zpath = require_data("bandai-namco", "dataset-2.zip")
     clf = load_classifier("actions")

@@ -26,7 +26,7 @@ from ..conftest import need as _need
 @cache
 def _bandai(kind: str):
     from csgn_core.io.archive import iter_files
-    from csgn_core.io.bvh import read_bvh
+    from csgn_core.io.bvh.read import read_bvh
 
     return read_bvh(next(iter_files(_need(DATA / "bandai-namco" / "dataset-1.zip"), f"*/data/*{kind}*.bvh")))
 

@@ -43,7 +43,7 @@ def _tang(frames: int = 360):
 @cache
 def _bandai(kind: str = "walk"):
     from csgn_core.io.archive import iter_files
-    from csgn_core.io.bvh import read_bvh
+    from csgn_core.io.bvh.read import read_bvh
 
     return read_bvh(next(iter_files(_need(BANDAI), f"*/data/*{kind}*.bvh")))
 

@@ -18,7 +18,7 @@ CMU = DATA / "cmu-iclone" / "bvh.zip" / "cmu-iclone" / "002_03.bvh"
 def cmu():
     if not (DATA / "cmu-iclone" / "bvh.zip").is_file():
         pytest.skip(f"CMU iClone data not found at {DATA / 'cmu-iclone'}")
-    from csgn_core.io.bvh import read_bvh
+    from csgn_core.io.bvh.read import read_bvh
     return read_bvh(CMU)
 
 

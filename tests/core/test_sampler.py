@@ -243,7 +243,7 @@ def _bandai_clips(n=3):
     if not z.is_file():
         pytest.skip(f"Bandai-Namco data not found at {z}")
     from csgn_core.io.archive import iter_files
-    from csgn_core.io.bvh import read_bvh
+    from csgn_core.io.bvh.read import read_bvh
     files = [p for p in iter_files(z, "*.bvh") if "_walk_" in p.name][:n]
     return [read_bvh(p) for p in files]
 
