@@ -8,13 +8,12 @@ it. If the process dies, the running job fails with a clear message and a fresh 
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import time
 from pathlib import Path
 
 from PySide6 import QtCore
-
-import logging
 
 from .messages import Job, JobError, LoadError, Progress, Ready, Result
 from .worker_process import worker_main

@@ -41,8 +41,8 @@ def _run_job(model, model_name, kind, args, progress, cancel):
         return sample_continuation(args["doc"], model, args["start"], args["stop"], args["frames"],
                                    args.get("seed", 0), progress=progress, cancel=cancel)
     if kind == "import":
-        from csgn_core.io import load_motion
         from csgn_core.editing.completion import conform
+        from csgn_core.io import load_motion
 
         progress(0.1, "reading")
         # A VMD holds MMD bones only: read it straight onto the model's own skeleton where one is named.

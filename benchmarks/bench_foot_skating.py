@@ -21,7 +21,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from csgn_core.motion.footclean import clean_for_export, foot_skating  # noqa: E402
+from csgn_core.motion.contacts import foot_skating  # noqa: E402
+from csgn_core.motion.footclean import clean_for_export
 
 
 def _skate(m) -> float:

@@ -20,11 +20,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from csgn_core.motion import quaternion as Q  # noqa: E402
-from csgn_core.motion.clip import Motion  # noqa: E402
-from csgn_core.model.inference import load_model  # noqa: E402
 from csgn_core.editing.completion import fill, resample_gap  # noqa: E402
 from csgn_core.editing.timeline import Pin, Timeline  # noqa: E402
+from csgn_core.model.inference import load_model  # noqa: E402
+from csgn_core.motion import quaternion as Q  # noqa: E402
+from csgn_core.motion.clip import Motion  # noqa: E402
 
 
 def _source(model, frames: int) -> Motion:

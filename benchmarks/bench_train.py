@@ -21,14 +21,14 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from csgn_core.motion import quaternion as Q  # noqa: E402
 from csgn_core.io.datasets import Dataset, compute_stats  # noqa: E402
-from csgn_core.motion.clip import Motion  # noqa: E402
 from csgn_core.model.config import preset  # noqa: E402
 from csgn_core.model.networks import count_parameters  # noqa: E402
-from csgn_core.motion.skeleton import load_named  # noqa: E402
 from csgn_core.model.train.trainer import Trainer
 from csgn_core.model.train.windows import WindowSampler, measure_diff_gain  # noqa: E402
+from csgn_core.motion import quaternion as Q  # noqa: E402
+from csgn_core.motion.clip import Motion  # noqa: E402
+from csgn_core.motion.skeleton import load_named  # noqa: E402
 
 
 def synthetic_dataset(skeleton: str, clips: int = 6, frames: int = 600, fps: float = 25.0) -> Dataset:

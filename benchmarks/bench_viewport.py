@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

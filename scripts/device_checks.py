@@ -19,9 +19,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from csgn_core.model.inference import generate, load_model  # noqa: E402
 from csgn_core.editing.completion import fill, resample_gap  # noqa: E402
 from csgn_core.editing.timeline import Pin, Timeline  # noqa: E402
+from csgn_core.model.inference import generate, load_model  # noqa: E402
 
 
 def _sync(dev: str) -> None:

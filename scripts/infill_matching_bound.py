@@ -29,13 +29,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from csgn_core.io.datasets import SPLITS, Dataset, default_cache_path  # noqa: E402
-from csgn_core.evaluation.infill import interpolate, windows  # noqa: E402
-from csgn_core.motion.clip import Motion  # noqa: E402
-from csgn_core.model.inference import load_model  # noqa: E402
-from csgn_core.paths import model_location  # noqa: E402
-from csgn_core.editing.splice import _yaw, splice
 from csgn_core.editing.completion import conform  # noqa: E402
+from csgn_core.editing.splice import _yaw, splice
+from csgn_core.evaluation.infill import interpolate, windows  # noqa: E402
+from csgn_core.io.datasets import SPLITS, Dataset, default_cache_path  # noqa: E402
+from csgn_core.model.inference import load_model  # noqa: E402
+from csgn_core.motion.clip import Motion  # noqa: E402
+from csgn_core.paths import model_location  # noqa: E402
 
 LEFT, RIGHT, K = 40, 20, 10
 

@@ -21,14 +21,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from csgn_core.motion.footclean import contact_point_indices  # noqa: E402
+from score_checkpoints import reconstruction_cm  # noqa: E402
+
 from csgn_core.model.config import preset  # noqa: E402
 from csgn_core.model.features import FeatureCodec  # noqa: E402
 from csgn_core.model.inference import measure_inverse_fidelity  # noqa: E402
 from csgn_core.model.train.quality import quick_fd  # noqa: E402
 from csgn_core.model.train.trainer import Trainer
 from csgn_core.model.train.windows import WindowSampler, measure_diff_gain, resolve_dataset  # noqa: E402
-from score_checkpoints import reconstruction_cm  # noqa: E402
+from csgn_core.motion.contacts import contact_point_indices  # noqa: E402
 
 
 def build(args) -> Trainer:

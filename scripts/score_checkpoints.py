@@ -21,9 +21,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from csgn_core.io.datasets import SPLITS  # noqa: E402
 from csgn_core.evaluation.infill import eval_infill, training_index  # noqa: E402
 from csgn_core.evaluation.motion_check import evaluate_motion  # noqa: E402
+from csgn_core.io.datasets import SPLITS  # noqa: E402
 from csgn_core.model.config import ModelConfig, TrainConfig  # noqa: E402
 from csgn_core.model.inference import export_model, load_model  # noqa: E402
 from csgn_core.model.train.checkpoint import read_checkpoint  # noqa: E402

@@ -167,7 +167,7 @@ def _with_contacts(motion: Motion, generated: dict | None, pinned: np.ndarray) -
     generated frames, detected ones in pinned frames (the pins are the user's motion)."""
     if generated is None:
         return motion
-    from csgn_core.motion.footclean import contacts_to_meta, detect_contacts
+    from csgn_core.motion.contacts import contacts_to_meta, detect_contacts
 
     found = detect_contacts(motion.positions, motion.skeleton, motion.fps)
     flags = {k: np.where(pinned, found[k], v) if k in found else v for k, v in generated.items()}
@@ -266,7 +266,7 @@ def fill_stale(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0
             root[g.start:g.stop] = prev.motion.root[g.start:g.stop]
             seeds[(g.start, g.stop)] = prev.seeds.get((g.start, g.stop), seed)
             kept[g.start:g.stop] = True
-    from csgn_core.motion.footclean import contacts_from_meta
+    from csgn_core.motion.contacts import contacts_from_meta
 
     _merge_contacts(new.motion, contacts_from_meta(prev.motion), kept)  # kept gaps keep their contacts
     return Fill(new.motion, seeds, new.signatures)
@@ -275,7 +275,7 @@ def fill_stale(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0
 def _merge_contacts(motion: Motion, other: dict | None, frames: np.ndarray) -> None:
     """In ``frames`` (a mask over the motion's frames), the motion's foot contacts become ``other``'s
     (flags over the same frames); in place, and only where both have contacts."""
-    from csgn_core.motion.footclean import contacts_from_meta, contacts_to_meta
+    from csgn_core.motion.contacts import contacts_from_meta, contacts_to_meta
 
     own = contacts_from_meta(motion)
     if own is None or other is None or not frames.any():

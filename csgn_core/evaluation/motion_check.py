@@ -95,7 +95,7 @@ def motion_stats(motion: Motion) -> dict:
 def _feet_and_turns(motion: Motion, pos: np.ndarray) -> dict:
     from csgn_core.editing.splice import acceleration
     from csgn_core.motion import quaternion as Q
-    from csgn_core.motion.footclean import detect_contacts, feet_for, foot_skating, point_speed
+    from csgn_core.motion.contacts import detect_contacts, feet_for, foot_skating, point_speed
 
     fps, sk = motion.fps, motion.skeleton
     out = {}

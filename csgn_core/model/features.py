@@ -321,7 +321,7 @@ class FeatureCodec(nn.Module):
         A contact is a run of at least ``footclean.MIN_FRAMES`` frames the features mark over 0."""
         if not self.contact_joints:
             return None
-        from csgn_core.motion.footclean import MIN_FRAMES, drop_short
+        from csgn_core.motion.contacts import MIN_FRAMES, drop_short
 
         f = torch.as_tensor(np.asarray(feat) if not torch.is_tensor(feat) else feat)
         on = (f[N_CONTACT][:, self.contact_joints] > 0).cpu().numpy()  # (F, K)
@@ -331,7 +331,7 @@ class FeatureCodec(nn.Module):
         rot, root = self.decode_np(feat)
         flags = self.contact_flags(feat)
         if flags is not None:
-            from csgn_core.motion.footclean import contacts_to_meta
+            from csgn_core.motion.contacts import contacts_to_meta
 
             meta.update(contacts_to_meta(flags))
         return Motion(self.skeleton, fps, rotations=rot, root=root, meta=dict(meta))

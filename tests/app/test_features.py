@@ -284,8 +284,8 @@ def test_pinned_frames_use_the_pinned_colours(win, qtbot):
 def test_about_lists_each_bundled_model_from_its_card():
     import html
 
-    from app.models import bundled_models, model_card
     from app.dialogs import about_text
+    from app.models import bundled_models, model_card
     from csgn_core.paths import RESOURCES
 
     text = about_text()

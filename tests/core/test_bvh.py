@@ -4,11 +4,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from csgn_core.motion import quaternion as Q
 from csgn_core.errors import CSGNError, MotionFileError
 from csgn_core.io.archive import iter_files, read_text
 from csgn_core.io.bvh.read import parse_bvh, read_bvh
 from csgn_core.io.bvh.write import write_bvh
+from csgn_core.motion import quaternion as Q
 from csgn_core.motion.clip import Motion
 from csgn_core.motion.skeleton import load_named
 

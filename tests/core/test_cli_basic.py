@@ -60,10 +60,10 @@ def test_convert_bvh_to_vmd_and_back(tmp_path, capsys):
 
 
 def test_export_project_to_bvh_and_vmd(tmp_path, capsys):
-    from csgn_core.io import load_motion
     from csgn_core.editing.project import save_project
-    from csgn_core.motion.skeleton import load_named
     from csgn_core.editing.timeline import Fill, Timeline
+    from csgn_core.io import load_motion
+    from csgn_core.motion.skeleton import load_named
 
     sk = load_named("tang23")
     doc = Timeline(50, 25.0, "dance", sk)

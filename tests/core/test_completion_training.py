@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from csgn_core.model.gp.prior import GPPrior
-from csgn_core.model.gp.config import GPPriorConfig
 from csgn_core.model.features import FeatureCodec
+from csgn_core.model.gp.config import GPPriorConfig
+from csgn_core.model.gp.prior import GPPrior
 from csgn_core.model.train.completion import GPConditioner, draw_layout, latent_moment_loss
 from csgn_core.model.train.windows import mirror_features
 
@@ -94,8 +94,8 @@ def test_completion_loss_alone_trains_g_and_h():
 
 def _standing_dataset():
     """Three tang23 clips whose feet rest on the floor for the first half, then swing (real contacts)."""
-    from csgn_core.motion import quaternion as Q
     from csgn_core.io.datasets import Dataset, compute_stats
+    from csgn_core.motion import quaternion as Q
     from csgn_core.motion.clip import Motion
     from csgn_core.motion.skeleton import load_named
 
@@ -124,9 +124,9 @@ def _standing_dataset():
 
 def _contact_trainer():
     from csgn_core.model.config import preset
-    from csgn_core.motion.footclean import contact_point_indices
     from csgn_core.model.train.trainer import Trainer
     from csgn_core.model.train.windows import WindowSampler, measure_diff_gain
+    from csgn_core.motion.contacts import contact_point_indices
 
     ds = _standing_dataset()
     mcfg, tcfg = preset("tiny")
@@ -164,9 +164,10 @@ def test_contact_channels_hold_real_labels_and_the_foot_loss_trains():
 
 
 def test_generated_contacts_reach_the_motion_the_fill_and_the_clean_up():
-    from csgn_core.motion.footclean import clean_feet, contacts_from_meta
-    from csgn_core.model.inference import generate
     from csgn_core.editing.completion import new_timeline
+    from csgn_core.model.inference import generate
+    from csgn_core.motion.contacts import contacts_from_meta
+    from csgn_core.motion.footclean import clean_feet
 
     tr = _contact_trainer()
     model = tr.inference_model()

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from csgn_core.cli import main
-from csgn_core.io.datasets import SPLITS, Dataset, build_dataset
 from csgn_core.errors import CSGNError
+from csgn_core.io.datasets import SPLITS, Dataset, build_dataset
 
 from ..conftest import require_data
 

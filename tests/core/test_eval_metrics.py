@@ -8,8 +8,18 @@ import types
 import numpy as np
 import pytest
 
-from csgn_core.evaluation.metrics import (Gaussian, fid, fid_ensemble, fid_short, fid_time, frechet_distance,
-                                          inception_score, is_ensemble, is_short, is_time)
+from csgn_core.evaluation.metrics import (
+    Gaussian,
+    fid,
+    fid_ensemble,
+    fid_short,
+    fid_time,
+    frechet_distance,
+    inception_score,
+    is_ensemble,
+    is_short,
+    is_time,
+)
 from tests.conftest import require_data
 
 

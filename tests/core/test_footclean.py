@@ -5,18 +5,11 @@ from functools import cache
 import numpy as np
 import pytest
 
-from csgn_core.motion import quaternion as Q
 from csgn_core.errors import CSGNError
-from csgn_core.motion.footclean import (
-    clean_feet,
-    clean_for_export,
-    detect_contacts,
-    feet_for,
-    foot_skating,
-    skating_report,
-    two_bone_ik,
-)
+from csgn_core.motion import quaternion as Q
 from csgn_core.motion.clip import Motion
+from csgn_core.motion.contacts import detect_contacts, feet_for, foot_skating, skating_report
+from csgn_core.motion.footclean import clean_feet, clean_for_export, two_bone_ik
 from csgn_core.motion.skeleton import load_named
 
 from ..conftest import DATA

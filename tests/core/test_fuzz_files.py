@@ -10,10 +10,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from csgn_core.errors import CSGNError
-from csgn_core.io.npz import motion_from_npz_bytes, npz_bytes
 from csgn_core.editing.project import load_project, save_project
 from csgn_core.editing.timeline import Pin, Timeline
+from csgn_core.errors import CSGNError
+from csgn_core.io.npz import motion_from_npz_bytes, npz_bytes
 
 from .helpers import random_motion, toy_skeleton
 

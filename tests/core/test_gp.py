@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from csgn_core.errors import CSGNError
-from csgn_core.model.gp.prior import GPPrior
 from csgn_core.model.gp.config import GPPriorConfig, GPPriorError
+from csgn_core.model.gp.prior import GPPrior
 
 
 def single(sigma: float, channels: int = 1) -> GPPrior:

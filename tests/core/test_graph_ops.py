@@ -2,9 +2,19 @@ import numpy as np
 import pytest
 import torch
 
-from csgn_core.model.graph_ops import (GraphCoarsen, GraphConvST, GraphUpsample, block_schedule, coarsen_time,
-                                    level_partitions, level_roots, partition_matrices, to_channel_major,
-                                    to_vertex_major, upsample_time)
+from csgn_core.model.graph_ops import (
+    GraphCoarsen,
+    GraphConvST,
+    GraphUpsample,
+    block_schedule,
+    coarsen_time,
+    level_partitions,
+    level_roots,
+    partition_matrices,
+    to_channel_major,
+    to_vertex_major,
+    upsample_time,
+)
 from csgn_core.motion.pyramid import build_pyramid
 from csgn_core.motion.skeleton import Skeleton, load_named, named_skeletons
 

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from csgn_core.motion import quaternion as Q
 from csgn_core.evaluation.infill import interpolate
-from csgn_core.motion.inbetween import SPLINE_SECONDS, blend_short_gaps, hermite, spline_weight
+from csgn_core.motion import quaternion as Q
 from csgn_core.motion.clip import Motion
+from csgn_core.motion.inbetween import SPLINE_SECONDS, blend_short_gaps, hermite, spline_weight
 
 from .helpers import random_motion, toy_skeleton
 

@@ -4,19 +4,38 @@ import numpy as np
 import pytest
 import torch
 
-from csgn_core.motion import quaternion as Q
 from csgn_core.errors import CSGNError
-from csgn_core.motion.clip import forward_kinematics
 from csgn_core.model.config import PRESETS, ModelConfig, TrainConfig, preset
-from csgn_core.model.features import (N_CRITIC, N_FEAT, FeatureCodec, feature_stats, fk_torch, heading_np,
-                                   matrix_to_6d, quat_to_6d_np, quat_to_matrix, root_track_np, sixd_to_matrix)
-from csgn_core.model.inference import (CSGNModel, decode, decode_features, encode, export_model, generate, load_model,
-                                pad_latent, sample_latent)
+from csgn_core.model.features import (
+    N_CRITIC,
+    N_FEAT,
+    FeatureCodec,
+    feature_stats,
+    fk_torch,
+    heading_np,
+    matrix_to_6d,
+    quat_to_6d_np,
+    quat_to_matrix,
+    root_track_np,
+    sixd_to_matrix,
+)
+from csgn_core.model.inference import (
+    CSGNModel,
+    decode,
+    decode_features,
+    encode,
+    export_model,
+    generate,
+    load_model,
+    pad_latent,
+    sample_latent,
+)
 from csgn_core.model.networks import build_networks, count_parameters
+from csgn_core.motion import quaternion as Q
+from csgn_core.motion.clip import forward_kinematics
 from csgn_core.motion.skeleton import load_named, named_skeletons
 
 from .helpers import random_motion, toy_skeleton
-
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

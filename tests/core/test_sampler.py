@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from csgn_core.motion import quaternion as Q
+from csgn_core.editing.completion import Cancelled, fill, new_timeline, predict, resample_gap
+from csgn_core.editing.splice import real_acceleration_quantile, seam_frames, seam_jumps, splice
+from csgn_core.editing.timeline import Pin, Timeline
 from csgn_core.errors import CSGNError
 from csgn_core.model.config import preset
 from csgn_core.model.features import feature_stats, root_track_np
 from csgn_core.model.inference import CSGNModel
-from csgn_core.editing.completion import Cancelled, fill, new_timeline, predict, resample_gap
-from csgn_core.editing.splice import real_acceleration_quantile, seam_frames, seam_jumps, splice
-from csgn_core.editing.timeline import Pin, Timeline
+from csgn_core.motion import quaternion as Q
 
 from .helpers import random_motion, toy_skeleton
 
@@ -295,8 +295,8 @@ def tiny_files(tiny, tmp_path_factory):
 
 
 def test_complete_short_form_and_plan(tiny_files, capsys):
-    from csgn_core.io.npz import read_npz
     from csgn_core.cli.sampling import complete_main
+    from csgn_core.io.npz import read_npz
     d = tiny_files
     out = d / "out.npz"
     assert complete_main(["--model", str(d / "model"), "--seconds", "4", "--pin", f"{d / 'a.npz'}:0-29@10",
@@ -341,8 +341,8 @@ def test_bad_plan_file(tiny_files):
 
 
 def test_predict_main(tiny_files):
-    from csgn_core.io.npz import read_npz
     from csgn_core.cli.sampling import predict_main
+    from csgn_core.io.npz import read_npz
     d = tiny_files
     assert predict_main(["--model", str(d / "model"), "--prefix", str(d / "a.npz"), "--seconds", "1",
                          "--seed", "3", "-o", str(d / "pred.npz")]) == 0
@@ -350,8 +350,8 @@ def test_predict_main(tiny_files):
 
 
 def test_pin_on_unmapped_skeleton_is_one_line(tiny_files):
-    from csgn_core.io.npz import write_npz
     from csgn_core.cli.sampling import complete_main
+    from csgn_core.io.npz import write_npz
     from csgn_core.motion.skeleton import Skeleton
     d = tiny_files
     odd = Skeleton("odd3", ["a", "b", "c"], [-1, 0, 1], np.array([[0, 0, 0], [0, 10, 0], [0, 10, 0.0]]))
@@ -363,8 +363,8 @@ def test_pin_on_unmapped_skeleton_is_one_line(tiny_files):
 
 
 def test_eval_infill_smoke(tiny, tiny_files, tmp_path):
-    from csgn_core.evaluation.infill import eval_infill, format_table, npss
     from csgn_core.cli.eval_infill import eval_infill_main
+    from csgn_core.evaluation.infill import eval_infill, format_table, npss
     t = np.linspace(0, 6, 80)[:, None]
     assert npss(np.sin(t), np.sin(t)) < 1e-9 and npss(np.sin(t), np.sin(3 * t)) > 0.01
     clips = [random_motion(tiny.skeleton, 120, seed=s) for s in range(2)]
@@ -380,8 +380,8 @@ def test_eval_infill_smoke(tiny, tiny_files, tmp_path):
 
 
 def test_eval_infill_data_and_json(tiny, tiny_files, tmp_path, capsys):
-    from csgn_core.evaluation.infill import _is_dataset
     from csgn_core.cli.eval_infill import eval_infill_main
+    from csgn_core.evaluation.infill import _is_dataset
     from csgn_core.io.npz import write_npz
     # A motion .npz is a file to evaluate on, not a dataset; a dataset name is one.
     assert not _is_dataset(str(tiny_files / "a.npz")) and _is_dataset("tang-dance")
@@ -462,8 +462,8 @@ def test_gap_of_minutes(tiny):
 
 
 def test_plan_model_is_used_unless_the_command_line_names_one(tmp_path):
-    from csgn_core.io import load_motion
     from csgn_core.cli.sampling import complete_main
+    from csgn_core.io import load_motion
 
     plan = tmp_path / "plan.json"
     plan.write_text('{"format": "csgn-plan", "model": "actions", "seconds": 2}', encoding="utf-8")
@@ -475,8 +475,8 @@ def test_plan_model_is_used_unless_the_command_line_names_one(tmp_path):
 
 
 def test_eval_infill_reports_copies_apart(tiny):
-    from csgn_core.evaluation.infill import eval_infill, format_table
     from csgn_core.evaluation.duplicates import WindowIndex
+    from csgn_core.evaluation.infill import eval_infill, format_table
     from csgn_core.motion.clip import Motion
 
     held = [random_motion(tiny.skeleton, 120, seed=s, fps=tiny.fps) for s in range(2)]

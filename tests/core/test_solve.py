@@ -3,8 +3,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from csgn_core.motion import quaternion as Q
 from csgn_core.errors import CSGNError
+from csgn_core.motion import quaternion as Q
 from csgn_core.motion.clip import Motion, forward_kinematics, global_rotations
 from csgn_core.motion.skeleton import Skeleton, load_named
 from csgn_core.motion.solve import fit_rest_pose, positions_to_rotations, solve_report

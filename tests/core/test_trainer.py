@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from csgn_core.io.datasets import Dataset, compute_stats
+from csgn_core.cli.train import train_main
 from csgn_core.errors import CSGNError
+from csgn_core.io.datasets import Dataset, compute_stats
 from csgn_core.model.config import preset
 from csgn_core.model.inference import generate, load_model
 from csgn_core.model.train.checkpoint import latest_checkpoint, read_checkpoint
 from csgn_core.model.train.trainer import Trainer
 from csgn_core.model.train.windows import WindowSampler, measure_diff_gain
-from csgn_core.cli.train import train_main
 
 from .helpers import random_motion, toy_skeleton
 

@@ -38,13 +38,13 @@ import numpy as np
 
 from csgn_core.errors import MotionFileError
 from csgn_core.io.archive import read_text
-from csgn_core.io.bvh.syntax import _frame_data, _header_tokens, _motion_header, _parse_hierarchy
+from csgn_core.io.bvh.syntax import frame_data, header_tokens, motion_header, parse_hierarchy
 from csgn_core.motion import quaternion as Q
 from csgn_core.motion.clip import Motion, forward_kinematics
 from csgn_core.motion.skeleton import Skeleton
 
 # Basis changes taking a file's up axis onto +y, proper rotations so handedness is kept.
-_TO_Y_UP = {
+TO_Y_UP = {
     "y": np.eye(3),
     "z": np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]]),  # (x, y, z) -> (x, z, -y)
     "x": np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]),  # (x, y, z) -> (-y, x, z)
@@ -99,8 +99,8 @@ def _parse(text: str, src: str, scale: float, up: str, name: str, root_offset: s
     if not text.strip():
         raise MotionFileError(src, "empty file")
 
-    tokens, motion_line = _header_tokens(lines, src)
-    joints = _parse_hierarchy(tokens, src, motion_line)
+    tokens, motion_line = header_tokens(lines, src)
+    joints = parse_hierarchy(tokens, src, motion_line)
     n_channels = 0
     for j in joints:
         j.first_col = n_channels
@@ -108,9 +108,9 @@ def _parse(text: str, src: str, scale: float, up: str, name: str, root_offset: s
     if n_channels == 0:
         raise MotionFileError(src, "the hierarchy declares no channels, so there is no motion to read", joints[0].line)
 
-    n_frames, frame_time, data_start, frames_line = _motion_header(lines, motion_line, src)
+    n_frames, frame_time, data_start, frames_line = motion_header(lines, motion_line, src)
     notes: list[str] = []
-    data = _frame_data(lines, data_start, n_frames, n_channels, frames_line, joints, src, notes)
+    data = frame_data(lines, data_start, n_frames, n_channels, frames_line, joints, src, notes)
 
     return _build_motion(joints, data, frame_time, src, scale, up, name, root_offset, notes)
 
@@ -205,7 +205,7 @@ def _build_motion(joints, data, frame_time, src, scale, up, name, root_offset, n
         }
 
     # Basis change to y up.
-    C = _TO_Y_UP[file_up]
+    C = TO_Y_UP[file_up]
     offsets = offsets @ C.T
     root = root @ C.T
     rot[..., 1:] = rot[..., 1:] @ C.T

@@ -26,7 +26,7 @@ MAX_CHANNELS_PER_JOINT = 6
 _CHANNEL_NAMES = {f"{a}{kind}": (kind, i) for i, a in enumerate("xyz") for kind in ("position", "rotation")}
 
 
-_KEYWORDS = {"HIERARCHY", "ROOT", "JOINT", "END", "OFFSET", "CHANNELS", "MOTION", "{", "}"}
+KEYWORDS = {"HIERARCHY", "ROOT", "JOINT", "END", "OFFSET", "CHANNELS", "MOTION", "{", "}"}
 
 
 _FRAMES_RX = re.compile(r"frames\s*:\s*(\S*)(.*)", re.IGNORECASE)
@@ -46,7 +46,7 @@ class _Joint:
     end_site: np.ndarray | None = None
 
 
-def _header_tokens(lines: list[str], src: str) -> tuple[list[tuple[str, int]], int | None]:
+def header_tokens(lines: list[str], src: str) -> tuple[list[tuple[str, int]], int | None]:
     """Tokens of the hierarchy with their 1-based line numbers, and the index of the MOTION line."""
     tokens: list[tuple[str, int]] = []
     for i, line in enumerate(lines):
@@ -65,7 +65,7 @@ def _header_tokens(lines: list[str], src: str) -> tuple[list[tuple[str, int]], i
     return tokens, None
 
 
-def _parse_hierarchy(tokens: list[tuple[str, int]], src: str, motion_line: int | None) -> list[_Joint]:
+def parse_hierarchy(tokens: list[tuple[str, int]], src: str, motion_line: int | None) -> list[_Joint]:
     joints: list[_Joint] = []
     names: dict[str, int] = {}
     stack: list[int] = []  # open blocks: a joint index, or -1 for an End Site
@@ -105,7 +105,7 @@ def _parse_hierarchy(tokens: list[tuple[str, int]], src: str, motion_line: int |
             if not words:
                 fail(f"{tok} without a name", line)
             jname = "_".join(words)
-            if jname.upper() in _KEYWORDS:
+            if jname.upper() in KEYWORDS:
                 fail(f"{tok} is missing its name (found keyword {jname})", line)
             if jname in names:
                 fail(f"duplicate joint name {jname!r} (first defined on line {joints[names[jname]].line})", line)
@@ -155,7 +155,7 @@ def _parse_hierarchy(tokens: list[tuple[str, int]], src: str, motion_line: int |
             owner = current("OFFSET", line)
             values = []
             for k in range(1, 4):
-                if i + k >= n or tokens[i + k][0] in ("{", "}") or tokens[i + k][0].upper() in _KEYWORDS:
+                if i + k >= n or tokens[i + k][0] in ("{", "}") or tokens[i + k][0].upper() in KEYWORDS:
                     fail(f"OFFSET needs three numbers, found {len(values)}", line)
                 values.append(_number(tokens[i + k][0], src, tokens[i + k][1], "OFFSET"))
             if owner == -1:
@@ -188,7 +188,7 @@ def _parse_hierarchy(tokens: list[tuple[str, int]], src: str, motion_line: int |
                 if i + 2 + k >= n:
                     fail(f"CHANNELS {count} lists only {k} channel names", line)
                 ctok, cline = tokens[i + 2 + k]
-                if ctok.upper() in _KEYWORDS:
+                if ctok.upper() in KEYWORDS:
                     fail(f"CHANNELS {count} lists only {k} channel names", line)
                 canon = ctok.lower()
                 if canon not in _CHANNEL_NAMES:
@@ -222,7 +222,7 @@ def _parse_hierarchy(tokens: list[tuple[str, int]], src: str, motion_line: int |
     return joints
 
 
-def _motion_header(lines: list[str], motion_line: int, src: str) -> tuple[int, float, int, int]:
+def motion_header(lines: list[str], motion_line: int, src: str) -> tuple[int, float, int, int]:
     """Frames, Frame Time, the index of the first data line, and the Frames line number."""
     i = motion_line + 1
     found: list[tuple[str, int]] = []
@@ -264,7 +264,7 @@ def _motion_header(lines: list[str], motion_line: int, src: str) -> tuple[int, f
     return n_frames, frame_time, k + 1, frames_line
 
 
-def _frame_data(lines, start, n_frames, n_channels, frames_line, joints, src, notes) -> np.ndarray:
+def frame_data(lines, start, n_frames, n_channels, frames_line, joints, src, notes) -> np.ndarray:
     """The (F, C) frame values, validated: one line per frame, C finite numbers on each."""
     rows: list[str] = []
     linenos: list[int] = []

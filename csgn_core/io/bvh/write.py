@@ -10,8 +10,8 @@ import numpy as np
 
 from csgn_core.errors import CSGNError
 from csgn_core.io.atomic import write_text_atomic
-from csgn_core.io.bvh.read import _TO_Y_UP
-from csgn_core.io.bvh.syntax import _KEYWORDS
+from csgn_core.io.bvh.read import TO_Y_UP
+from csgn_core.io.bvh.syntax import KEYWORDS
 from csgn_core.motion import quaternion as Q
 from csgn_core.motion.clip import Motion
 from csgn_core.motion.ops import resample
@@ -44,7 +44,7 @@ def write_bvh(
     order = str(order).upper()
     if len(order) != 3 or set(order) != set("XYZ"):
         raise ValueError(f"order must list X, Y and Z once each, such as 'ZXY', got {order!r}")
-    if up not in _TO_Y_UP:
+    if up not in TO_Y_UP:
         raise ValueError(f"up must be 'x', 'y' or 'z', got {up!r}")
     if not (np.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a positive number, got {scale}")
@@ -56,7 +56,7 @@ def write_bvh(
         raise CSGNError(f"{path}: the motion holds NaN or infinite values")
 
     sk = motion.skeleton
-    back = _TO_Y_UP[up].T  # y-up project axes -> the file's axes
+    back = TO_Y_UP[up].T  # y-up project axes -> the file's axes
     offsets = sk.offsets @ back.T * scale  # (J, 3)
     root = motion.root @ back.T * scale  # (F, 3)
     q = Q.normalize(motion.rotations).copy()
@@ -134,7 +134,7 @@ def _file_names(joints: tuple[str, ...]) -> list[str]:
     for k, n in enumerate(joints):
         s = re.sub(r"[\s{}]+", "_", n).strip("_") or f"joint{k}"
         base, i = s, 1
-        while s in seen or s.upper() in _KEYWORDS:
+        while s in seen or s.upper() in KEYWORDS:
             s = f"{base}_{i}"
             i += 1
         seen.add(s)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from csgn_core.errors import CSGNError
-from csgn_core.io.mmd.rig import _DIRECTIONS, _TREE, _load_json
+from csgn_core.io.mmd.rig import BONE_TREE, REST_DIRECTIONS, load_json_spec
 from csgn_core.motion.skeleton import Skeleton
 from csgn_core.paths import RESOURCES
 
@@ -75,9 +75,9 @@ def _names(value, where: str) -> tuple[str, ...]:
 
 def _direction(value, where: str) -> tuple[float, float, float]:
     if isinstance(value, str):
-        if value not in _DIRECTIONS:
-            raise CSGNError(f"{where}: unknown direction {value!r} (use {', '.join(_DIRECTIONS)} or [x, y, z])")
-        return _DIRECTIONS[value]
+        if value not in REST_DIRECTIONS:
+            raise CSGNError(f"{where}: unknown direction {value!r} (use {', '.join(REST_DIRECTIONS)} or [x, y, z])")
+        return REST_DIRECTIONS[value]
     try:
         v = np.array([float(x) for x in value])
     except (TypeError, ValueError):
@@ -99,9 +99,9 @@ def load_bone_map(spec: str | Path | dict | BoneMap) -> BoneMap:
         elif not Path(spec).is_file():
             raise CSGNError(f"unknown bone map {str(spec)!r} (built in: {', '.join(named_bone_maps())}; or give a JSON file)")
         name = Path(spec).stem
-    d = _load_json(spec, "bone map")
+    d = load_json_spec(spec, "bone map")
     where = f"bone map {d.get('name', name)!r}"
-    rig_bones = {n for n, _, _ in _TREE}
+    rig_bones = {n for n, _, _ in BONE_TREE}
     bones_d = d.get("bones")
     if not isinstance(bones_d, dict) or not bones_d:
         raise CSGNError(f"{where}: 'bones' must map MMD bone names to rules")
@@ -109,7 +109,7 @@ def load_bone_map(spec: str | Path | dict | BoneMap) -> BoneMap:
     for bone, rule in bones_d.items():
         w = f"{where}, bone {bone!r}"
         if bone not in rig_bones:
-            raise CSGNError(f"{w}: not a standard MMD bone (known: {', '.join(n for n, _, t in _TREE if t)})")
+            raise CSGNError(f"{w}: not a standard MMD bone (known: {', '.join(n for n, _, t in BONE_TREE if t)})")
         if not isinstance(rule, dict) or not isinstance(rule.get("dir"), list) or len(rule["dir"]) != 2:
             raise CSGNError(f"{w}: needs \"dir\": [from joint(s), to joint(s)]")
         cues = []
@@ -130,7 +130,7 @@ def load_bone_map(spec: str | Path | dict | BoneMap) -> BoneMap:
                                      _names(cue.get("to"), wc + " to"), weight=float(weight)))
         bones[bone] = BoneRule(_names(rule["dir"][0], w), _names(rule["dir"][1], w), tuple(cues))
     # Rules in tree order so that parents are solved first.
-    order = [n for n, _, _ in _TREE]
+    order = [n for n, _, _ in BONE_TREE]
     bones = {b: bones[b] for b in sorted(bones, key=order.index)}
     hip = _names(d.get("hip_center"), f"{where}: hip_center")
     legs_d = d.get("legs")
@@ -176,7 +176,7 @@ def bone_map_for(skeleton: Skeleton) -> BoneMap:
     )
 
 
-def _check_map(bmap: BoneMap, skeleton: Skeleton) -> None:
+def check_map(bmap: BoneMap, skeleton: Skeleton) -> None:
     missing = sorted(bmap.joints() - set(skeleton.joints))
     if missing:
         raise CSGNError(f"bone map {bmap.name!r} names joints that skeleton {skeleton.name!r} lacks: {', '.join(missing)}")

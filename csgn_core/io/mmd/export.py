@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from csgn_core.errors import CSGNError
-from csgn_core.io.mmd.bonemaps import BoneMap, _check_map, bone_map_for, load_bone_map
-from csgn_core.io.mmd.retarget import _leg_length, _locals, _mean, retarget_globals
+from csgn_core.io.mmd.bonemaps import BoneMap, bone_map_for, check_map, load_bone_map
+from csgn_core.io.mmd.retarget import joint_mean, leg_length, local_keys, retarget_globals
 from csgn_core.io.mmd.rig import FPS, MmdRig, rig_forward, standard_rig, to_mmd_position, to_mmd_rotation
 from csgn_core.io.vmd import IK_BONES, IkKey, VmdMotion, ik_off_key
 from csgn_core.motion import quaternion as Q
@@ -106,7 +106,7 @@ def motion_to_vmd(
     if reduce_error is not None and not (np.isfinite(reduce_error) and reduce_error > 0):
         raise ValueError(f"reduce_error must be a positive number of degrees or None, got {reduce_error!r}")
     bmap = load_bone_map(bone_map) if bone_map is not None else bone_map_for(motion.skeleton)
-    _check_map(bmap, motion.skeleton)
+    check_map(bmap, motion.skeleton)
     rig = standard_rig(target_rest)
     if motion.n_frames == 0:
         raise CSGNError("the motion has no frames")
@@ -116,12 +116,12 @@ def motion_to_vmd(
         raise CSGNError("the motion holds NaN or infinite positions; fill or drop those frames first")
     src_globals = global_rotations(m.skeleton, m.rotations) if m.has_rotations else None
     G, mapped = retarget_globals(P, m.skeleton, bmap, rig, src_globals)
-    L = _locals(rig, G)
+    L = local_keys(rig, G)
     F, B = L.shape[:2]
 
     # Translation: the rig's hip centre goes to the scaled source hip centre.
-    scale = rig.leg_length() / max(_leg_length(P, m.skeleton, bmap), 1e-9)
-    hc_src = _mean(P, m.skeleton, bmap.hip_center)
+    scale = rig.leg_length() / max(leg_length(P, m.skeleton, bmap), 1e-9)
+    hc_src = joint_mean(P, m.skeleton, bmap.hip_center)
     floor = _floor(P, m.skeleton, bmap, rig, scale)
     target_hc = scale * (hc_src - np.array([0.0, floor, 0.0]))
     if recenter:

@@ -13,11 +13,11 @@ _TWIST_PRIOR = 0.05  # how strongly a bone keeps its parent's turn against weak 
 
 
 # --- retargeting core ----------------------------------------------------------------------------
-def _mean(P: np.ndarray, skeleton: Skeleton, names: tuple[str, ...]) -> np.ndarray:
+def joint_mean(P: np.ndarray, skeleton: Skeleton, names: tuple[str, ...]) -> np.ndarray:
     return P[:, [skeleton.index(n) for n in names]].mean(axis=1)
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
+def unit_vectors(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
 
 
@@ -41,11 +41,11 @@ def retarget_globals(
             G[:, b] = Gp
             continue
         mapped[b] = True
-        v = _mean(P, skeleton, rule.src_to) - _mean(P, skeleton, rule.src_from)  # (F, 3)
+        v = joint_mean(P, skeleton, rule.src_to) - joint_mean(P, skeleton, rule.src_from)  # (F, 3)
         rest = np.broadcast_to(rig.tails[b], (F, 3))
         G0 = Q.multiply(Q.between(Q.rotate(Gp, rest), v), Gp)
         if rule.twist:
-            a = _unit(v)
+            a = unit_vectors(v)
             s = np.zeros(F)
             c = np.zeros(F)
             prior = 0.0
@@ -55,8 +55,8 @@ def retarget_globals(
                         continue
                     y = Q.rotate(src_globals[:, skeleton.index(cue.joint)], np.broadcast_to(cue.axis, (F, 3)))
                 else:
-                    y = _mean(P, skeleton, cue.src_to) - _mean(P, skeleton, cue.src_from)
-                y = _unit(y)
+                    y = joint_mean(P, skeleton, cue.src_to) - joint_mean(P, skeleton, cue.src_from)
+                y = unit_vectors(y)
                 x = Q.rotate(G0, np.broadcast_to(cue.rest, (F, 3)))
                 x = x - np.sum(x * a, -1, keepdims=True) * a
                 y = y - np.sum(y * a, -1, keepdims=True) * a
@@ -70,14 +70,14 @@ def retarget_globals(
     return G, mapped
 
 
-def _locals(rig: MmdRig, G: np.ndarray) -> np.ndarray:
+def local_keys(rig: MmdRig, G: np.ndarray) -> np.ndarray:
     L = np.empty_like(G)
     for b, p in enumerate(rig.skeleton.parents):
         L[:, b] = G[:, b] if p < 0 else Q.multiply(Q.conjugate(G[:, p]), G[:, b])
     return Q.make_continuous(L)
 
 
-def _leg_length(P: np.ndarray, skeleton: Skeleton, bmap: BoneMap) -> float:
+def leg_length(P: np.ndarray, skeleton: Skeleton, bmap: BoneMap) -> float:
     total = []
     for hip, knee, ankle in bmap.legs.values():
         h, k, a = (P[:, skeleton.index(n)] for n in (hip, knee, ankle))

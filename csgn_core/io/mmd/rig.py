@@ -31,7 +31,7 @@ from csgn_core.errors import CSGNError
 from csgn_core.motion import quaternion as Q
 from csgn_core.motion.skeleton import Skeleton
 
-_MIN_LEN = 1e-9
+MIN_LEN = 1e-9
 UNIT_CM = 8.0  # centimetres per MMD unit
 
 
@@ -69,7 +69,7 @@ _CENTRE_AND_LEFT = {
 
 # name, parent, tail: a bone (tail at its head), a vector (MMD units and axes), "@hips" (the hip
 # centre) or "@hand" (the forearm line continued by the hand length); None: no direction.
-_TREE = [
+BONE_TREE = [
     ("全ての親", None, None),
     ("センター", "全ての親", None),
     ("グルーブ", "センター", None),
@@ -101,7 +101,7 @@ _TREE = [
 ]
 
 
-_DIRECTIONS = {  # project axes: the character faces +z, its left is +x
+REST_DIRECTIONS = {  # project axes: the character faces +z, its left is +x
     "left": (1.0, 0.0, 0.0), "right": (-1.0, 0.0, 0.0), "up": (0.0, 1.0, 0.0), "down": (0.0, -1.0, 0.0),
     "forward": (0.0, 0.0, 1.0), "back": (0.0, 0.0, -1.0),
 }
@@ -196,7 +196,7 @@ class MmdRig:
         ]))
 
 
-def _load_json(spec, what: str) -> dict:
+def load_json_spec(spec, what: str) -> dict:
     if isinstance(spec, dict):
         return spec
     path = Path(spec)
@@ -218,7 +218,7 @@ def standard_rig(target_rest: dict | str | Path | None = None) -> MmdRig:
     "positions": {bone: [x, y, z]} heads in MMD units and axes (a left bone without its right
     twin given is mirrored, and vice versa).
     """
-    spec = {} if target_rest is None else _load_json(target_rest, "target rest pose")
+    spec = {} if target_rest is None else load_json_spec(target_rest, "target rest pose")
     angle = spec.get("arm_angle_deg", ARM_ANGLE_DEG)
     if not isinstance(angle, (int, float)) or isinstance(angle, bool) or not -90 <= angle <= 90:
         raise CSGNError(f"target rest: arm_angle_deg must be a number of degrees in -90..90, got {angle!r}")
@@ -240,21 +240,21 @@ def standard_rig(target_rest: dict | str | Path | None = None) -> MmdRig:
         if twin and twin not in given:
             heads[twin] = (-v[0], v[1], v[2])
 
-    names = [n for n, _, _ in _TREE]
-    parents = [-1 if p is None else names.index(p) for _, p, _ in _TREE]
+    names = [n for n, _, _ in BONE_TREE]
+    parents = [-1 if p is None else names.index(p) for _, p, _ in BONE_TREE]
     P = np.array([from_mmd_position(heads[n]) for n in names])
     offsets = np.array([P[j] - P[p] if p >= 0 else np.zeros(3) for j, p in enumerate(parents)])
     pairs = [(names.index(n), names.index(_mirror_name(n))) for n in names if n.startswith("左")]
     skeleton = Skeleton(f"mmd:{spec.get('name', 'standard')}", names, parents, offsets, lr_pairs=pairs)
     tails = np.zeros((len(names), 3))
-    for j, (name, parent, tail) in enumerate(_TREE):
+    for j, (name, parent, tail) in enumerate(BONE_TREE):
         if tail is None:
             continue
         if tail == "@hips":
             tails[j] = (P[names.index("左足")] + P[names.index("右足")]) / 2 - P[j]
         elif tail == "@hand":
             fore = P[j] - P[parents[j]]
-            tails[j] = fore / max(np.linalg.norm(fore), _MIN_LEN) * ARM_LENGTHS[2] * UNIT_CM
+            tails[j] = fore / max(np.linalg.norm(fore), MIN_LEN) * ARM_LENGTHS[2] * UNIT_CM
         elif isinstance(tail, str):
             tails[j] = P[names.index(tail)] - P[j]
         else:

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from csgn_core.errors import CSGNError
-from csgn_core.io.mmd.bonemaps import BoneMap, _check_map, bone_map_for, load_bone_map
-from csgn_core.io.mmd.retarget import _mean, _unit, retarget_globals
+from csgn_core.io.mmd.bonemaps import BoneMap, bone_map_for, check_map, load_bone_map
+from csgn_core.io.mmd.retarget import joint_mean, retarget_globals, unit_vectors
 from csgn_core.io.mmd.rig import FPS, MmdRig, from_mmd_position, from_mmd_rotation, rig_forward, standard_rig
 from csgn_core.io.vmd import VmdMotion, bezier_points
 from csgn_core.motion import quaternion as Q
@@ -208,7 +208,7 @@ def vmd_to_motion(
 
     skeleton = load_named(target) if isinstance(target, str) else target
     bmap = load_bone_map(bone_map) if bone_map is not None else bone_map_for(skeleton)
-    _check_map(bmap, skeleton)
+    check_map(bmap, skeleton)
     rig = standard_rig(target_rest)
     pose = vmd_pose(vmd, rig, solve_ik=solve_ik)
     pos, G = pose["positions"], pose["globals"]
@@ -287,8 +287,8 @@ def direction_errors(
     out = {}
     for bone, rule in bmap.bones.items():
         b = rig.index(bone)
-        src = _mean(P[:F], m.skeleton, rule.src_to) - _mean(P[:F], m.skeleton, rule.src_from)
+        src = joint_mean(P[:F], m.skeleton, rule.src_to) - joint_mean(P[:F], m.skeleton, rule.src_from)
         got = Q.rotate(G[:F, b], np.broadcast_to(rig.tails[b], (F, 3)))
-        cos = np.sum(_unit(src) * _unit(got), -1)
+        cos = np.sum(unit_vectors(src) * unit_vectors(got), -1)
         out[bone] = float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).mean())
     return out

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.fft as sfft
 import scipy.linalg as sla
 
-from csgn_core.model.gp.plan import _FFTGroup, _LowRankGroup, _Plan, _workers
+from csgn_core.model.gp.plan import FFTGroup, LowRankGroup, SamplingPlan, fft_workers
 
 
 def _inv_spd(P: np.ndarray) -> np.ndarray:
@@ -29,7 +29,7 @@ def _inv_spd(P: np.ndarray) -> np.ndarray:
     return out
 
 
-def _fft_features(g: _FFTGroup, kidx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _fft_features(g: FFTGroup, kidx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Feature scales h (G, J) and the unscaled features at the known steps T (K, J, 2).
 
     The sampler's output is x_t = sum_j h_j (a_j cos(2 pi j t / M) - b_j sin(2 pi j t / M)) with
@@ -66,10 +66,10 @@ class _Part:
         which equals the dual by the push-through identity and costs R^3 + K R^2 (slow channels).
     """
 
-    def __init__(self, group: _FFTGroup | _LowRankGroup, pos: np.ndarray, kidx: np.ndarray, jitter: float):
+    def __init__(self, group: FFTGroup | LowRankGroup, pos: np.ndarray, kidx: np.ndarray, jitter: float):
         self.group, self.pos = group, pos
         k = len(kidx)
-        if isinstance(group, _FFTGroup):
+        if isinstance(group, FFTGroup):
             R = 2 * group.J
             reach = np.searchsorted(kidx, kidx + _BAND_SIGMAS * group.sig.max(), side="right")
             band = int((reach - np.arange(k)).max()) - 1  # known steps within reach below the diagonal
@@ -127,14 +127,14 @@ class _Part:
         """The posterior correction for residuals r (n, G, K) at the known steps -> (n, G, T0)."""
         g = self.group
         n, G, k = r.shape
-        if isinstance(g, _LowRankGroup):
+        if isinstance(g, LowRankGroup):
             LK = g.L[:, kidx, :]  # (G, K, rank)
             if self.kind == "dual":
                 coef = np.matmul(LK.transpose(0, 2, 1), np.matmul(self.inv, r[..., None]))
             else:
                 coef = np.matmul(self.inv, np.matmul(LK.transpose(0, 2, 1), r[..., None]))
             return np.matmul(g.L, coef)[..., 0]
-        nw = _workers(n * G * g.M)
+        nw = fft_workers(n * G * g.M)
         v = np.zeros((n, G, T0))
         if self.kind != "primal":
             v[..., kidx] = self._alpha(r)
@@ -152,10 +152,10 @@ class _Part:
         return sfft.irfft(V, n=g.M, axis=-1, workers=nw, overwrite_x=True)[..., :T0]
 
 
-class _CondSolver:
+class CondSolver:
     """Everything `condition` needs for one (T0, known set), built once and cached."""
 
-    def __init__(self, plan: _Plan, kidx: np.ndarray, jitter: float):
+    def __init__(self, plan: SamplingPlan, kidx: np.ndarray, jitter: float):
         self.gp = np.flatnonzero((plan.methods == "fft") | (plan.methods == "lowrank"))
         pos = np.full(len(plan.methods), -1, dtype=np.int64)
         pos[self.gp] = np.arange(len(self.gp))

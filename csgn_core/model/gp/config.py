@@ -105,7 +105,7 @@ class GPPriorConfig:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
-def _check_T0(T0: Any) -> int:
+def check_T0(T0: Any) -> int:
     try:
         t = int(T0)
     except (TypeError, ValueError):
@@ -115,7 +115,7 @@ def _check_T0(T0: Any) -> int:
     return t
 
 
-def _check_n(n: Any) -> int:
+def check_n(n: Any) -> int:
     try:
         k = int(n)
     except (TypeError, ValueError):

@@ -55,11 +55,11 @@ FFT_WORKERS = 2
 _FFT_THREAD_MIN = 1 << 21
 
 
-def _workers(points: int) -> int:
+def fft_workers(points: int) -> int:
     return FFT_WORKERS if points >= _FFT_THREAD_MIN else 1
 
 
-def _selector(idx: np.ndarray) -> slice | np.ndarray:
+def channel_selector(idx: np.ndarray) -> slice | np.ndarray:
     """A slice where the channel indices are contiguous: assigning through it is a plain copy."""
     if len(idx) and idx[-1] - idx[0] + 1 == len(idx) and (np.diff(idx) == 1).all():
         return slice(int(idx[0]), int(idx[-1]) + 1)
@@ -67,7 +67,7 @@ def _selector(idx: np.ndarray) -> slice | np.ndarray:
 
 
 @dataclass
-class _FFTGroup:
+class FFTGroup:
     idx: np.ndarray  # (G,) channel indices
     M: int  # embedding size
     J: int  # kept rfft bins (<= M // 2 + 1)
@@ -76,26 +76,26 @@ class _FFTGroup:
     sig: np.ndarray  # (G,) length scales
 
     def __post_init__(self) -> None:
-        self.sel = _selector(self.idx)
+        self.sel = channel_selector(self.idx)
 
 
 @dataclass
-class _LowRankGroup:
+class LowRankGroup:
     idx: np.ndarray  # (G,)
     L: np.ndarray  # (G, T0, r)
 
     def __post_init__(self) -> None:
-        self.sel = _selector(self.idx)
+        self.sel = channel_selector(self.idx)
 
 
 @dataclass
-class _Plan:
+class SamplingPlan:
     T0: int
     methods: np.ndarray  # (C,) str
     white: np.ndarray  # channel indices
     constant: np.ndarray
-    fft: list[_FFTGroup]
-    lowrank: list[_LowRankGroup]
+    fft: list[FFTGroup]
+    lowrank: list[LowRankGroup]
     rows: np.ndarray  # (C, T0) realised covariance row k~(d), d = 0..T0-1 (FFT, white, constant)
 
 
@@ -112,9 +112,9 @@ def _periodised_rows(sigmas: np.ndarray, M: int) -> np.ndarray:
     return g[:, :M] + g[:, M:0:-1]
 
 
-def _fft_group(idx: np.ndarray, sigmas: np.ndarray, T0: int, M: int) -> list[_FFTGroup]:
+def _fft_group(idx: np.ndarray, sigmas: np.ndarray, T0: int, M: int) -> list[FFTGroup]:
     """Eigenvalues of the periodised embedding; grows M for channels with a clearly negative one."""
-    out: list[_FFTGroup] = []
+    out: list[FFTGroup] = []
     while len(idx):
         lam = sfft.rfft(_periodised_rows(sigmas, M), axis=-1, workers=FFT_WORKERS).real  # (G, M/2+1)
         top = lam.max(axis=1, keepdims=True)
@@ -131,7 +131,7 @@ def _fft_group(idx: np.ndarray, sigmas: np.ndarray, T0: int, M: int) -> list[_FF
             w[0] = 1.0
             if M % 2 == 0 and J == M // 2 + 1:
                 w[-1] = 1.0
-            out.append(_FFTGroup(idx[good], M, J, lg, np.sqrt(M * lg * w), sigmas[good]))
+            out.append(FFTGroup(idx[good], M, J, lg, np.sqrt(M * lg * w), sigmas[good]))
         idx, sigmas = idx[bad], sigmas[bad]
         M = sfft.next_fast_len(2 * M, real=True)
     return out
@@ -171,7 +171,7 @@ def _pivoted_cholesky(rows: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndar
     return L, rank
 
 
-def _build_plan(sig: np.ndarray, T0: int) -> _Plan:
+def build_plan(sig: np.ndarray, T0: int) -> SamplingPlan:
     C = len(sig)
     methods = np.empty(C, dtype=object)
     white = np.flatnonzero(sig == 0)
@@ -192,7 +192,7 @@ def _build_plan(sig: np.ndarray, T0: int) -> _Plan:
     fidx = np.flatnonzero(fft_mask)
     need = [T0 + int(math.ceil(_PAD_SIGMAS * s)) for s in sig[fidx]]
     Ms = np.array([sfft.next_fast_len(m, real=True) for m in need], dtype=np.int64)
-    fft_groups: list[_FFTGroup] = []
+    fft_groups: list[FFTGroup] = []
     for M in np.unique(Ms):
         sel = fidx[Ms == M]
         fft_groups.extend(_fft_group(sel, sig[sel], T0, int(M)))
@@ -201,7 +201,7 @@ def _build_plan(sig: np.ndarray, T0: int) -> _Plan:
         rows[g.idx] = sfft.irfft(g.lam, n=g.M, axis=-1, workers=FFT_WORKERS)[:, :T0]
 
     # Low-rank channels, bucketed by rank so that no padding is stored.
-    lr_groups: list[_LowRankGroup] = []
+    lr_groups: list[LowRankGroup] = []
     lidx = np.flatnonzero(lowrank_mask)
     if len(lidx):
         d = np.arange(T0, dtype=np.float64)
@@ -209,5 +209,5 @@ def _build_plan(sig: np.ndarray, T0: int) -> _Plan:
         L, rank = _pivoted_cholesky(exact, _LOWRANK_TOL)
         for r in np.unique(rank):
             sel = rank == r
-            lr_groups.append(_LowRankGroup(lidx[sel], np.ascontiguousarray(L[sel, :, :r])))
-    return _Plan(T0, methods, white, constant, fft_groups, lr_groups, rows)
+            lr_groups.append(LowRankGroup(lidx[sel], np.ascontiguousarray(L[sel, :, :r])))
+    return SamplingPlan(T0, methods, white, constant, fft_groups, lr_groups, rows)

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import scipy.fft as sfft
 
-from csgn_core.model.gp.conditioning import _CondSolver
-from csgn_core.model.gp.config import GPPriorConfig, GPPriorError, _check_n, _check_T0
-from csgn_core.model.gp.plan import _build_plan, _Plan, _selector, _workers
+from csgn_core.model.gp.conditioning import CondSolver
+from csgn_core.model.gp.config import GPPriorConfig, GPPriorError, check_n, check_T0
+from csgn_core.model.gp.plan import SamplingPlan, build_plan, channel_selector, fft_workers
 
 _PLAN_CACHE = 8
 
@@ -34,8 +34,8 @@ class GPPrior:
     def __init__(self, config: GPPriorConfig | None = None):
         self.config = config if config is not None else GPPriorConfig()
         self._sig = self.config.sigmas()
-        self._plans: OrderedDict[int, _Plan] = OrderedDict()
-        self._conds: OrderedDict[tuple, _CondSolver] = OrderedDict()
+        self._plans: OrderedDict[int, SamplingPlan] = OrderedDict()
+        self._conds: OrderedDict[tuple, CondSolver] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -48,7 +48,7 @@ class GPPrior:
     # --- kernels -------------------------------------------------------------------------------
     def kernel_rows(self, T0: int) -> np.ndarray:
         """Exact kernel k_c(d) for lags d = 0..T0-1, (C, T0)."""
-        T0 = _check_T0(T0)
+        T0 = check_T0(T0)
         d = np.arange(T0, dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             rows = np.exp(-0.5 * d[None, :] ** 2 / self._sig[:, None] ** 2)
@@ -69,11 +69,11 @@ class GPPrior:
 
     def methods(self, T0: int) -> np.ndarray:
         """Which path samples each channel at this T0: "white", "constant", "fft" or "lowrank"."""
-        return self._plan(_check_T0(T0)).methods.copy()
+        return self._plan(check_T0(T0)).methods.copy()
 
     def effective_covariance(self, T0: int, channels: Any = None) -> np.ndarray:
         """The covariance the sampler realises, (len(channels), T0, T0); compare with `kernel`."""
-        T0 = _check_T0(T0)
+        T0 = check_T0(T0)
         plan = self._plan(T0)
         ch = np.arange(self.channels) if channels is None else np.atleast_1d(np.asarray(channels, dtype=np.int64))
         lag = np.abs(np.arange(T0)[:, None] - np.arange(T0)[None, :])
@@ -93,8 +93,8 @@ class GPPrior:
         rng: None (fresh entropy), an int seed, a SeedSequence or a numpy Generator (advanced in
         place). The same seed gives bit-identical samples.
         """
-        T0 = _check_T0(T0)
-        n = _check_n(n)
+        T0 = check_T0(T0)
+        n = check_n(n)
         gen = np.random.default_rng(rng)
         plan = self._plan(T0)
         out = np.empty((n, self.channels, T0))
@@ -105,7 +105,7 @@ class GPPrior:
         for g in plan.fft:
             xi = gen.standard_normal((n, len(g.idx), g.J, 2)).view(np.complex128)[..., 0]
             xi *= g.scale
-            x = sfft.irfft(xi, n=g.M, axis=-1, workers=_workers(xi.shape[0] * xi.shape[1] * g.M), overwrite_x=True)
+            x = sfft.irfft(xi, n=g.M, axis=-1, workers=fft_workers(xi.shape[0] * xi.shape[1] * g.M), overwrite_x=True)
             out[:, g.sel] = x[..., :T0]
         for g in plan.lowrank:
             w = gen.standard_normal((n, len(g.idx), g.L.shape[2], 1))
@@ -141,8 +141,8 @@ class GPPrior:
         Constant channels: unknown steps take the mean of the channel's known values (they agree
         when the values really come from a constant channel).
         """
-        T0 = _check_T0(T0)
-        zk, kidx, n = self._check_known(z_known, known_idx, T0, _check_n(n))
+        T0 = check_T0(T0)
+        zk, kidx, n = self._check_known(z_known, known_idx, T0, check_n(n))
         gen = np.random.default_rng(rng)
         f = self.sample(T0, n, gen)
         if len(kidx) == 0:
@@ -151,7 +151,7 @@ class GPPrior:
         solver = self._cond_solver(plan, kidx)
         if len(solver.gp):
             eps = gen.standard_normal((n, len(solver.gp), len(kidx))) * math.sqrt(self.config.jitter)
-            sel = _selector(solver.gp)
+            sel = channel_selector(solver.gp)
             resid = zk[:, sel] - f[..., kidx][:, sel] - eps  # (n, G, K)
             for part in solver.parts:
                 f[:, part.group.sel] += part.apply(resid[:, part.pos], plan.T0, kidx)
@@ -162,7 +162,7 @@ class GPPrior:
 
     def conditional_mean(self, z_known: Any, known_idx: Any, T0: int) -> np.ndarray:
         """E[z | z[..., known_idx] = z_known], (C, T0) for (C, K) input or (n, C, T0) for (n, C, K)."""
-        T0 = _check_T0(T0)
+        T0 = check_T0(T0)
         squeeze = np.asarray(z_known).ndim == 2
         zk, kidx, n = self._check_known(z_known, known_idx, T0, 1)
         out = np.zeros((n, self.channels, T0))
@@ -182,7 +182,7 @@ class GPPrior:
         The textbook formula on the realised covariance, independent of how `condition` computes;
         rows and columns of known steps are zero. Meant for tests and small T0 (it is dense).
         """
-        T0 = _check_T0(T0)
+        T0 = check_T0(T0)
         kidx = np.unique(np.asarray(known_idx, dtype=np.int64))
         K = self.effective_covariance(T0, [channel])[0]
         s = self._sig[channel]
@@ -198,7 +198,7 @@ class GPPrior:
     def conditioning_paths(self, known_idx: Any, T0: int) -> np.ndarray:
         """Per channel, how `condition` solves for this known set: "dual", "primal" or the
         channel's sampling path ("white", "constant")."""
-        T0 = _check_T0(T0)
+        T0 = check_T0(T0)
         kidx = np.unique(np.asarray(known_idx, dtype=np.int64))
         plan = self._plan(T0)
         out = plan.methods.copy()
@@ -208,13 +208,13 @@ class GPPrior:
         return out
 
     # --- internals -----------------------------------------------------------------------------
-    def _plan(self, T0: int) -> _Plan:
+    def _plan(self, T0: int) -> SamplingPlan:
         with self._lock:
             plan = self._plans.get(T0)
             if plan is not None:
                 self._plans.move_to_end(T0)
                 return plan
-        plan = _build_plan(self._sig, T0)
+        plan = build_plan(self._sig, T0)
         with self._lock:
             self._plans[T0] = plan
             while len(self._plans) > _PLAN_CACHE:
@@ -248,14 +248,14 @@ class GPPrior:
         order = np.argsort(kidx, kind="stable")
         return zk[..., order], kidx[order], n
 
-    def _cond_solver(self, plan: _Plan, kidx: np.ndarray) -> "_CondSolver":
+    def _cond_solver(self, plan: SamplingPlan, kidx: np.ndarray) -> "CondSolver":
         key = (plan.T0, kidx.tobytes())
         with self._lock:
             hit = self._conds.get(key)
             if hit is not None:
                 self._conds.move_to_end(key)
                 return hit
-        solver = _CondSolver(plan, kidx, self.config.jitter)
+        solver = CondSolver(plan, kidx, self.config.jitter)
         with self._lock:
             self._conds[key] = solver
             while len(self._conds) > _COND_CACHE:

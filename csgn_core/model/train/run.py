@@ -21,7 +21,7 @@ from csgn_core.model.networks import count_parameters
 from csgn_core.model.train.checkpoint import read_checkpoint, resume_point
 from csgn_core.model.train.trainer import Dist, Trainer
 from csgn_core.model.train.windows import WindowSampler, measure_diff_gain, resolve_dataset
-from csgn_core.motion.footclean import contact_point_indices
+from csgn_core.motion.contacts import contact_point_indices
 from csgn_core.motion.skeleton import Skeleton
 
 
@@ -60,7 +60,7 @@ RESUMABLE_SETTINGS = ("foot_contacts", "h_width", "h_min_width", "h_kt", "h_vary
 def _feet_known(skeleton: Skeleton, say: bool) -> bool:
     """Whether the skeleton has a foot table (``footclean.FEET``); without one the run trains
     without foot contacts, and says so."""
-    from csgn_core.motion.footclean import feet_for
+    from csgn_core.motion.contacts import feet_for
 
     try:
         feet_for(skeleton)

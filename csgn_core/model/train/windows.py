@@ -109,7 +109,7 @@ def contact_labels(ds: Dataset, clips: list[int], joints: list[int]) -> np.ndarr
     """(frames, K) 0/1 contact labels of the given joints over the clips (concatenated), from the
     forward kinematics of the clips' rotations (what the generator reproduces) by
     ``footclean.detect_contacts`` (low and slow, with hysteresis; thresholds documented there)."""
-    from csgn_core.motion.footclean import detect_contacts, feet_for
+    from csgn_core.motion.contacts import detect_contacts, feet_for
 
     names = [ds.skeleton.joints[j] for j in joints]
     out = []
