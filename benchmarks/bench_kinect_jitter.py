@@ -25,7 +25,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from csgn_core.io.kinect import load_kinect_set  # noqa: E402
+from csgn_core.io.kinect.sets import load_kinect_set  # noqa: E402
 from csgn_core.io.kinect_cleanup import CleanupParams, bone_length_cv, clean, jitter  # noqa: E402
 from csgn_core.motion.clip import Motion  # noqa: E402
 

@@ -39,7 +39,8 @@ def load_motion(path: str | Path, *, skeleton="tang23", **vmd_options) -> Motion
 
         return import_vmd(path, skeleton, **vmd_options)
     if suffix == ".txt":
-        from csgn_core.io.kinect import read_msr, read_utkinect
+        from csgn_core.io.kinect.msr import read_msr
+        from csgn_core.io.kinect.utkinect import read_utkinect
 
         if name.endswith("_skeleton3d.txt"):
             return read_msr(path)

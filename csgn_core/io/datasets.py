@@ -147,7 +147,7 @@ def _on_skeleton(m: Motion, skeleton: Skeleton) -> Motion:
 
 
 def _build_kinect(source: Path, limit: int | None) -> BuildResult:
-    from csgn_core.io.kinect import load_kinect_set
+    from csgn_core.io.kinect.sets import load_kinect_set
     from csgn_core.io.kinect_cleanup import clean
 
     clips, skipped = [], []

@@ -34,7 +34,7 @@ from scipy.ndimage import median_filter
 from scipy.signal import savgol_filter
 
 from csgn_core.errors import CSGNError
-from csgn_core.io.kinect import fill_missing
+from csgn_core.io.kinect.common import fill_missing
 from csgn_core.motion.clip import Motion
 from csgn_core.motion.skeleton import Skeleton
 

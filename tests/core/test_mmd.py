@@ -236,7 +236,7 @@ def test_bandai_export_and_mmd_space_check(tmp_path):
 
 
 def test_kinect_export(tmp_path):
-    from csgn_core.io.kinect import read_msr
+    from csgn_core.io.kinect.msr import read_msr
 
     path = next(iter(sorted(_need(MSR).glob("a0*_skeleton3D.txt"))))
     motion = read_msr(path)

@@ -1,30 +1,4 @@
-"""Kinect v1 skeleton files: MSR Action3D and UTKinect-Action3D, read onto the ``kinect20`` skeleton.
-
-Both sets hold 20 joint positions per frame in the sensor's camera frame, in metres: y up, z from
-the sensor into the room, x towards the sensor's left. That frame is right-handed and not mirrored
-(checked on every file of both sets: the joints labelled left lie on the side that a real, unmirrored
-body facing the toes' direction has its left, and in MSR's one-arm and one-leg actions, which its
-authors asked subjects to do with the right limb, the joints labelled right are the ones that move).
-The subjects face the sensor, i.e. -z. Loaders turn the frame half a turn about y, so the character
-faces +z with its left on +x as in every project skeleton, and convert to centimetres::
-
-    project = 100 * (-x, y, -z)
-
-No other correction is made: y is the sensor's up, so a pitched sensor shows as a lean (standing
-subjects' head-to-ankle line leans 7 degrees towards the camera in MSR, 9 in UTKinect), and heights
-are relative to the sensor.
-
-Column orders (which joint each file column holds) are the ``msr_order`` and ``utkinect_order`` lists
-of ``resources/skeletons/kinect20.json``. MSR's comes from its ``body_model.mat`` and the data;
-UTKinect's is the Kinect SDK order, the skeleton's own. docs/data.md (Kinect) records the checks.
-
-MSR Action3D (``aXX_sYY_eZZ_skeleton3D.txt``, XX action, YY subject, ZZ repetition): 20 lines of
-``x y z confidence`` per frame, 15 fps. The tracker writes a lost joint as 0 0 0 (in this copy only
-whole frames, in 19 files): frames lost at the start and end are cut, lost joints inside are filled
-by linear interpolation in time, and frames filled entirely are flagged in ``meta["untracked"]``.
-A file without a tracked frame, a line that is not four finite numbers, or a line count that is not
-a multiple of 20 is a MotionFileError naming the file and line. The fourth column is kept as
-``meta["confidence"]``; it is no tracking flag (0 for the centre joints and feet in most frames).
+"""UTKinect-Action3D skeleton files and their action labels onto ``kinect20``.
 
 UTKinect-Action3D (``joints_sXX_eYY.txt``, XX subject, YY sequence): one line per sample,
 ``frame_id`` then 20 x 3 numbers. Frame ids are all even and advance by 3.75 per sample on average
@@ -47,8 +21,6 @@ frame ranges in ``meta["segments"]`` and per-frame names in ``meta["labels"]``.
 """
 from __future__ import annotations
 
-import functools
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -57,182 +29,38 @@ import numpy as np
 from scipy.interpolate import interp1d
 from scipy.ndimage import uniform_filter1d
 
-from csgn_core.errors import CSGNError, MotionFileError
-from csgn_core.io.archive import iter_files, read_bytes, read_text
+from csgn_core.errors import MotionFileError
+from csgn_core.io.archive import read_bytes, read_text
+from csgn_core.io.kinect.common import (
+    FPS,
+    KinectParameterError,
+    clip_line,
+    column_order,
+    kinect_skeleton,
+    parse_rows,
+    sensor_to_project,
+)
 from csgn_core.motion.clip import Motion
-from csgn_core.motion.skeleton import Skeleton, load_named, skeleton_dir
 
-SKELETON = "kinect20"
-FPS = 15.0
 IDS_PER_SECOND = 60.0  # UTKinect frame ids: a 30 fps frame number counted in steps of two
-KINDS = ("msr", "utkinect")
-MSR_NAME = re.compile(r"^a(\d+)_s(\d+)_e(\d+)_skeleton3D\.txt$", re.IGNORECASE)
+
+
 UT_NAME = re.compile(r"^joints_s(\d+)_e(\d+)\.txt$", re.IGNORECASE)
-# Half a turn about y, metres to centimetres: subject facing -z in the sensor frame -> facing +z.
-SENSOR_TO_PROJECT = np.array([-100.0, 100.0, -100.0])
+
+
 UT_LABEL_FILES = ("actionLabel_modified.txt", "actionLabel.txt")
+
+
 DUPLICATE_MODES = ("keep", "first", "last", "mean")
 
+
 Segment = tuple[str, "int | None", "int | None"]  # (action, first frame id, last frame id); None for NaN
-
-
-class KinectParameterError(CSGNError, ValueError):
-    """A bad argument to a Kinect loader (unknown set kind, duplicate mode, step)."""
-
-
-# --- skeleton and column orders -----------------------------------------------------------------
-@functools.lru_cache(maxsize=1)
-def _definition() -> dict:
-    return json.loads((skeleton_dir() / f"{SKELETON}.json").read_text(encoding="utf-8"))
-
-
-@functools.lru_cache(maxsize=1)
-def kinect_skeleton() -> Skeleton:
-    """The kinect20 skeleton (cached; treat it as read-only)."""
-    return load_named(SKELETON)
-
-
-def column_order(kind: str) -> np.ndarray:
-    """(20,) for each column of a raw file of this kind ("msr" or "utkinect"), its skeleton joint index."""
-    _check_kind(kind)
-    names = _definition()[f"{kind}_order"]
-    skel = kinect_skeleton()
-    return np.array([skel.index(n) for n in names], dtype=int)
-
-
-def sensor_to_project(points: np.ndarray) -> np.ndarray:
-    """Kinect camera-frame metres (..., 3) to project centimetres: facing +z, left on +x, y up."""
-    return np.asarray(points, dtype=np.float64) * SENSOR_TO_PROJECT
-
-
-def project_to_sensor(points: np.ndarray) -> np.ndarray:
-    """The inverse of sensor_to_project."""
-    return np.asarray(points, dtype=np.float64) / SENSOR_TO_PROJECT
-
-
-def _check_kind(kind: str) -> None:
-    if kind not in KINDS:
-        raise KinectParameterError(f"unknown Kinect set kind {kind!r} (known: {', '.join(KINDS)})")
-
-
-# --- MSR Action3D ---------------------------------------------------------------------------------
-def parse_msr(text: str, path: str | Path | None = None) -> np.ndarray:
-    """(F, 20, 4) raw rows ``x y z confidence`` in file column order; MotionFileError on a bad line."""
-    rows, line_numbers = _parse_rows(text, path, 4, "4 numbers (x y z confidence)")
-    if len(rows) == 0:
-        raise MotionFileError(path, "no joint lines")
-    if len(rows) % 20:
-        raise MotionFileError(
-            path,
-            f"{len(rows)} joint lines is not a whole number of 20-joint frames (truncated frame?)",
-            int(line_numbers[-1]),
-        )
-    return rows.reshape(-1, 20, 4)
-
-
-def _parse_rows(text: str, path, ncols: int, expected: str) -> tuple[np.ndarray, np.ndarray]:
-    """(N, ncols) numbers from the non-blank lines and their 1-based line numbers.
-
-    One vectorised conversion when the file is clean; on any problem a line-by-line pass finds the
-    first bad line for the error message.
-    """
-    lines = text.splitlines()
-    numbers = [n for n, line in enumerate(lines, start=1) if line.strip()]
-    fields = [lines[n - 1].split() for n in numbers]
-    if all(len(f) == ncols for f in fields):
-        try:
-            rows = np.array(fields, dtype=np.float64).reshape(-1, ncols)
-        except ValueError:
-            rows = None
-        if rows is not None and np.isfinite(rows).all():
-            return rows, np.array(numbers, dtype=np.int64)
-    out = np.empty((len(fields), ncols))
-    for i, (n, f) in enumerate(zip(numbers, fields)):
-        line = lines[n - 1]
-        if len(f) != ncols:
-            raise MotionFileError(path, f"expected {expected}, got {len(f)} fields: {_clip(line)}", n)
-        try:
-            out[i] = [float(v) for v in f]
-        except ValueError:
-            raise MotionFileError(path, f"not a number in {_clip(line)}", n) from None
-        if not np.isfinite(out[i]).all():
-            raise MotionFileError(path, f"non-finite value in {_clip(line)}", n)
-    return out, np.array(numbers, dtype=np.int64)
-
-
-def read_msr(path: str | Path, *, action_names: Mapping[int, str] | None = None) -> Motion:
-    """An MSR Action3D ``*_skeleton3D.txt`` file as a kinect20 position motion (cm, 15 fps).
-
-    meta: source, dataset, action (int, 1-based as in the file name), action_name, subject,
-    repetition, confidence (F, 20) in skeleton joint order (0 where filled), untracked (F,) bool for
-    frames filled by interpolation, trimmed (untracked frames cut at the start, at the end).
-    ``action_names`` maps action number to name; by default ``action_names.txt`` is looked for
-    beside the file and one folder up.
-    """
-    raw = parse_msr(read_text(path), path)  # (F, 20, 4)
-    order = column_order("msr")
-    F = raw.shape[0]
-    pos = np.empty((F, 20, 3))
-    conf = np.empty((F, 20))
-    pos[:, order] = raw[..., :3]
-    conf[:, order] = raw[..., 3]
-    # The tracker writes 0 0 0 for a joint it lost; no real joint sits in the sensor's lens.
-    missing = np.all(pos == 0.0, axis=-1)  # (F, J)
-    lost = missing.all(axis=1)
-    tracked = np.nonzero(~lost)[0]
-    if tracked.size == 0:
-        raise MotionFileError(path, f"no tracked frames: all {F} frames have every joint at 0 0 0")
-    first, last = int(tracked[0]), int(tracked[-1])
-    pos, conf, missing = pos[first : last + 1], conf[first : last + 1], missing[first : last + 1]
-    pos = fill_missing(pos, missing)
-    conf = np.where(missing, 0.0, conf)
-
-    meta: dict = {"source": str(path), "dataset": "msr-action3d", "sensor_units": "m"}
-    m = MSR_NAME.match(PurePosixPath(str(path)).name)
-    action = subject = repetition = None
-    if m:
-        action, subject, repetition = (int(g) for g in m.groups())
-    names = action_names if action_names is not None else _msr_action_names(path)
-    meta.update(
-        action=action,
-        action_name=names.get(action, f"a{action:02d}") if action is not None else None,
-        subject=subject,
-        repetition=repetition,
-        confidence=conf,
-        untracked=missing.all(axis=1),
-        trimmed=(first, F - 1 - last),
-    )
-    return Motion.from_positions(kinect_skeleton(), sensor_to_project(pos), FPS, **meta)
-
-
-def read_msr_action_names(path: str | Path) -> dict[int, str]:
-    """``action_names.txt`` (lines ``a01 high arm wave``) as {1: "high arm wave", ...}."""
-    names: dict[int, str] = {}
-    for line in read_text(path).splitlines():
-        m = re.match(r"^\s*a(\d+)\s+(.+?)\s*$", line)
-        if m:
-            names[int(m.group(1))] = m.group(2)
-    return names
-
-
-@functools.lru_cache(maxsize=16)
-def _msr_action_names_in(folder: str) -> dict[int, str]:
-    for candidate in (Path(folder) / "action_names.txt", Path(folder).parent / "action_names.txt"):
-        try:
-            return read_msr_action_names(candidate)
-        except MotionFileError:
-            continue
-    return {}
-
-
-def _msr_action_names(path: str | Path) -> dict[int, str]:
-    return _msr_action_names_in(str(Path(path).parent))
 
 
 # --- UTKinect-Action3D ----------------------------------------------------------------------------
 def parse_utkinect(text: str, path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(frame ids (N,) int, joints (N, 20, 3) in file column order, metres); MotionFileError on a bad line."""
-    rows, line_numbers = _parse_rows(text, path, 61, "a frame id and 60 numbers")
+    rows, line_numbers = parse_rows(text, path, 61, "a frame id and 60 numbers")
     if len(rows) == 0:
         raise MotionFileError(path, "no frames")
     ids = rows[:, 0]
@@ -263,7 +91,7 @@ def read_utkinect_labels(path: str | Path) -> dict[str, list[Segment]]:
             continue
         m = re.fullmatch(r"([A-Za-z][\w ]*?)\s*:\s*(\S+)\s+(\S+)", s)
         if not m:
-            raise MotionFileError(path, f"expected 'sXX_eYY' or 'action: first last', got {_clip(s)}", n)
+            raise MotionFileError(path, f"expected 'sXX_eYY' or 'action: first last', got {clip_line(s)}", n)
         if current is None:
             raise MotionFileError(path, "action range before any 'sXX_eYY' sequence line", n)
         ends: list[int | None] = []
@@ -472,71 +300,3 @@ def _place_segments(segments: list[Segment], frame_ids: np.ndarray) -> dict:
         else:
             notes.append(f"{action}: covered by the next action")
     return {"segments": segments_out, "labels": per_frame, "label_notes": notes}
-
-
-# --- whole sets -----------------------------------------------------------------------------------
-def load_kinect_set(root: str | Path, kind: str, **options) -> tuple[list[Motion], list[str]]:
-    """Every file of an MSR ("msr") or UTKinect ("utkinect") set below a folder or inside a zip.
-
-    Files are found by globbing (the sets have gaps). A file that cannot be read is skipped and
-    reported as one line ``path[:line]: reason`` in the second list; the rest load. ``options`` go to
-    read_utkinect (labels, duplicates, resample, max_step, fps, ids_per_second); MSR takes none.
-    """
-    _check_kind(kind)
-    root = Path(root)
-    if not root.exists():
-        raise MotionFileError(root, "no such folder or archive")
-    if kind == "msr" and options:
-        raise KinectParameterError(f"read_msr takes no options, got {', '.join(options)}")
-    pattern, name_re = ("**/*.txt", MSR_NAME if kind == "msr" else UT_NAME)
-    paths = [p for p in iter_files(root, pattern) if name_re.match(p.name)]
-    if not paths:
-        expected = "aXX_sYY_eZZ_skeleton3D.txt" if kind == "msr" else "joints_sXX_eYY.txt"
-        return [], [f"{root}: no {kind} files ({expected}) found"]
-    motions: list[Motion] = []
-    errors: list[str] = []
-    found = None
-    if kind == "utkinect" and "labels" not in options:
-        # Parse the label file once, not once per sequence.
-        found = find_utkinect_labels(paths[0])
-        if found is not None:
-            try:
-                options["labels"] = read_utkinect_labels(found)
-            except MotionFileError as e:
-                errors.append(f"{e} (labels not used)")
-                options["labels"] = False
-    for p in paths:
-        try:
-            m = read_msr(p) if kind == "msr" else read_utkinect(p, **options)
-        except MotionFileError as e:
-            errors.append(str(e))
-            continue
-        if kind == "utkinect" and isinstance(options.get("labels"), Mapping) and found is not None:
-            m.meta.setdefault("label_file", str(found))
-        motions.append(m)
-    return motions, errors
-
-
-# --- helpers ----------------------------------------------------------------------------------------
-def fill_missing(pos: np.ndarray, missing: np.ndarray) -> np.ndarray:
-    """(F, J, 3) positions with missing[f, j] samples replaced by linear interpolation over time.
-
-    Before the first and after the last valid sample a joint holds its nearest valid value; a joint
-    with no valid sample is left unchanged.
-    """
-    out = np.array(pos, dtype=np.float64, copy=True)
-    if not missing.any():
-        return out
-    t = np.arange(pos.shape[0])
-    for j in np.nonzero(missing.any(axis=0))[0]:
-        ok = ~missing[:, j]
-        if not ok.any():
-            continue
-        for c in range(pos.shape[2]):
-            out[~ok, j, c] = np.interp(t[~ok], t[ok], pos[ok, j, c])
-    return out
-
-
-def _clip(line: str, n: int = 60) -> str:
-    s = line.strip()
-    return repr(s if len(s) <= n else s[: n - 3] + "...")
