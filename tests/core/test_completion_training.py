@@ -9,8 +9,8 @@ from csgn_core.model.gp.prior import GPPrior
 from csgn_core.model.train.completion import GPConditioner, draw_layout, latent_moment_loss
 from csgn_core.model.train.windows import mirror_features
 
-from .helpers import random_motion, toy_skeleton
-from .test_trainer import make_trainer, state
+from .helpers import dataset_of, random_motion, toy_skeleton, toy_trainer
+from .test_trainer import state
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -66,7 +66,7 @@ def test_mirror_swaps_sides_and_reflects_positions():
 
 
 def test_each_new_term_moves_its_loss_and_reaches_the_networks():
-    tr = make_trainer(seed=5)
+    tr = toy_trainer(seed=5)
     assert tr.tcfg.latent_moments > 0 and tr.tcfg.complete > 0 and tr.tcfg.mirror
     before = state(tr)
     logs = [tr.train_step() for _ in range(6)]
@@ -79,7 +79,7 @@ def test_each_new_term_moves_its_loss_and_reaches_the_networks():
 
 
 def test_completion_loss_alone_trains_g_and_h():
-    tr = make_trainer(seed=6)
+    tr = toy_trainer(seed=6)
     tr.tcfg.latent_moments = 0.0
     for p in tr.D.parameters():  # as in train_step: the critic is frozen while G and H learn
         p.requires_grad_(False)
@@ -94,7 +94,6 @@ def test_completion_loss_alone_trains_g_and_h():
 
 def _standing_dataset():
     """Three tang23 clips whose feet rest on the floor for the first half, then swing (real contacts)."""
-    from csgn_core.io.datasets import Dataset, compute_stats
     from csgn_core.motion import quaternion as Q
     from csgn_core.motion.clip import Motion
     from csgn_core.motion.skeleton import load_named
@@ -109,32 +108,16 @@ def _standing_dataset():
         rot = Q.from_axis_angle(axes, ang * (np.arange(sk.n_joints) % 3 == 1))
         root = np.zeros((F_, 3)) + [0.0, 95.0 + i, 0.0]
         clips.append(Motion(sk, 25.0, rotations=rot, root=root))
-    n = [c.n_frames for c in clips]
-    starts = np.concatenate([[0], np.cumsum(n)]).astype(np.int64)
-    ds = Dataset(name="standing", skeleton=sk, fps=25.0, window=16,
-                 positions=np.concatenate([c.positions for c in clips]).astype(np.float32),
-                 rotations=np.concatenate([c.rotations for c in clips]).astype(np.float32),
-                 root=np.concatenate([c.root for c in clips]).astype(np.float32), clip_start=starts,
-                 clip_names=["a", "b", "c"], clip_labels=np.zeros(3, dtype=np.int64),
-                 clip_split=np.zeros(3, dtype=np.int8), windows=np.zeros((0, 2), dtype=np.int64),
-                 window_valid=np.zeros(0, dtype=np.int32), label_names=["any"], stats={}, meta={})
-    ds.stats = compute_stats(ds)
-    return ds
+    return dataset_of("standing", clips, [0, 0, 0])
 
 
 def _contact_trainer():
-    from csgn_core.model.config import preset
-    from csgn_core.model.train.trainer import Trainer
-    from csgn_core.model.train.windows import WindowSampler, measure_diff_gain
     from csgn_core.motion.contacts import contact_point_indices
 
     ds = _standing_dataset()
-    mcfg, tcfg = preset("tiny")
-    assert mcfg.foot_contacts and tcfg.foot_still > 0
-    sampler = WindowSampler(ds, mcfg.window, contact_joints=contact_point_indices(ds.skeleton))
-    sampler.stats["diff_gain"] = measure_diff_gain(sampler, np.random.default_rng(0), 32)
-    mcfg.stats, mcfg.skeleton, mcfg.fps = sampler.stats, ds.skeleton.to_dict(), ds.fps
-    return Trainer(mcfg, tcfg, sampler, seed=1)
+    tr = toy_trainer(ds, seed=1, contact_joints=contact_point_indices(ds.skeleton))
+    assert tr.mcfg.foot_contacts and tr.tcfg.foot_still > 0
+    return tr
 
 
 def test_contact_channels_hold_real_labels_and_the_foot_loss_trains():
@@ -221,7 +204,7 @@ def test_decorrelation_term_sees_channels_that_share_one_code():
 def test_inverse_regressor_settings_train_without_a_critic():
     """n_critic 0 with no adversarial weight (an autoencoder phase), a squared z-cycle in inference
     mode, and H on an optimiser of its own: every loss still moves and the weights change."""
-    tr = make_trainer(seed=2)
+    tr = toy_trainer(seed=2)
     for text in ("n_critic=0", "adversarial=0", "cycle_z_mse=true", "cycle_z_eval=true", "lr_h=0.001",
                  "beta1_h=0.9", "latent_decorrelate=1"):
         tr.tcfg.override(text)

@@ -177,9 +177,9 @@ def test_mutated_model_configs_give_one_line_errors(tmp_path):
 
     from csgn_core.model.inference import export_model, load_model
 
-    from .test_trainer import make_trainer
+    from .helpers import toy_trainer
 
-    src = export_model(make_trainer().inference_model(), tmp_path / "good")
+    src = export_model(toy_trainer().inference_model(), tmp_path / "good")
     good = json.loads((src / "config.json").read_text())
     load_model(src)
     rng = np.random.default_rng(3)

@@ -8,9 +8,16 @@ import numpy as np
 import pytest
 
 from csgn_core.errors import CSGNError, MotionFileError
-from csgn_core.io.kinect.common import FPS, KinectParameterError, column_order, kinect_skeleton, project_to_sensor, sensor_to_project
-from csgn_core.io.kinect.sets import load_kinect_set
+from csgn_core.io.kinect.common import (
+    FPS,
+    KinectParameterError,
+    column_order,
+    kinect_skeleton,
+    project_to_sensor,
+    sensor_to_project,
+)
 from csgn_core.io.kinect.msr import read_msr
+from csgn_core.io.kinect.sets import load_kinect_set
 from csgn_core.io.kinect.utkinect import read_utkinect, read_utkinect_labels, split_utkinect
 from csgn_core.io.kinect_cleanup import CleanupParams, CleanupParamsError, bone_length_cv, clean, jitter
 from csgn_core.motion.skeleton import load_named

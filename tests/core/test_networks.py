@@ -20,7 +20,6 @@ from csgn_core.model.features import (
     sixd_to_matrix,
 )
 from csgn_core.model.inference import (
-    CSGNModel,
     decode,
     decode_features,
     encode,
@@ -35,17 +34,10 @@ from csgn_core.motion import quaternion as Q
 from csgn_core.motion.clip import forward_kinematics
 from csgn_core.motion.skeleton import load_named, named_skeletons
 
-from .helpers import random_motion, toy_skeleton
+from .helpers import random_motion, tiny_config, toy_model, toy_skeleton
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-
-def tiny_config(sk, fps=30.0) -> ModelConfig:
-    cfg, _ = preset("tiny")
-    cfg.skeleton, cfg.fps = sk.to_dict(), fps
-    m = random_motion(sk, 60)
-    cfg.stats = feature_stats(sk, root_track_np(m.rotations, m.root))
-    return cfg
 
 
 def all_skeletons():
@@ -188,18 +180,9 @@ def test_configs_round_trip_json():
 
 
 # --- inference ------------------------------------------------------------------------------------------
-def _model(sk=None) -> CSGNModel:
-    torch.manual_seed(0)
-    model = CSGNModel.new(tiny_config(sk or toy_skeleton()))
-    with torch.no_grad():  # non-trivial batch-norm statistics, as after training
-        for n in model.G.norms:
-            n.running_mean.normal_(0, 0.3)
-            n.running_var.uniform_(0.5, 2.0)
-    return model
-
 
 def test_generate_is_deterministic_and_cropped():
-    model = _model()
+    model = toy_model(trained_norms=True)
     a = generate(model, 1.3, seed=5)
     b = generate(model, 1.3, seed=5)
     c = generate(model, 1.3, seed=6)
@@ -213,7 +196,7 @@ def test_generate_is_deterministic_and_cropped():
 def test_output_smoothing_low_passes_the_decoded_features():
     from csgn_core.editing.splice import acceleration
 
-    model = _model()
+    model = toy_model(trained_norms=True)
     z = sample_latent(model, 40, seed=2)
     raw = decode_features(model, z)
     assert model.cfg.output_smoothing == 0.0
@@ -229,7 +212,7 @@ def test_output_smoothing_low_passes_the_decoded_features():
 
 
 def test_tiled_decoding_equals_one_pass():
-    model = _model()
+    model = toy_model(trained_norms=True)
     z = sample_latent(model, 97, seed=1)
     full = decode_features(model, z, tile_steps=None)
     tiled = decode_features(model, z, tile_steps=16)
@@ -245,7 +228,7 @@ def test_tiled_decoding_equals_one_pass():
 
 
 def test_pad_latent_keeps_the_middle_and_decode_margins_crop_back():
-    model = _model()
+    model = toy_model(trained_norms=True)
     z = sample_latent(model, 12, seed=2)
     p = pad_latent(model, z, 3, seed=1)
     assert p.shape == (model.cfg.latent_channels, 18)
@@ -257,7 +240,7 @@ def test_pad_latent_keeps_the_middle_and_decode_margins_crop_back():
 
 
 def test_encode_and_decode_shapes():
-    model = _model()
+    model = toy_model(trained_norms=True)
     m = random_motion(model.skeleton, 37, fps=model.fps)
     z = encode(model, m)
     assert z.shape == (model.cfg.latent_channels, 10)  # ceil(37 / 4) steps
@@ -269,7 +252,7 @@ def test_encode_and_decode_shapes():
 
 @pytest.mark.parametrize("fp16", [False, True])
 def test_model_folder_round_trip(tmp_path, fp16):
-    model = _model()
+    model = toy_model(trained_norms=True)
     export_model(model, tmp_path / "m", fp16=fp16)
     assert {p.name for p in (tmp_path / "m").iterdir()} == {"config.json", "model.safetensors"}
     loaded = load_model(tmp_path / "m")
@@ -291,7 +274,7 @@ def test_load_model_errors_are_one_line(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"junk")
     with pytest.raises(CSGNError):
         load_model(tmp_path)
-    export_model(_model(), tmp_path / "ok")
+    export_model(toy_model(trained_norms=True), tmp_path / "ok")
     (tmp_path / "ok" / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
     with pytest.raises(CSGNError):
         load_model(tmp_path / "ok")

@@ -3,18 +3,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from csgn_core.editing.completion import Cancelled, fill, new_timeline, predict, resample_gap
 from csgn_core.editing.splice import real_acceleration_quantile, seam_frames, seam_jumps, splice
 from csgn_core.editing.timeline import Pin, Timeline
 from csgn_core.errors import CSGNError
-from csgn_core.model.config import preset
-from csgn_core.model.features import feature_stats, root_track_np
-from csgn_core.model.inference import CSGNModel
 from csgn_core.motion import quaternion as Q
 
-from .helpers import random_motion, toy_skeleton
+from .helpers import random_motion, toy_model, toy_skeleton
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data"
@@ -25,13 +21,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="module")
 def tiny():
-    sk = toy_skeleton()
-    cfg, _ = preset("tiny")
-    cfg.skeleton, cfg.fps = sk.to_dict(), 30.0
-    m = random_motion(sk, 60)
-    cfg.stats = feature_stats(sk, root_track_np(m.rotations, m.root))
-    torch.manual_seed(0)
-    return CSGNModel.new(cfg)
+    return toy_model()
 
 
 def _doc(model, length, pins):

@@ -10,14 +10,12 @@ import torch
 
 from csgn_core.cli.train import train_main
 from csgn_core.errors import CSGNError
-from csgn_core.io.datasets import Dataset, compute_stats
-from csgn_core.model.config import preset
 from csgn_core.model.inference import generate, load_model
 from csgn_core.model.train.checkpoint import latest_checkpoint, read_checkpoint
 from csgn_core.model.train.trainer import Trainer
-from csgn_core.model.train.windows import WindowSampler, measure_diff_gain
+from csgn_core.model.train.windows import WindowSampler
 
-from .helpers import random_motion, toy_skeleton
+from .helpers import toy_dataset, toy_trainer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,33 +23,6 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def toy_dataset() -> Dataset:
-    """Four random rotation clips on the toy skeleton: three for the generator, one for the classifier."""
-    sk = toy_skeleton()
-    clips = [random_motion(sk, 40 + 9 * i, seed=i) for i in range(4)]
-    lengths = [c.n_frames for c in clips]
-    starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    windows = [(c, s) for c, n in enumerate(lengths) for s in range(0, n - 16 + 1, 8)]
-    ds = Dataset(
-        name="toy", skeleton=sk, fps=30.0, window=16,
-        positions=np.concatenate([c.positions for c in clips]).astype(np.float32),
-        rotations=np.concatenate([c.rotations for c in clips]).astype(np.float32),
-        root=np.concatenate([c.root for c in clips]).astype(np.float32),
-        clip_start=starts, clip_names=[f"clip{i}" for i in range(4)], clip_labels=np.zeros(4, dtype=np.int64),
-        clip_split=np.array([0, 0, 0, 1], dtype=np.int8), windows=np.array(windows, dtype=np.int64),
-        window_valid=np.full(len(windows), 16, dtype=np.int32), label_names=["any"], stats={}, meta={},
-    )
-    ds.stats = compute_stats(ds)
-    return ds
-
-
-def make_trainer(seed=0) -> Trainer:
-    ds = toy_dataset()
-    mcfg, tcfg = preset("tiny")
-    sampler = WindowSampler(ds, mcfg.window)
-    sampler.stats["diff_gain"] = measure_diff_gain(sampler, np.random.default_rng(0), 32)
-    mcfg.stats, mcfg.skeleton, mcfg.fps = sampler.stats, ds.skeleton.to_dict(), ds.fps
-    return Trainer(mcfg, tcfg, sampler, seed=seed)
 
 
 def state(tr: Trainer) -> dict[str, torch.Tensor]:
@@ -68,7 +39,7 @@ def test_sampler_windows_are_real_data():
 
 
 def test_training_steps_move_losses_and_weights():
-    tr = make_trainer()
+    tr = toy_trainer()
     before = state(tr)
     logs = [tr.train_step() for _ in range(4)]
     assert tr.step == 4
@@ -84,7 +55,7 @@ def test_z_cycle_reaches_g_only_when_asked():
     x = torch.ones(3, requires_grad=True)
     (_scale_grad(x, 0.25) * 2.0).sum().backward()
     assert torch.equal(_scale_grad(x, 0.25), x) and torch.allclose(x.grad, torch.full((3,), 0.5))
-    plain, through = make_trainer(), make_trainer()
+    plain, through = toy_trainer(), toy_trainer()
     plain.tcfg.cycle_z_g, through.tcfg.cycle_z_g = 0.0, 1.0
     for tr in (plain, through):
         tr.train_step()
@@ -94,13 +65,13 @@ def test_z_cycle_reaches_g_only_when_asked():
 
 
 def test_checkpoint_reload_is_bit_identical_and_resume_continues_exactly(tmp_path):
-    a = make_trainer(seed=3)
+    a = toy_trainer(seed=3)
     for _ in range(2):
         a.train_step()
     folder = a.save(tmp_path)
     assert folder.name == "step-00000002" and latest_checkpoint(tmp_path) == folder
     assert {p.name for p in folder.iterdir()} == {"config.json", "model.safetensors", "optim.safetensors"}
-    b = make_trainer(seed=99)
+    b = toy_trainer(seed=99)
     b.load(folder)
     assert b.step == 2
     sa, sb = a.model_tensors(), b.model_tensors()
