@@ -1,1 +1,2 @@
-"""Neural networks of CSGN: graph operators, generator / discriminator / inverse networks, features."""
+"""The CSGN model: GP prior, feature codec, graph operators, networks G, D and H, trained-model
+files and inference, training, and the acLSTM baseline."""
