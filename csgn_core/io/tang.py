@@ -34,6 +34,11 @@ GENRES = {"C": "cha-cha", "R": "rumba", "W": "waltz", "T": "tango"}
 _DANCE_RE = re.compile(r"^DANCE_([A-Za-z]+)_(\d+)$")
 
 
+# The longest Tang dance is about 6 MB of JSON; a file far larger is not a dance (and would be parsed
+# whole into Python lists before any check).
+MAX_JSON_CHARS = 256_000_000
+
+
 @lru_cache(maxsize=1)
 def _tang23() -> tuple[Skeleton, np.ndarray]:
     """The tang23 skeleton and its raw-column index per joint (source_order)."""
@@ -97,6 +102,8 @@ def _read_config(config_path: Path) -> dict:
         return {}
     try:
         d = json.loads(read_text(config_path))
+    except RecursionError:
+        return {"config_error": f"{config_path.name} is not valid JSON (nested too deep)"}
     except MotionFileError as e:
         if "no such file" in e.reason or "no member" in e.reason:
             return {}
@@ -122,10 +129,15 @@ def read_tang(path: str | Path) -> Motion:
     """
     path = _skeleton_json_path(path)
     text = read_text(path)
+    if len(text) > MAX_JSON_CHARS:
+        raise MotionFileError(path, f"{len(text) / 1e6:.0f} MB of JSON, more than a dance of "
+                                    f"{MAX_JSON_CHARS // 1_000_000} MB holds")
     try:
         d = json.loads(text)
     except json.JSONDecodeError as e:
         raise MotionFileError(path, f"not valid JSON ({e.msg})", line=e.lineno) from None
+    except RecursionError:  # a flat dance nests three levels; a corrupt one can nest thousands
+        raise MotionFileError(path, "not valid JSON (nested far deeper than a dance)") from None
     if not isinstance(d, dict):
         raise MotionFileError(path, "expected a JSON object with 'length', 'center' and 'skeletons'")
     missing = [k for k in ("center", "skeletons") if k not in d]

@@ -83,7 +83,9 @@ def _mutate(rng, data: bytes, json_member: str | None) -> bytes:
     return _rezip(data, lambda name, raw: _json_edit(rng, raw) if name == json_member else raw)
 
 
-def _run(read, cases):
+def _run(read, cases, name: str | None = None):
+    """Every case either reads or raises the project's error: one line (naming ``name``, the file,
+    when given), under 5 s and 300 MB."""
     tracemalloc.start()
     try:
         for i, data in enumerate(cases):
@@ -94,6 +96,7 @@ def _run(read, cases):
             except CSGNError as e:
                 msg = str(e)
                 assert "\n" not in msg and msg, (i, msg)
+                assert name is None or name in msg, (i, msg)
             dt = time.perf_counter() - t
             assert dt < 5.0, (i, dt)
             assert tracemalloc.get_traced_memory()[1] < 300 << 20, i
@@ -105,7 +108,7 @@ def test_mutated_motion_files_give_one_line_errors():
     good = npz_bytes(random_motion(toy_skeleton(), 60, seed=0))
     assert motion_from_npz_bytes(good, "x.npz").n_frames == 60
     rng = np.random.default_rng(7)
-    _run(lambda d: motion_from_npz_bytes(d, "fuzz.npz"), (_mutate(rng, good, None) for _ in range(CASES)))
+    _run(lambda d: motion_from_npz_bytes(d, "fuzz.npz"), (_mutate(rng, good, None) for _ in range(CASES)), "fuzz.npz")
 
 
 def test_mutated_project_files_give_one_line_errors(tmp_path):
@@ -126,7 +129,7 @@ def test_mutated_project_files_give_one_line_errors(tmp_path):
             return _rezip(data, lambda name, raw: _mutate(rng, raw, None) if name.endswith(".npz") else raw)
         return _mutate(rng, data, "project.json")
 
-    _run(read, (members(good) for _ in range(CASES)))
+    _run(read, (members(good) for _ in range(CASES)), "fuzz.csgnproj")
 
 
 @pytest.mark.parametrize("declared", [2**33, 2**45])
@@ -169,7 +172,7 @@ def test_mutated_plans_give_one_line_errors(tmp_path):
                 doc["pins"][0][["file", "start", "end", "at"][rng.integers(4)]] = [None, "x", -5, 1e400, 2**80, [[]]][rng.integers(6)]
                 yield json.dumps(doc).replace("Infinity", "1e400").encode()
 
-    _run(read, cases())
+    _run(read, cases(), "plan.json")
 
 
 def test_mutated_model_configs_give_one_line_errors(tmp_path):
@@ -203,4 +206,4 @@ def test_mutated_model_configs_give_one_line_errors(tmp_path):
             text = json.dumps(doc, allow_nan=True)
             yield (_flip(rng, text.encode(), 3) if rng.random() < 0.2 else text.encode())
 
-    _run(read, cases())
+    _run(read, cases(), "fuzz")

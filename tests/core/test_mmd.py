@@ -293,3 +293,18 @@ def test_export_rejects_bad_input():
         motion_to_vmd(Motion(sk, 25, joint_positions=np.zeros((4, 23, 3))), reduce_error=-1)
     with pytest.raises(CSGNError, match="no bone keys"):
         vmd_to_motion(VmdMotion(), "tang23")
+
+
+def test_tabulated_bezier_weights_match_the_solved_ones():
+    """Sparse keys read their curves from a table (import cost follows the keys, not the frames)."""
+    from csgn_core.io.mmd.vmd_import import key_weights
+
+    rng = np.random.default_rng(3)
+    interp = rng.integers(0, 128, size=(6, 64)).astype(np.uint8)
+    k1 = rng.integers(0, 6, size=2000)
+    t = rng.random(2000)
+    t[:3] = [0.0, 1.0, 0.5]
+    solved = key_weights(interp, k1, t, tabulate=False)
+    table = key_weights(interp, k1, t, tabulate=True)
+    assert np.abs(solved - table).max() < 3e-3
+    assert np.abs(solved - table).mean() < 1e-5
