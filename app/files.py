@@ -137,7 +137,11 @@ class FileActions:
         try:
             doc = load_project(path)
         except (CSGNError, OSError) as e:
-            self.error(str(e))
+            # The current document and its undo history stay as they were.
+            self.error(f"could not open the project: {e}")
+            if self.recovery.is_file() and Path(path).resolve() != self.recovery.resolve():
+                self.offer_recovery(question=f"{Path(path).name} could not be opened. An auto-saved recovery "
+                                             f"file exists: open it instead?\n({self.recovery})", keep=True)
             return False
         self.set_document(doc, Path(path))
         self._add_recent(Path(path))
@@ -193,16 +197,20 @@ class FileActions:
         except OSError:
             pass
 
-    def offer_recovery(self, accept: bool | None = None) -> bool:
-        """If a recovery file is there, offer to open it; True when it was opened."""
+    def offer_recovery(self, accept: bool | None = None, question: str | None = None, keep: bool = False) -> bool:
+        """If a recovery file is there, offer to open it; True when it was opened. A declined offer
+        deletes the file, unless ``keep`` (the offer after a failed open: the work may still matter).
+        Only the finished recovery file is ever read, never a save's partial temporary file."""
         if not self.recovery.is_file():
             return False
         if accept is None:
             accept = QtWidgets.QMessageBox.question(
-                self, APP_NAME, f"CSGN Studio did not close cleanly. Restore the auto-saved work?\n({self.recovery})"
+                self, APP_NAME, question or f"CSGN Studio did not close cleanly. Restore the auto-saved work?\n"
+                                            f"({self.recovery})"
             ) == QtWidgets.QMessageBox.Yes
         if not accept:
-            self._clear_recovery()
+            if not keep:
+                self._clear_recovery()
             return False
         from csgn_core.editing.project import load_project
 

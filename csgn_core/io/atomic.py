@@ -1,6 +1,7 @@
 """Atomic file writes: write a temporary file beside the target, then rename over it."""
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from collections.abc import Callable
@@ -11,10 +12,12 @@ from typing import BinaryIO
 def write_atomic(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
     """Call write(f) on a temporary file in the target's folder, then replace the target with it.
 
-    A crash or an exception inside write leaves any existing file untouched.
+    A crash or an exception inside write leaves any existing file untouched. A process killed during
+    a save leaves its temporary file behind; the next save of the same file removes it.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -28,6 +31,20 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def stale_temps(path: str | Path) -> list[Path]:
+    """Temporary files that saves of ``path`` left behind (``.NAME.XXXXXXXX.tmp`` beside it)."""
+    path = Path(path)
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+
+
+def remove_stale_temps(path: str | Path) -> None:
+    for tmp in stale_temps(path):
+        try:
+            tmp.unlink()
+        except OSError:  # another process's save, or a read-only folder: leave it
+            pass
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:

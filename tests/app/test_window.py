@@ -228,6 +228,49 @@ def test_autosave_and_recovery(win, make_window, tmp_path):
     assert [(p.at, p.length) for p in w2.doc.pins] == [(30, 30)] and w2.dirty
 
 
+def test_corrupt_projects_keep_the_document_and_offer_the_recovery_file(win, tmp_path, monkeypatch):
+    import io
+    import zipfile
+
+    win.pin_selection(30, 60)
+    good = tmp_path / "good.csgnproj"
+    assert win.save_as(good)
+    win.move_pin(win.doc.pins[0].id, 70)
+    doc, undo_count, undo_index = win.doc, win.undo.count(), win.undo.index()
+    raw = good.read_bytes()
+    foreign = io.BytesIO()
+    with zipfile.ZipFile(foreign, "w") as z:
+        z.writestr("word/document.xml", "<w:document/>")
+    member = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw)) as src, zipfile.ZipFile(member, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            dst.writestr(info.filename, data[: len(data) // 2] if info.filename.endswith(".npz") else data)
+    cases = {"truncated": raw[: len(raw) // 2], "noise": bytes(range(256)) * 8, "json": b'{"format": "csgn-project"}',
+             "foreign zip": foreign.getvalue(), "damaged pin": member.getvalue(), "empty": b""}
+    Q = QtWidgets.QMessageBox
+    asked = []
+    monkeypatch.setattr(Q, "question", lambda *a, **k: asked.append(a[2]) or Q.No)
+    for name, data in cases.items():
+        bad = tmp_path / f"{name}.csgnproj"
+        bad.write_bytes(data)
+        assert not win.open_project(bad, ask=False), name
+        assert win.doc is doc and win.undo.count() == undo_count and win.undo.index() == undo_index, name
+        assert bad.name in win.last_error and "\n" not in win.last_error, (name, win.last_error)
+    assert asked == []  # no recovery file: nothing to offer
+    # A killed auto-save's partial temporary file is never offered.
+    (win.recovery.parent / f".{win.recovery.name}.abcdefgh.tmp").write_bytes(raw[:100])
+    assert not win.open_project(tmp_path / "noise.csgnproj", ask=False) and asked == []
+    # With a finished recovery file: declining keeps it, accepting opens it.
+    assert win.autosave()
+    assert not win.open_project(tmp_path / "noise.csgnproj", ask=False)
+    assert len(asked) == 1 and "noise.csgnproj could not be opened" in asked[0] and win.recovery.is_file()
+    assert win.doc is doc
+    monkeypatch.setattr(Q, "question", lambda *a, **k: Q.Yes)
+    assert not win.open_project(tmp_path / "truncated.csgnproj", ask=False)
+    assert win.doc is not doc and [(p.at, p.length) for p in win.doc.pins] == [(70, 30)]
+
+
 def test_export_bvh(win, tmp_path):
     from csgn_core.io import load_motion
 

@@ -54,6 +54,33 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["doc.bin"]
 
 
+def test_a_killed_save_leaves_the_old_file_and_the_next_save_clears_its_temp(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    target = tmp_path / "[take] 1.csgnproj"  # glob characters in the name are names, not patterns
+    target.write_bytes(b"old")
+    other = tmp_path / ".other.csgnproj.abcdefgh.tmp"
+    other.write_bytes(b"another file's")
+    code = ("import sys, time; from csgn_core.io.atomic import write_atomic\n"
+            "def slow(f):\n    f.write(b'partial'); f.flush(); print('writing', flush=True); time.sleep(60)\n"
+            f"write_atomic({str(target)!r}, slow)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    proc.kill()  # as a power cut or the task manager would
+    proc.wait(timeout=10)
+    from csgn_core.io.atomic import stale_temps
+
+    left = stale_temps(target)
+    assert len(left) == 1 and left[0].read_bytes() == b"partial"
+    assert target.read_bytes() == b"old"
+    time.sleep(0.01)
+    write_atomic(target, lambda f: f.write(b"new"))
+    assert target.read_bytes() == b"new" and stale_temps(target) == []
+    assert other.exists()
+
+
 def test_reading_through_zip(tmp_path):
     m = random_motion(toy_skeleton())
     write_npz(m, tmp_path / "a.npz")
