@@ -221,9 +221,8 @@ class ModelActions:
         if gap is None:
             self.error("the playhead is on a pin; put it in a gap to resample that gap")
             return None
-        from csgn_core.editing.completion import resample_refusal
 
-        refusal = resample_refusal(self.doc, gap)  # said here, before a job starts
+        refusal = self.doc.resample_refusal(gap)  # said here, before a job starts
         if refusal:
             self.error(refusal)
             return None

@@ -127,6 +127,12 @@ class TimelineView(QtWidgets.QWidget):
     # --- painting ------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:
         qp = QtGui.QPainter(self)
+        try:
+            self._paint(qp)
+        finally:  # a painter left active (by an exception) breaks every later paint of the window
+            qp.end()
+
+    def _paint(self, qp: QtGui.QPainter) -> None:
         qp.fillRect(self.rect(), COL_BG)
         qp.fillRect(QtCore.QRectF(0, 0, self.width(), RULER_H), COL_RULER)
         if self.doc is None:
@@ -156,7 +162,8 @@ class TimelineView(QtWidgets.QWidget):
                                       self.height() - RULER_H), COL_SEL)
         # Pins.
         for p in doc.pins:
-            if self._drag is not None and self._drag[1].id == p.id and self._ghost is not None:
+            dragged = self._drag[1] if self._drag is not None else None
+            if dragged is not None and dragged.id == p.id and self._ghost is not None:
                 at, s0, s1 = self._ghost
                 r = self.pin_rect(p, at, s1 - s0)
                 qp.setPen(QtGui.QPen(COL_PIN_SEL, 1, QtCore.Qt.DashLine))

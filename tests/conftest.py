@@ -1,11 +1,14 @@
-"""Shared fixtures: the real data in ../shared/data, skipped with a reason where a clone lacks it."""
+"""Shared fixtures: the real data ($CSGN_DATA, else ../shared/data), skipped with a reason where a clone
+lacks it."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from csgn_core.paths import data_root
+
+DATA = data_root()  # the same rule the product follows (README: CSGN_DATA works everywhere)
 
 
 def require_data(*parts: str) -> Path:
@@ -16,7 +19,8 @@ def require_data(*parts: str) -> Path:
 def need(path: Path) -> Path:
     """``path`` (somewhere below DATA), or skip the test when this checkout has no copy of the data."""
     if not path.exists():
-        pytest.skip(f"real motion data not found at {path} (CI and developer machines have ../shared/data; a plain clone does not)")
+        pytest.skip(f"real motion data not found at {path} (CI and developer machines have ../shared/data; a plain "
+                    "clone does not: set CSGN_DATA to a copy)")
     return path
 
 

@@ -34,9 +34,7 @@ from csgn_core.errors import CSGNError
 from csgn_core.motion import quaternion as Q
 from csgn_core.motion.clip import Motion
 from csgn_core.motion.inbetween import (
-    SPLINE_SECONDS,
     blend_short_gaps,
-    gap_spline_weight,
 )
 
 Progress = Callable[[float, str], None] | None
@@ -317,14 +315,6 @@ def predict(model, prefix: Motion, seconds: float, seed: int = 0, *, refine_seco
     return _with_contacts(_motion(model, rot, root, seed=seed, prefix_frames=pre.n_frames), contacts, pinned)
 
 
-def resample_refusal(doc: Timeline, gap) -> str | None:
-    """Why ``gap`` has no variants (a short gap between two pins is all spline transition), or None."""
-    if gap_spline_weight(gap.start, gap.stop, doc.length, doc.fps) < 1:
-        return None
-    return (f"this gap is {gap.stop - gap.start} frames: gaps up to {SPLINE_SECONDS[0]:g} s are spline "
-            "transitions and have no variants; move a pin to lengthen it")
-
-
 def resample_gap(doc: Timeline, model, gap_start: int, seed: int, *, progress: Progress = None,
                  cancel: Cancel = None) -> Fill:
     """A new variant of the gap containing frame ``gap_start``; every other frame of the previous
@@ -337,7 +327,7 @@ def resample_gap(doc: Timeline, model, gap_start: int, seed: int, *, progress: P
     gap = doc.gap_at(int(gap_start))
     if gap is None:
         raise CSGNError(f"frame {gap_start} is not in a gap")
-    refusal = resample_refusal(doc, gap)
+    refusal = doc.resample_refusal(gap)
     if refusal:
         raise CSGNError(refusal)
     S = model.step_frames

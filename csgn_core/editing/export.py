@@ -19,6 +19,10 @@ def export_timeline(doc: Timeline, path: str | Path, *, fps: float | None = None
     if motion is None:
         raise CSGNError("nothing to export yet: fill the timeline first")
     report: dict = {"stale_gaps": len(doc.stale_gaps())}
+    if Path(path).suffix.lower() == ".vmd":
+        from csgn_core.io.mmd import FPS as VMD_FPS
+
+        fps = VMD_FPS  # VMD keys are 30 fps frames: resample here, so the report says what the file holds
     if fps and abs(fps - motion.fps) > 1e-9:
         motion = resample(motion, fps)
     if clean_feet:

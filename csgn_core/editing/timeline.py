@@ -185,6 +185,16 @@ class Timeline:
                 return g
         return None
 
+    def resample_refusal(self, gap: Gap) -> str | None:
+        """Why ``gap`` has no variants (a short gap between two pins is all spline transition), or None.
+        Torch-free, so the editor can say it before any job starts."""
+        from csgn_core.motion.inbetween import SPLINE_SECONDS, gap_spline_weight
+
+        if gap_spline_weight(gap.start, gap.stop, self.length, self.fps) < 1:
+            return None
+        return (f"this gap is {gap.stop - gap.start} frames: gaps up to {SPLINE_SECONDS[0]:g} s are spline "
+                "transitions and have no variants; move a pin to lengthen it")
+
     def stale_gaps(self) -> list[Gap]:
         """Gaps whose fill is missing or was made before the edits around them."""
         return [g for g in self.gaps() if self.is_gap_stale(g)]

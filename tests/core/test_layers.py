@@ -51,3 +51,11 @@ def test_engines_define_no_command_line():
                                                       and node.name.endswith("_args")):
                 offenders.append(f"{py.name}: {node.name}")
     assert not offenders, offenders
+
+
+def test_the_tests_read_the_data_where_csgn_data_points(tmp_path):
+    """README: CSGN_DATA moves the data for the product and the tests alike (issue 15)."""
+    env = dict(__import__("os").environ, CSGN_DATA=str(tmp_path))
+    r = subprocess.run([sys.executable, "-c", "import tests.conftest as c; print(c.DATA)"], capture_output=True,
+                       text=True, cwd=ROOT, env=env)
+    assert r.returncode == 0 and r.stdout.strip() == str(tmp_path), r.stderr

@@ -233,3 +233,19 @@ def test_independent_reader_sees_the_same_keys(tmp_path):
     ours = read_vmd(tmp_path / "theirs.vmd")
     assert ours.bone_names() == vmd.bone_names()
     assert tuple(ours.bones["position"][0]) == (1.5, -2.0, 3.25)
+
+
+def test_exporting_a_25_fps_timeline_as_vmd_reports_what_the_file_holds(tmp_path):
+    """Issue 15: the report said "750 frames at 25 fps" for a file of 899 frames at 30 fps."""
+    from csgn_core.editing.export import export_timeline
+    from csgn_core.editing.timeline import Fill, Timeline
+    from csgn_core.io.vmd import read_vmd
+    from csgn_core.motion.skeleton import load_named
+
+    from .helpers import random_motion
+
+    sk = load_named("tang23")
+    doc = Timeline(100, 25.0, "dance", sk)
+    doc.set_fill(Fill(random_motion(sk, 100, seed=1, fps=25.0), {}, frozenset()))
+    report = export_timeline(doc, tmp_path / "a.vmd")
+    assert report["fps"] == 30.0 and report["frames"] == read_vmd(tmp_path / "a.vmd").n_frames
