@@ -234,6 +234,9 @@ def cmd_export(args) -> int:
     from csgn_core.editing.project import load_project
 
     doc = load_project(args.project)
+    if doc.current_motion() is None:
+        raise CSGNError(f"{args.project}: nothing to export yet: fill the timeline first (in the editor "
+                        "or with csgn complete)")
     options = {}
     if Path(args.output).suffix.lower() == ".vmd":
         options = {k: v for k, v in (("bone_map", args.bone_map), ("target_rest", args.target_rest)) if v}
@@ -249,7 +252,7 @@ def cmd_export(args) -> int:
 
 # --- model ---------------------------------------------------------------------------------------
 def cmd_train(args) -> int:
-    from csgn_core.model.train.run import train_main
+    from csgn_core.cli.train import train_main
 
     return train_main(args.args)
 
