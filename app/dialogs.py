@@ -224,3 +224,43 @@ class ExportDialog(QtWidgets.QDialog):
             out["fps"] = self.fps.value()
         return out
 
+
+
+class ZipMemberDialog(QtWidgets.QDialog):
+    """Pick one motion file inside a zip archive (as the command line reads ``set.zip/dir/clip.bvh``).
+    A filter box narrows the list; ``member()`` is the chosen name."""
+
+    def __init__(self, parent, archive: Path, members: list[str]):
+        super().__init__(parent)
+        self.setWindowTitle(f"Import from {Path(archive).name}")
+        self.resize(520, 460)
+        lay = QtWidgets.QVBoxLayout(self)
+        self.filter = QtWidgets.QLineEdit()
+        self.filter.setPlaceholderText(f"filter {len(members)} motion files")
+        self.list = QtWidgets.QListWidget()
+        self.list.addItems(members)
+        if members:
+            self.list.setCurrentRow(0)
+        self.filter.textChanged.connect(self._apply_filter)
+        self.list.itemDoubleClicked.connect(lambda _item: self.accept())
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok | QtWidgets.QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(self.filter)
+        lay.addWidget(self.list)
+        lay.addWidget(buttons)
+
+    def _apply_filter(self, text: str) -> None:
+        needle = text.strip().lower()
+        first = None
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            item.setHidden(bool(needle) and needle not in item.text().lower())
+            if first is None and not item.isHidden():
+                first = item
+        if first is not None:
+            self.list.setCurrentItem(first)
+
+    def member(self) -> str | None:
+        item = self.list.currentItem()
+        return None if item is None or item.isHidden() else item.text()

@@ -14,7 +14,7 @@ from csgn_core.errors import CSGNError
 
 from . import APP_NAME
 from . import commands as C
-from .dialogs import ExportDialog
+from .dialogs import ExportDialog, ZipMemberDialog
 
 MAX_RECENT = 8
 
@@ -31,9 +31,14 @@ class FileActions:
         if self.doc is None:
             return None
         if path is None:
-            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Import motion", "",
-                                                            "Motion (*.bvh *.vmd *.npz *.json);;All files (*)")
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(
+                self, "Import motion", self._last_dir("import"), "Motion (*.bvh *.vmd *.npz *.json *.txt *.zip);;All files (*)")
             if not path:
+                return None
+            self._remember_dir("import", path)
+        if Path(path).suffix.lower() == ".zip" and Path(path).is_file():
+            path = self._pick_zip_member(Path(path))
+            if path is None:
                 return None
         doc, at = self.doc, getattr(self, "frame", 0)
 
@@ -53,6 +58,24 @@ class FileActions:
 
         return self.run_job("import", {"path": str(path)}, f"Import {Path(path).name}", done)
 
+    def _pick_zip_member(self, archive: Path) -> str | None:
+        """``archive/member`` for the motion file the user picks inside a zip, or None."""
+        from csgn_core.io import READABLE
+        from csgn_core.io.archive import archive_members
+
+        try:
+            members = archive_members(archive, READABLE)
+        except CSGNError as e:
+            self.error(str(e))
+            return None
+        if not members:
+            self.error(f"{archive.name} holds no motion files ({', '.join(READABLE)})")
+            return None
+        dlg = ZipMemberDialog(self, archive, members)
+        if dlg.exec() != QtWidgets.QDialog.Accepted or dlg.member() is None:
+            return None
+        return f"{archive}/{dlg.member()}"
+
     def export(self, path: str | Path | None = None, clean_feet: bool = True, **options) -> Path | None:
         """Export the document as the command line's `csgn export` does (foot clean-up on by default).
 
@@ -63,10 +86,11 @@ class FileActions:
             self.error("nothing to export yet")
             return None
         if path is None:
-            path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export motion", "motion.bvh",
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export motion", self._last_dir("export", "motion.bvh"),
                                                             "BVH (*.bvh);;MikuMikuDance motion (*.vmd);;NumPy (*.npz)")
             if not path:
                 return None
+            self._remember_dir("export", path)
             dlg = ExportDialog(self, Path(path), self.doc.fps)
             if dlg.exec() != QtWidgets.QDialog.Accepted:
                 return None
@@ -98,10 +122,12 @@ class FileActions:
 
     def save_as(self, path: str | Path | None = None) -> bool:
         if path is None:
-            path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save project", "untitled.csgnproj",
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save project",
+                                                            self._last_dir("project", "untitled.csgnproj"),
                                                             "CSGN project (*.csgnproj)")
             if not path:
                 return False
+            self._remember_dir("project", path)
         path = Path(path)
         if path.suffix != ".csgnproj":
             path = path.with_suffix(".csgnproj")
@@ -129,9 +155,11 @@ class FileActions:
         if ask and not self.maybe_save():
             return False
         if path is None:
-            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open project", "", "CSGN project (*.csgnproj)")
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open project", self._last_dir("project"),
+                                                            "CSGN project (*.csgnproj)")
             if not path:
                 return False
+            self._remember_dir("project", path)
         from csgn_core.editing.project import load_project
 
         try:
@@ -147,6 +175,16 @@ class FileActions:
         self._add_recent(Path(path))
         self.status(f"opened {path}")
         return True
+
+    def _last_dir(self, kind: str, name: str = "") -> str:
+        """Where a file dialog of this kind opens: the folder last used for it, else the user's home
+        (never the repository's folder); ``name`` a suggested file name in it."""
+        d = self.settings.value(f"dirs/{kind}") or ""
+        folder = Path(d) if d and Path(d).is_dir() else Path.home()
+        return str(folder / name) if name else str(folder)
+
+    def _remember_dir(self, kind: str, path: str | Path) -> None:
+        self.settings.setValue(f"dirs/{kind}", str(Path(path).parent))
 
     def _recent(self) -> list[str]:
         v = self.settings.value("recent") or []

@@ -73,3 +73,14 @@ def iter_files(root: str | Path, pattern: str) -> Iterator[Path]:
             yield root / n
     else:
         yield from sorted(p for p in root.glob(pattern) if p.is_file())
+
+
+def archive_members(archive: str | Path, suffixes: tuple[str, ...]) -> list[str]:
+    """Members of a zip whose names end with one of ``suffixes`` (case-insensitive), sorted; for a
+    browser that lets the user pick one. MotionFileError when the zip cannot be read."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            names = zf.namelist()
+    except (OSError, zipfile.BadZipFile, ValueError) as e:
+        raise MotionFileError(archive, f"not a readable zip archive ({e})") from None
+    return sorted(n for n in names if not n.endswith("/") and n.lower().endswith(tuple(x.lower() for x in suffixes)))

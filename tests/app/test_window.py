@@ -1,6 +1,8 @@
 """The editor window: every action, undo/redo, cancel, files, and a scripted editing session."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
@@ -274,6 +276,40 @@ def test_corrupt_projects_keep_the_document_and_offer_the_recovery_file(win, tmp
     monkeypatch.setattr(Q, "question", lambda *a, **k: Q.Yes)
     assert not win.open_project(tmp_path / "truncated.csgnproj", ask=False)
     assert win.doc is not doc and [(p.at, p.length) for p in win.doc.pins] == [(70, 30)]
+
+
+def test_import_picks_a_clip_inside_a_zip(win, qtbot, tmp_path, monkeypatch):
+    """Issue 15: the import dialog answered "File not found" for a zip; it now lists its motion files."""
+    import zipfile
+
+    from app.dialogs import ZipMemberDialog
+    from csgn_core.io.bvh import write_bvh
+
+    clip = write_bvh(win.doc.fill.motion.slice(0, 40), tmp_path / "step.bvh")
+    archive = tmp_path / "clips.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(clip, "set/walk.bvh")
+        z.writestr("set/readme.txt.md", "not motion")
+        z.write(clip, "set/jump.bvh")
+    starts = []
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *a, **k: starts.append(a[2]) or (str(archive), ""))
+    seen = {}
+
+    def pick(dlg):
+        seen["items"] = [dlg.list.item(i).text() for i in range(dlg.list.count())]
+        dlg.filter.setText("walk")
+        return QtWidgets.QDialog.Accepted
+
+    monkeypatch.setattr(ZipMemberDialog, "exec", pick)
+    win.set_frame(0)
+    n = len(win.doc.pins)
+    run(qtbot, win, win.import_motion())
+    assert seen["items"] == ["set/jump.bvh", "set/walk.bvh"]
+    assert len(win.doc.pins) == n + 1 and win.doc.pins[-1].label == "walk" and win.doc.pins[-1].length == 40
+    monkeypatch.setattr(ZipMemberDialog, "exec", lambda dlg: QtWidgets.QDialog.Rejected)
+    assert win.import_motion() is None and len(win.doc.pins) == n + 1
+    # The first dialog opened in the home folder, the second where the last import came from.
+    assert starts == [str(Path.home()), str(tmp_path)]
 
 
 def test_export_bvh(win, tmp_path):
