@@ -80,13 +80,14 @@ def _parser(argv0: str | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="csgn", description="CSGN Studio command line")
     sub = p.add_subparsers(metavar="COMMAND")
 
-    info = sub.add_parser("info", help="describe a motion file or a named skeleton")
-    info.add_argument("file", nargs="?", help="motion file (.bvh, .npz, Tang .json, MSR/UTKinect .txt)")
+    info = sub.add_parser("info", help="describe a motion file, a project or a named skeleton")
+    info.add_argument("file", nargs="?", help="motion file (.bvh, .vmd, .npz, Tang .json, MSR/UTKinect .txt) or "
+                                              "a .csgnproj project")
     info.add_argument("--skeleton", help="a named skeleton (tang23, bandai22, kinect20) or a motion file's skeleton")
     info.add_argument("--json", action="store_true", help="machine-readable output")
     info.set_defaults(func=cmd_info)
 
-    conv = sub.add_parser("convert", help="convert between .bvh, .npz and Tang .json")
+    conv = sub.add_parser("convert", help="convert between .bvh, .vmd, .npz and Tang .json")
     conv.add_argument("input")
     conv.add_argument("output")
     conv.add_argument("--fps", type=float, help="resample to this frame rate")
@@ -143,6 +144,8 @@ def cmd_info(args) -> int:
         return _skeleton_info(args.skeleton, args.json)
     if not args.file:
         raise CSGNError("give a motion file or --skeleton NAME")
+    if Path(args.file).suffix.lower() == ".csgnproj":
+        return _project_info(args.file, args.json)
     from csgn_core.io import load_motion
 
     m = load_motion(args.file)
@@ -155,17 +158,51 @@ def cmd_info(args) -> int:
     ]
     info = {
         "file": str(args.file), "frames": m.n_frames, "fps": round(m.fps, 6), "duration_s": round(m.duration, 3),
-        "joints": sk.n_joints, "skeleton": sk.name, "kind": "rotations" if m.has_rotations else "positions",
+        "joints": sk.n_joints, "skeleton": _skeleton_name(sk), "kind": "rotations" if m.has_rotations else "positions",
         "joint_names": list(sk.joints), "bones": bones,
     }
     if args.json:
         print(json.dumps(info, indent=2, ensure_ascii=False))
         return 0
     print(f"{info['file']}\n  {m.n_frames} frames at {m.fps:g} fps = {m.duration:.2f} s, {info['kind']}")
-    print(f"  skeleton {sk.name}: {sk.n_joints} joints, {len(sk.bones)} bones")
+    print(f"  skeleton {info['skeleton']}: {sk.n_joints} joints, {len(sk.bones)} bones")
     print("  bone lengths (cm, mean +- std over frames):")
     for b in bones:
         print(f"    {b['bone']:<40} {b['mean_cm']:8.2f} +- {b['std_cm']:.2f}")
+    return 0
+
+
+def _skeleton_name(sk) -> str:
+    """The named skeleton a motion's hierarchy is (tang23, bandai22, ...), else "the file's own"
+    (a BVH reader names its skeleton after the file, which says nothing about the hierarchy)."""
+    from csgn_core.motion.skeleton import load_named, named_skeletons
+
+    for name in named_skeletons():
+        if load_named(name).same_topology(sk):
+            return name
+    return "the file's own"
+
+
+def _project_info(path: str, as_json: bool) -> int:
+    from csgn_core.editing.project import load_project
+
+    doc = load_project(path)
+    gaps = doc.gaps()
+    info = {"file": str(path), "frames": doc.length, "fps": round(doc.fps, 6),
+            "duration_s": round(doc.length / doc.fps, 3), "model": doc.model, "skeleton": _skeleton_name(doc.skeleton),
+            "pins": [{"label": p.label, "at": p.at, "frames": p.length, "source_frames": [p.src_start, p.src_stop]}
+                     for p in doc.pins],
+            "gaps": len(gaps), "filled": doc.fill is not None, "stale_gaps": len(doc.stale_gaps())}
+    if as_json:
+        print(json.dumps(info, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{info['file']}\n  project: {doc.length} frames at {doc.fps:g} fps = {info['duration_s']:.2f} s, "
+          f"model {doc.model}, skeleton {info['skeleton']}")
+    state = "not filled" if doc.fill is None else f"filled ({info['stale_gaps']} gaps out of date)"
+    print(f"  {len(doc.pins)} pins, {len(gaps)} gaps, {state}")
+    for p in info["pins"]:
+        print(f"    {p['label'] or 'pin':<24} frames {p['at']}-{p['at'] + p['frames'] - 1} "
+              f"(source {p['source_frames'][0]}-{p['source_frames'][1] - 1})")
     return 0
 
 

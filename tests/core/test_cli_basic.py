@@ -101,3 +101,33 @@ def test_exporting_a_project_that_was_never_filled_names_it(tmp_path, capsys):
     assert main(["export", str(path), str(tmp_path / "o.bvh")]) == 2
     err = capsys.readouterr().err.strip()
     assert "empty.csgnproj" in err and "fill the timeline first" in err and "\n" not in err
+
+
+def test_info_names_the_hierarchy_reads_projects_and_help_lists_vmd(tmp_path, capsys):
+    """Issue 15: `csgn info` named the skeleton after the file, failed on a .csgnproj; --help omitted .vmd."""
+    import pytest
+
+    from csgn_core.editing.project import save_project
+    from csgn_core.editing.timeline import Pin, Timeline
+    from csgn_core.io.bvh import write_bvh
+    from csgn_core.motion.skeleton import load_named
+
+    sk = load_named("tang23")
+    write_bvh(random_motion(sk, 20), tmp_path / "my take.bvh")
+    assert main(["info", str(tmp_path / "my take.bvh"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["skeleton"] == "tang23"
+    write_bvh(random_motion(toy_skeleton(), 20), tmp_path / "toy.bvh")
+    assert main(["info", str(tmp_path / "toy.bvh")]) == 0
+    assert "skeleton the file's own" in capsys.readouterr().out
+    doc = Timeline(90, 30.0, "dance", sk)
+    doc.pins = [Pin(random_motion(sk, 30, seed=1), 0, 30, 10, label="step")]
+    save_project(doc, tmp_path / "p.csgnproj")
+    assert main(["info", str(tmp_path / "p.csgnproj"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["frames"] == 90 and info["pins"][0]["label"] == "step" and info["gaps"] == 2 and not info["filled"]
+    assert main(["info", str(tmp_path / "p.csgnproj")]) == 0
+    assert "1 pins, 2 gaps, not filled" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert ".vmd" in out and "project" in out
