@@ -25,6 +25,7 @@ COL_STALE = QtGui.QColor(150, 110, 60)
 COL_EMPTY = QtGui.QColor(60, 62, 68)
 COL_PIN = QtGui.QColor(245, 180, 40)
 COL_PIN_SEL = QtGui.QColor(255, 225, 120)
+COL_SEL_OUTLINE = QtGui.QColor(255, 255, 255)  # the selected pin's outline
 COL_SEL = QtGui.QColor(255, 255, 255, 50)
 COL_PLAYHEAD = QtGui.QColor(255, 80, 80)
 
@@ -85,6 +86,11 @@ class TimelineView(QtWidgets.QWidget):
     def x_to_frame(self, x: float, exact: bool = False):
         f = x / self.px_per_frame + self.offset
         return f if exact else round(f)
+
+    @staticmethod
+    def pin_caption(pin) -> str:
+        """What a pin's box says: its source (label) and the timeline frames it covers now."""
+        return f"{pin.label or 'pin ' + pin.id[:4]}  [{pin.at}-{pin.stop - 1}]"
 
     def pin_rect(self, pin, at=None, length=None) -> QtCore.QRectF:
         at = pin.at if at is None else at
@@ -170,12 +176,15 @@ class TimelineView(QtWidgets.QWidget):
                 qp.setBrush(QtGui.QColor(245, 180, 40, 120))
             else:
                 r = self.pin_rect(p)
-                qp.setPen(QtGui.QPen(QtGui.QColor(20, 20, 20), 1))
-                qp.setBrush(COL_PIN_SEL if p.id == self.selected_pin else COL_PIN)
+                selected = p.id == self.selected_pin
+                # The selected pin is outlined, not only tinted: it reads in greyscale and for colour-blind users.
+                qp.setPen(QtGui.QPen(COL_SEL_OUTLINE, 2.5) if selected else QtGui.QPen(QtGui.QColor(20, 20, 20), 1))
+                qp.setBrush(COL_PIN_SEL if selected else COL_PIN)
             qp.drawRoundedRect(r, 3, 3)
             qp.setPen(QtGui.QColor(20, 20, 20))
-            qp.drawText(r.adjusted(4, 0, -4, 0), QtCore.Qt.AlignVCenter | QtCore.Qt.AlignLeft,
-                        p.label or f"pin {p.id[:4]}")
+            box = r.adjusted(4, 0, -4, 0)
+            qp.drawText(box, QtCore.Qt.AlignVCenter | QtCore.Qt.AlignLeft,
+                        qp.fontMetrics().elidedText(self.pin_caption(p), QtCore.Qt.ElideMiddle, int(box.width())))
         # Playhead.
         x = self.frame_to_x(self.frame)
         qp.setPen(QtGui.QPen(COL_PLAYHEAD, 2))

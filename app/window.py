@@ -306,7 +306,11 @@ class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
         margin = round(2 * self.doc.fps)
         a, b = max(0, start - margin), min(self.doc.fill.motion.n_frames, stop + margin)
         motion = self.doc.fill.motion.slice(a, b)
-        pin = Pin(motion, start - a, stop - a, start, label=f"pinned {start}-{stop - 1}")
+        # Named for where its frames came from (the take and its frames), not for where it sits: a pin
+        # moves, its source does not. The timeline draws its current range beside the name.
+        seed = motion.meta.get("seed")
+        source = f"take {seed}" if seed is not None else "take"
+        pin = Pin(motion, start - a, stop - a, start, label=f"{source} @{start}")
         ok = self._push(C.AddPin(self.doc, pin, "Pin selection"), self.doc.pins + [pin])
         if ok:
             self.timeline.selection = None

@@ -50,11 +50,15 @@ def main():
                 app.processEvents()
             done.append(act.text())
             if "torch" in sys.modules:
-                print("TORCH after", act.text()); sys.exit(3)
+                print("TORCH after", act.text(), flush=True)
+                win.worker.stop()
+                os._exit(3)
     while win.busy and not deadline.hasExpired():
         app.processEvents(QtCore.QEventLoop.AllEvents, 50)
-    print("actions", len(done), "torch" in sys.modules)
-    sys.exit(3 if "torch" in sys.modules else 0)
+    print("actions", len(done), "torch" in sys.modules, flush=True)
+    code = 3 if "torch" in sys.modules else 0
+    win.worker.stop()
+    os._exit(code)  # skip Qt's teardown of GL widgets at interpreter exit (not what this test is about)
 
 
 if __name__ == "__main__":  # the worker process is spawned: it re-imports this file

@@ -78,6 +78,16 @@ def test_drag_and_trim_push_one_command_each(win, qtbot):
     assert win.doc.pin(pin_id).at == 100 and win.doc.pin(pin_id).length == 60
 
 
+def test_pin_captions_say_the_source_and_the_current_range(win):
+    """Issue 15: a moved pin kept a label of its old range, which read as its timeline position."""
+    win.pin_selection(30, 60)
+    pin = win.doc.pins[0]
+    assert "30-59" not in pin.label and pin.label.startswith("take")
+    assert win.timeline.pin_caption(pin).endswith("[30-59]")
+    win.move_pin(pin.id, 100)
+    assert win.timeline.pin_caption(win.doc.pins[0]).endswith("[100-129]")
+
+
 def test_selection_by_mouse_and_scrub(win, qtbot):
     """With a pin on the timeline (issue 15: painting during a scrub raised AttributeError); pytest-qt
     fails the test on any exception raised inside a Qt handler."""
