@@ -20,6 +20,7 @@ from .jobs import JobRunner
 from .model_actions import ModelActions, compatible
 from .models import default_model_dir
 from .playback import Playback
+from .transport import TransportBar
 from .timeline_view import TimelineView
 from .viewport import Viewport
 from .worker import ModelWorker
@@ -99,6 +100,8 @@ class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
 
         self.playback = Playback(self)
         self.playback.frameDue.connect(self.set_frame)
+        self.transport = TransportBar(self, self.playback)
+        self.addToolBar(QtCore.Qt.BottomToolBarArea, self.transport)
         self.autosave_timer = QtCore.QTimer(self)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start(AUTOSAVE_MS)
@@ -110,6 +113,9 @@ class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
 
         self._build_actions()
         self.resize(1200, 760)
+        geometry = self.settings.value("geometry")
+        if geometry is not None:  # where the user left the window last time
+            self.restoreGeometry(geometry)
         self._update_title()
         if autostart:
             restored = offer_recovery and self.offer_recovery()
@@ -252,6 +258,7 @@ class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
         if self.timeline.frame != frame:
             self.timeline.set_frame(frame)
         self.frame_label.setText(f"frame {frame} / {self.doc.length - 1}   {frame / self.doc.fps:6.2f} s")
+        self.transport.sync()
 
     def step(self, d: int) -> None:
         self.pause()
@@ -264,10 +271,13 @@ class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
 
     def play(self) -> None:
         if self.doc is not None:
+            self.playback.span = self.transport.play_range()
             self.playback.play(self.frame, self.doc.length, self.doc.fps)
+            self.transport.sync()
 
     def pause(self) -> None:
         self.playback.pause()
+        self.transport.sync()
 
     def toggle_play(self) -> None:
         self.pause() if self.playing else self.play()
@@ -380,6 +390,7 @@ class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
             e.ignore()
             return
         self.pause()
+        self.settings.setValue("geometry", self.saveGeometry())
         self._clear_recovery()
         self.autosave_timer.stop()
         self.auto_fill_timer.stop()

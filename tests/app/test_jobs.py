@@ -67,3 +67,36 @@ def test_playback_follows_the_clock_and_loops(qtbot):
     time.sleep(0.05)
     QtCore.QCoreApplication.processEvents()
     assert len(frames) == n  # paused
+
+
+def test_playback_speed_and_play_range(qapp, monkeypatch):
+    """Transport (issue 15): 0.25-2x speed from the clock; a span loops over its frames or stops at its end."""
+    import app.playback as P
+
+    now = [100.0]
+    monkeypatch.setattr(P.time, "perf_counter", lambda: now[0])
+    pb = Playback()
+    pb.set_speed(2.0)
+    pb.play(10, 300, 30.0)
+    now[0] += 1.0
+    assert pb.frame_now() == 70  # two seconds of motion in one
+    pb.set_speed(0.25)  # keeps the frame it was at
+    now[0] += 2.0
+    assert pb.frame_now() == 85
+    pb.set_speed(9.0)
+    assert pb.speed == 2.0
+    pb.pause()
+    pb.set_speed(1.0)
+    pb.span = (100, 130)
+    pb.play(5, 300, 30.0)  # outside the range: starts at its beginning
+    assert pb.frame_now() == 100
+    now[0] += 1.5  # 45 frames: loops inside the 30-frame range
+    assert pb.frame_now() == 115
+    pb.loop = False
+    pb.play(100, 300, 30.0)
+    now[0] += 5.0
+    assert pb.frame_now() == 129
+    stops = []
+    pb.stopped.connect(lambda: stops.append(1))
+    pb._tick()
+    assert not pb.playing and stops == [1]

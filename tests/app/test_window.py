@@ -88,6 +88,34 @@ def test_pin_captions_say_the_source_and_the_current_range(win):
     assert win.timeline.pin_caption(win.doc.pins[0]).endswith("[100-129]")
 
 
+def test_transport_jumps_loops_the_selection_and_the_window_keeps_its_geometry(win, make_window, qtbot):
+    tr = win.transport
+    tr.frame.setValue(77)
+    assert win.frame == 77 and tr.frame.maximum() == win.doc.length - 1
+    win.timeline.selection = (100, 130)
+    tr.speed.setCurrentIndex(tr.speed.findData(2.0))
+    win.play()
+    assert win.playing and win.playback.span == (100, 130) and win.playback.speed == 2.0
+    assert tr.play_button.text() == "Pause"
+    qtbot.waitUntil(lambda: win.frame >= 100, timeout=3000)
+    qtbot.wait(300)
+    assert 100 <= win.frame < 130
+    win.pause()
+    assert tr.play_button.text() == "Play"
+    tr.loop.setChecked(False)
+    assert tr.play_range() is None and not win.playback.loop
+    win.move(40, 50)
+    win.resize(900, 600)
+    win.prompt_on_close = False
+    win.close()
+    from app.window import MainWindow
+
+    w2 = MainWindow(settings=win.settings, worker=win.worker, recovery=win.recovery, offer_recovery=False,
+                    autostart=False)
+    qtbot.addWidget(w2)
+    assert (w2.width(), w2.height()) == (900, 600)
+
+
 def test_selection_by_mouse_and_scrub(win, qtbot):
     """With a pin on the timeline (issue 15: painting during a scrub raised AttributeError); pytest-qt
     fails the test on any exception raised inside a Qt handler."""
