@@ -5,6 +5,8 @@ Kept free of Qt so the spawned process starts fast; ``app.worker.ModelWorker`` i
 from __future__ import annotations
 
 import os
+import queue
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -57,12 +59,32 @@ def _run_job(model, model_name, kind, args, progress, cancel):
                 return "cancelled"
             progress(i / args.get("steps", 100), "sleeping")
             time.sleep(args.get("dt", 0.05))
-        return "slept"
+        return args.get("payload", "slept")
     if kind == "_raise":  # a bug inside a job: its traceback must reach the editor
         return 1 // int(args.get("zero", 0))
     if kind == "_crash":
         os._exit(int(args.get("code", 3)))
     raise ValueError(f"unknown job {kind!r}")
+
+
+def _reader(conn) -> "queue.Queue":
+    """Jobs from the editor, read by a thread of their own as soon as they arrive. Reading only
+    between jobs deadlocked: the editor's send of a large document waited for this process to read
+    while this process's send of a large result waited for the editor to read."""
+    jobs: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        while True:
+            try:
+                job = conn.recv()
+            except (EOFError, OSError):
+                job = None
+            jobs.put(job)
+            if job is None:
+                return
+
+    threading.Thread(target=read, name="csgn-job-reader", daemon=True).start()
+    return jobs
 
 
 def worker_main(conn, model_dir: str, cancel_id, device: str = "cpu") -> None:
@@ -85,11 +107,9 @@ def worker_main(conn, model_dir: str, cancel_id, device: str = "cpu") -> None:
                          "device": used, "requested_device": device, "cuda": cuda}))
     except BaseException as e:  # noqa: BLE001 - report everything to the editor
         conn.send(LoadError(f"could not load the model at {model_dir}: {e}"))
+    jobs = _reader(conn)
     while True:
-        try:
-            job = conn.recv()
-        except (EOFError, OSError):
-            return
+        job = jobs.get()
         if job is None:
             return
         if model is None and not job.kind.startswith("_"):

@@ -64,3 +64,19 @@ def test_worker_reports_and_uses_its_device(qtbot):
         assert status == "ok", motion
     finally:
         w.stop()
+
+
+def test_a_big_job_sent_while_a_big_result_comes_back_does_not_deadlock(worker, qtbot):
+    """The editor sends a document (hundreds of KB) while the worker sends the previous job's fill
+    back: if each side waits for the other to read, both freeze (seen as a hung editor under load).
+    The submit must return at once and both answers arrive."""
+    big = b"x" * (4 << 20)  # far more than an OS pipe buffer holds
+    got = {}
+    worker.finished.connect(lambda j, r: got.__setitem__(j, r))
+    first = worker.submit("_sleep", {"steps": 5, "dt": 0.01, "payload": big})
+    time.sleep(0.3)  # the worker is now writing its 4 MB answer, which nobody reads yet
+    t = time.perf_counter()
+    second = worker.submit("_sleep", {"steps": 1, "dt": 0.0, "payload": big})
+    assert time.perf_counter() - t < 2.0, "submit blocked on a full pipe"
+    qtbot.waitUntil(lambda: first in got and second in got, timeout=30_000)
+    assert got[first] == big and got[second] == big
