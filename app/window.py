@@ -19,6 +19,7 @@ from .files import FileActions, recovery_path
 from .jobs import JobRunner
 from .model_actions import ModelActions, compatible
 from .models import default_model_dir
+from .pin_panel import PinPanel
 from .playback import Playback
 from .transport import TransportBar
 from .timeline_view import TimelineView
@@ -83,6 +84,12 @@ class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
         self.addDockWidget(QtCore.Qt.RightDockWidgetArea, dock)
         self.resizeDocks([dock], [200], QtCore.Qt.Horizontal)
         self.history_dock = dock
+        self.pin_panel = PinPanel(self)
+        pin_dock = QtWidgets.QDockWidget("Pin", self)
+        pin_dock.setObjectName("pin")
+        pin_dock.setWidget(self.pin_panel)
+        self.addDockWidget(QtCore.Qt.RightDockWidgetArea, pin_dock)
+        self.timeline.pinSelected.connect(lambda _id: self.pin_panel.refresh())
 
         self.progress_bar = QtWidgets.QProgressBar()
         self.progress_bar.setMaximumWidth(180)
@@ -239,6 +246,7 @@ class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
     def _doc_changed(self) -> None:
         self.viewport.refresh()
         self.timeline.update()
+        self.pin_panel.refresh()
         self._update_title()
 
     @property
@@ -325,6 +333,7 @@ class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
         if ok:
             self.timeline.selection = None
             self.timeline.selected_pin = pin.id
+            self.pin_panel.refresh()
             self.timeline.update()
         return ok
 
@@ -335,7 +344,14 @@ class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
         ok = self._push(C.RemovePin(self.doc, pin_id))
         if ok:
             self.timeline.selected_pin = None
+            self.pin_panel.refresh()
         return ok
+
+    def rename_pin(self, pin_id: str, label: str) -> bool:
+        import dataclasses
+
+        old = self.doc.pin(pin_id)
+        return self._push(C.ReplacePin(self.doc, old, dataclasses.replace(old, label=label.strip()), "Rename pin"))
 
     def move_pin(self, pin_id: str, at: int) -> bool:
         return self._replace_pin(pin_id, "Move pin", lambda: self.doc.moved(pin_id, at))

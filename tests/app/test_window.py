@@ -116,6 +116,29 @@ def test_transport_jumps_loops_the_selection_and_the_window_keeps_its_geometry(w
     assert (w2.width(), w2.height()) == (900, 600)
 
 
+def test_pin_panel_edits_label_position_and_source_range_as_undo_steps(win):
+    panel = win.pin_panel
+    assert not panel.label.isEnabled()  # nothing selected
+    win.pin_selection(30, 60)
+    pin = win.doc.pins[0]
+    assert panel.label.text() == pin.label and panel.at.value() == 30
+    assert (panel.src_start.value(), panel.src_end.value()) == (pin.src_start, pin.src_stop - 1)
+    n = win.undo.count()
+    panel.label.setText("intro step")
+    panel.label.editingFinished.emit()
+    assert win.doc.pins[0].label == "intro step" and win.undo.undoText() == "Rename pin"
+    panel.at.setValue(150)
+    assert win.doc.pins[0].at == 150 and panel.info.text().endswith("150-179.")
+    panel.src_end.setValue(pin.src_stop - 11)  # ten frames shorter
+    assert win.doc.pins[0].length == 20 and win.undo.count() == n + 3
+    panel.src_end.setValue(pin.src_start - 1)  # an empty range is refused, nothing changes
+    assert win.doc.pins[0].length == 20 and "at least one frame" in win.last_error
+    for _ in range(3):
+        win.undo.undo()
+    assert (win.doc.pins[0].label, win.doc.pins[0].at, win.doc.pins[0].length) == (pin.label, 30, 30)
+    assert panel.at.value() == 30
+
+
 def test_selection_by_mouse_and_scrub(win, qtbot):
     """With a pin on the timeline (issue 15: painting during a scrub raised AttributeError); pytest-qt
     fails the test on any exception raised inside a Qt handler."""
