@@ -69,3 +69,15 @@ def test_the_quick_start_installs_the_cpu_build_of_torch_before_the_project():
     cpu = quick.index("download.pytorch.org/whl/cpu")
     assert cpu < quick.index("pip install -e .")
     assert 'python3 -m pip install -e ".[test]" && python3 -m pytest -q' in quick  # .ci/run's command
+
+
+def test_the_architecture_page_names_every_core_module():
+    """docs/architecture.md must match the tree: every package and module of csgn_core is named there."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = []
+    for py in sorted((ROOT / "csgn_core").rglob("*.py")):
+        rel = py.relative_to(ROOT / "csgn_core")
+        name = rel.parent.name if py.stem == "__init__" else py.stem
+        if name and f"`{name}" not in text and f" {name}" not in text and f"{name}/" not in text:
+            missing.append(str(rel))
+    assert not missing, missing
