@@ -70,12 +70,17 @@ def _json_edit(rng, raw: bytes) -> bytes:
     return text.encode("utf-8")
 
 
-def _mutate(rng, data: bytes, json_member: str | None) -> bytes:
-    kind = rng.integers(5)
+def _damage(rng, data: bytes, kind: int) -> bytes:
+    """The two mutations every format gets: kind 0 flips 1-19 bytes, kind 1 truncates."""
     if kind == 0:
         return _flip(rng, data, int(rng.integers(1, 20)))
-    if kind == 1:
-        return data[: int(rng.integers(len(data)))]
+    return data[: int(rng.integers(len(data)))]
+
+
+def _mutate(rng, data: bytes, json_member: str | None) -> bytes:
+    kind = rng.integers(5)
+    if kind < 2:
+        return _damage(rng, data, kind)
     if kind == 2:
         return _rezip(data, lambda name, raw: _flip(rng, raw, int(rng.integers(1, 8))) if rng.random() < 0.5 else raw)
     if kind == 3 or json_member is None:

@@ -19,7 +19,7 @@ from csgn_core.motion.clip import Motion
 from csgn_core.motion.skeleton import load_named
 
 from .helpers import random_motion, toy_skeleton
-from .test_fuzz_files import CASES, _flip, _run
+from .test_fuzz_files import CASES, _damage, _flip, _run
 
 NUMBER = re.compile(rb"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 ODD_NUMBERS = [b"1e400", b"-1e400", b"nan", b"NaN", b"-0", b"99999999999999999999", b"-7", b"0", b"1e-320",
@@ -30,10 +30,8 @@ def mutate_text(rng, data: bytes) -> bytes:
     """Byte flips (often not UTF-8), truncation, a number swapped for an odd one, a line dropped or
     repeated, or deep nesting."""
     kind = rng.integers(6)
-    if kind == 0:
-        return _flip(rng, data, int(rng.integers(1, 20)))
-    if kind == 1:
-        return data[: int(rng.integers(len(data)))]
+    if kind < 2:
+        return _damage(rng, data, kind)
     if kind == 2:
         nums = list(NUMBER.finditer(data))
         out = data
