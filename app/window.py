@@ -20,6 +20,7 @@ from .jobs import JobRunner
 from .model_actions import ModelActions, compatible
 from .models import default_model_dir
 from .pin_panel import PinPanel
+from .pose_panel import PosePanel
 from .playback import Playback
 from .transport import TransportBar
 from .timeline_view import TimelineView
@@ -90,6 +91,11 @@ class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
         pin_dock.setWidget(self.pin_panel)
         self.addDockWidget(QtCore.Qt.RightDockWidgetArea, pin_dock)
         self.timeline.pinSelected.connect(lambda _id: self.pin_panel.refresh())
+        self.pose_panel = PosePanel(self)
+        pose_dock = QtWidgets.QDockWidget("Pose", self)
+        pose_dock.setObjectName("pose")
+        pose_dock.setWidget(self.pose_panel)
+        self.addDockWidget(QtCore.Qt.RightDockWidgetArea, pose_dock)
 
         self.progress_bar = QtWidgets.QProgressBar()
         self.progress_bar.setMaximumWidth(180)
@@ -228,6 +234,8 @@ class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
         self.viewport.set_document(doc)
         self.timeline.set_document(doc)
         self.set_frame(0)
+        self.pin_panel.refresh()
+        self.pose_panel.refresh()
         self._update_title()
 
     def _on_stack_changed(self, *_) -> None:
@@ -247,6 +255,7 @@ class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
         self.viewport.refresh()
         self.timeline.update()
         self.pin_panel.refresh()
+        self.pose_panel.refresh()
         self._update_title()
 
     @property
@@ -344,6 +353,29 @@ class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
         ok = self._push(C.RemovePin(self.doc, pin_id))
         if ok:
             self.timeline.selected_pin = None
+            self.pin_panel.refresh()
+        return ok
+
+    def key_pose(self, joint: int, angles_deg) -> bool:
+        """The shown pose at the playhead with ``joint`` turned by ``angles_deg`` (X, Y, Z about its own
+        axes) becomes, or updates, the one-frame pin there: one undo step."""
+        from csgn_core.editing.posing import keyed, posed_frame
+
+        shown = self.doc.current_motion() if self.doc is not None else None
+        if shown is None:
+            self.error("nothing to pose yet: generate or fill the timeline first")
+            return False
+        try:
+            old, new = keyed(self.doc, self.frame, posed_frame(shown, self.frame, int(joint), angles_deg))
+        except CSGNError as e:
+            self.error(str(e))
+            return False
+        if old is None:
+            ok = self._push(C.AddPin(self.doc, new, "Key pose"), self.doc.pins + [new])
+        else:
+            ok = self._push(C.ReplacePin(self.doc, old, new, "Key pose"))
+        if ok:
+            self.timeline.selected_pin = new.id
             self.pin_panel.refresh()
         return ok
 

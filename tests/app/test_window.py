@@ -139,6 +139,34 @@ def test_pin_panel_edits_label_position_and_source_range_as_undo_steps(win):
     assert panel.at.value() == 30
 
 
+def test_posing_a_key_by_hand_is_a_one_frame_pin_per_undo_step(win):
+    from csgn_core.motion import quaternion as Q
+
+    panel = win.pose_panel
+    assert panel.isEnabled() and panel.joint.count() == win.doc.skeleton.n_joints
+    win.set_frame(50)
+    j = 5
+    before = win.doc.current_motion().rotations[50, j].copy()
+    n = win.undo.count()
+    panel.joint.setCurrentIndex(j)
+    panel.angles[0].setValue(40.0)
+    assert panel.key()
+    pins = [p for p in win.doc.pins if p.length == 1]
+    assert len(pins) == 1 and pins[0].at == 50 and win.undo.undoText() == "Key pose"
+    after = win.doc.current_motion().rotations[50, j]
+    assert abs(np.degrees(Q.angle(Q.multiply(Q.conjugate(before), after))) - 40.0) < 1e-6
+    assert panel.angles[0].value() == 0.0  # the turn is now part of the shown pose
+    panel.angles[1].setValue(-15.0)
+    assert panel.key()  # the same key, updated
+    assert [p.id for p in win.doc.pins if p.length == 1] == [pins[0].id] and win.undo.count() == n + 2
+    win.undo.undo()
+    win.undo.undo()
+    assert not [p for p in win.doc.pins if p.length == 1]
+    win.pin_selection(100, 130)
+    win.set_frame(110)
+    assert not panel.key() and "inside pin" in win.last_error
+
+
 def test_selection_by_mouse_and_scrub(win, qtbot):
     """With a pin on the timeline (issue 15: painting during a scrub raised AttributeError); pytest-qt
     fails the test on any exception raised inside a Qt handler."""
