@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph.opengl as gl
+from PySide6 import QtCore, QtGui
 
 BACKGROUND = (32, 34, 40)
 # Bone colours (r, g, b) for the left side, right side and centre line.
@@ -21,6 +22,8 @@ ONION_OFFSETS = (-8, -4, 4, 8)
 ONION_BEFORE = (0.45, 0.75, 1.00)
 ONION_AFTER = (1.00, 0.75, 0.45)
 ONION_ALPHA = {4: 0.38, 8: 0.2}
+PICK_PX = 14  # a Ctrl+click this close to a joint picks it
+DEG_PER_PX = 0.5  # Ctrl+drag: horizontal turns the joint about its Y axis, vertical about its X
 
 
 def to_gl(p: np.ndarray) -> np.ndarray:
@@ -43,8 +46,18 @@ def pose_at(doc, frame: int):
 
 
 class Viewport(gl.GLViewWidget):
+    """Ctrl+click picks a joint (``jointPicked``); Ctrl+drag turns it (``poseDragged`` with the turn so
+    far, X and Y degrees, for a preview) and the release asks for a key (``poseDropped``): one undo
+    step per drag. Without Ctrl the mouse moves the camera as pyqtgraph's view does."""
+
+    jointPicked = QtCore.Signal(int)
+    poseDragged = QtCore.Signal(int, float, float)
+    poseDropped = QtCore.Signal(int, float, float)
+
     def __init__(self, parent=None):
         super().__init__(parent)
+        self._pose_drag = None  # (joint, press position) during a Ctrl+drag
+        self.preview = None  # (J, 3) positions drawn instead of the document's while a drag previews
         self.setBackgroundColor(BACKGROUND)
         self.doc = None
         self.frame = 0
@@ -104,6 +117,8 @@ class Viewport(gl.GLViewWidget):
     def refresh(self) -> None:
         self._refresh_ghosts()
         pos, style = pose_at(self.doc, self.frame)
+        if self.preview is not None and pos is not None:
+            pos, style = self.preview, "pinned"
         if pos is None:
             for item in (self.bones, self.shadow, self.joints):
                 item.setVisible(False)
@@ -131,6 +146,60 @@ class Viewport(gl.GLViewWidget):
         if self.follow_root:
             self.opts["center"] = _vec(p[0, 0], p[0, 1], 85)
         self.update()
+
+    # --- posing by mouse --------------------------------------------------------------------------
+    def screen_positions(self, pos: np.ndarray) -> np.ndarray:
+        """(J, 2) widget pixels of (J, 3) y-up positions, through the camera's projection."""
+        vp = self.getViewport()
+        mvp = self.projectionMatrix(vp, vp) * self.viewMatrix()
+        out = []
+        for x, y, z in to_gl(np.asarray(pos, dtype=float)):
+            v = mvp.map(QtGui.QVector4D(float(x), float(y), float(z), 1.0))
+            w = v.w() if abs(v.w()) > 1e-12 else 1e-12
+            out.append(((v.x() / w + 1) / 2 * vp[2], (1 - v.y() / w) / 2 * vp[3]))
+        return np.asarray(out)
+
+    def pick(self, x: float, y: float) -> int | None:
+        """The joint drawn nearest to widget point (x, y), within PICK_PX, or None."""
+        pos, _ = pose_at(self.doc, self.frame)
+        if pos is None:
+            return None
+        d = np.linalg.norm(self.screen_positions(pos) - [x, y], axis=1)
+        j = int(np.argmin(d))
+        return j if d[j] <= PICK_PX else None
+
+    def set_preview(self, positions) -> None:
+        self.preview = None if positions is None else np.asarray(positions)
+        self.refresh()
+
+    def _turn(self, ev) -> tuple[float, float]:
+        d = ev.position() - self._pose_drag[1]
+        return float(d.y()) * DEG_PER_PX, float(d.x()) * DEG_PER_PX
+
+    def mousePressEvent(self, ev) -> None:
+        if ev.modifiers() & QtCore.Qt.ControlModifier and ev.button() == QtCore.Qt.LeftButton:
+            j = self.pick(ev.position().x(), ev.position().y())
+            if j is not None:
+                self._pose_drag = (j, ev.position())
+                self.jointPicked.emit(j)
+                return
+        super().mousePressEvent(ev)
+
+    def mouseMoveEvent(self, ev) -> None:
+        if self._pose_drag is not None:
+            self.poseDragged.emit(self._pose_drag[0], *self._turn(ev))
+            return
+        super().mouseMoveEvent(ev)
+
+    def mouseReleaseEvent(self, ev) -> None:
+        if self._pose_drag is not None:
+            j, turn = self._pose_drag[0], self._turn(ev)
+            self._pose_drag = None
+            self.set_preview(None)
+            if turn != (0.0, 0.0):
+                self.poseDropped.emit(j, *turn)
+            return
+        super().mouseReleaseEvent(ev)
 
     def _refresh_ghosts(self) -> None:
         for off, g in self.ghosts.items():

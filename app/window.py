@@ -96,6 +96,9 @@ class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
         pose_dock.setObjectName("pose")
         pose_dock.setWidget(self.pose_panel)
         self.addDockWidget(QtCore.Qt.RightDockWidgetArea, pose_dock)
+        self.viewport.jointPicked.connect(self.pose_panel.joint.setCurrentIndex)
+        self.viewport.poseDragged.connect(self._preview_pose)
+        self.viewport.poseDropped.connect(lambda j, ax, ay: self.key_pose(j, [ax, ay, 0.0]))
 
         self.progress_bar = QtWidgets.QProgressBar()
         self.progress_bar.setMaximumWidth(180)
@@ -378,6 +381,15 @@ class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
             self.timeline.selected_pin = new.id
             self.pin_panel.refresh()
         return ok
+
+    def _preview_pose(self, joint: int, ax: float, ay: float) -> None:
+        """While a joint is dragged: draw the turned pose, touching nothing in the document."""
+        from csgn_core.editing.posing import posed_frame
+
+        shown = self.doc.current_motion() if self.doc is not None else None
+        if shown is None or not 0 <= self.frame < shown.n_frames:
+            return
+        self.viewport.set_preview(posed_frame(shown, self.frame, joint, [ax, ay, 0.0]).positions[0])
 
     def rename_pin(self, pin_id: str, label: str) -> bool:
         import dataclasses

@@ -167,6 +167,33 @@ def test_posing_a_key_by_hand_is_a_one_frame_pin_per_undo_step(win):
     assert not panel.key() and "inside pin" in win.last_error
 
 
+def test_ctrl_drag_in_the_viewport_turns_a_joint_into_one_key(win, qtbot):
+    from PySide6.QtTest import QTest
+
+    from app.viewport import DEG_PER_PX, pose_at
+    from csgn_core.motion import quaternion as Q
+
+    vp = win.viewport
+    win.set_frame(60)
+    pos, _ = pose_at(win.doc, 60)
+    xy = vp.screen_positions(pos)
+    j = max(range(len(xy)), key=lambda k: xy[k][0])  # the right-most joint: well apart from the others
+    assert vp.pick(*xy[j]) == j
+    before = win.doc.current_motion().rotations[60, j].copy()
+    n, rows = win.undo.count(), len(win.doc.pins)
+    start = QtCore.QPoint(int(round(xy[j][0])), int(round(xy[j][1])))
+    ctrl = QtCore.Qt.ControlModifier
+    QTest.mousePress(vp, QtCore.Qt.LeftButton, ctrl, start)
+    assert win.pose_panel.joint.currentIndex() == j
+    for k in (10, 20, 40):
+        QTest.mouseMove(vp, start + QtCore.QPoint(k, 0))
+    assert vp.preview is not None and win.undo.count() == n  # a preview, not an edit
+    QTest.mouseRelease(vp, QtCore.Qt.LeftButton, ctrl, start + QtCore.QPoint(40, 0))
+    assert vp.preview is None and win.undo.count() == n + 1 and len(win.doc.pins) == rows + 1
+    after = win.doc.current_motion().rotations[60, j]
+    assert abs(np.degrees(Q.angle(Q.multiply(Q.conjugate(before), after))) - 40 * DEG_PER_PX) < 0.5
+
+
 def test_selection_by_mouse_and_scrub(win, qtbot):
     """With a pin on the timeline (issue 15: painting during a scrub raised AttributeError); pytest-qt
     fails the test on any exception raised inside a Qt handler."""
