@@ -71,7 +71,13 @@ class Viewport(gl.GLViewWidget):
         self.shadow = gl.GLLinePlotItem(mode="lines", width=6, color=(0.05, 0.05, 0.06, 0.65), antialias=True)
         self.shadow.setGLOptions("translucent")
         self.addItem(self.shadow)
-        self.bones = gl.GLLinePlotItem(mode="lines", width=4, antialias=True)
+        self.path = gl.GLLinePlotItem(mode="line_strip", width=1.5, color=(0.55, 0.60, 0.70, 0.35), antialias=True)
+        self.path.setGLOptions("translucent")
+        self.addItem(self.path)
+        self.contacts = gl.GLScatterPlotItem(size=12, pxMode=True, color=(0.35, 0.95, 0.55, 0.85))
+        self.contacts.setGLOptions("translucent")
+        self.addItem(self.contacts)
+        self.bones = gl.GLLinePlotItem(mode="lines", width=5, antialias=True)
         self.addItem(self.bones)
         self.joints = gl.GLScatterPlotItem(size=7, pxMode=True)
         self.addItem(self.joints)
@@ -120,18 +126,18 @@ class Viewport(gl.GLViewWidget):
         if self.preview is not None and pos is not None:
             pos, style = self.preview, "pinned"
         if pos is None:
-            for item in (self.bones, self.shadow, self.joints):
+            for item in (self.bones, self.shadow, self.joints, self.path, self.contacts):
                 item.setVisible(False)
             return
         skel = self._pose_skeleton()
-        bones = _bones(skel)
         side = skel.side()
         palette = {"pinned": PINNED, "generated": GENERATED, "stale": STALE}[style]
         p = to_gl(pos)  # (J, 3)
-        seg = p[bones].reshape(-1, 3)  # (2B, 3)
-        col = np.array([palette[int(side[c])] + (1.0,) for _, c in bones])  # (B, 4)
-        col = np.repeat(col, 2, axis=0)
+        segs, seg_side = figure_segments(skel, p)  # (S, 2, 3), (S,)
+        seg = segs.reshape(-1, 3)  # (2S, 3)
+        col = np.repeat(np.array([palette[int(k)] + (1.0,) for k in seg_side]), 2, axis=0)
         self.bones.setData(pos=seg, color=col)
+        self._refresh_floor_marks(p)
         sh = seg.copy()
         sh[:, 2] = 0.3
         self.shadow.setData(pos=sh)
@@ -146,6 +152,34 @@ class Viewport(gl.GLViewWidget):
         if self.follow_root:
             self.opts["center"] = _vec(p[0, 0], p[0, 1], 85)
         self.update()
+
+    def _refresh_floor_marks(self, p_gl: np.ndarray) -> None:
+        """The root's floor path over the whole take (faint), and a dot under every heel or toe the
+        motion marks in contact at this frame."""
+        from csgn_core.motion.contacts import contacts_from_meta
+
+        motion = self.doc.current_motion() if self.doc is not None else None
+        if motion is None:
+            self.path.setVisible(False)
+            self.contacts.setVisible(False)
+            return
+        if getattr(self, "_path_of", None) is not motion:  # the path changes with the document only
+            root = to_gl(motion.positions[:, 0])
+            root[:, 2] = 0.2
+            self.path.setData(pos=root)
+            self._path_of = motion
+        self.path.setVisible(True)
+        fill = self.doc.fill.motion if self.doc.fill is not None else None
+        flags = contacts_from_meta(fill) if fill is not None else None
+        on = []
+        if flags and self.doc.pin_at(self.frame) is None and self.frame < fill.n_frames:
+            on = [fill.skeleton.joints.index(k) for k, f in flags.items() if f[self.frame]]
+        if on:
+            dots = p_gl[on].copy()
+            dots[:, 2] = 0.5
+            self.contacts.setData(pos=dots)
+        self.contacts.setVisible(bool(on))
+        self.contacts_shown = len(on)
 
     # --- posing by mouse --------------------------------------------------------------------------
     def screen_positions(self, pos: np.ndarray) -> np.ndarray:
@@ -208,7 +242,7 @@ class Viewport(gl.GLViewWidget):
             if pos is None:
                 g.setVisible(False)
                 continue
-            seg = to_gl(pos)[_bones(self._pose_skeleton(f))].reshape(-1, 3)  # (2B, 3)
+            seg = figure_segments(self._pose_skeleton(f), to_gl(pos))[0].reshape(-1, 3)  # (2S, 3)
             tint = ONION_BEFORE if off < 0 else ONION_AFTER
             g.setData(pos=seg, color=tint + (ONION_ALPHA.get(abs(off), 0.2),))
             g.setVisible(True)
@@ -217,6 +251,40 @@ class Viewport(gl.GLViewWidget):
         frame = self.frame if frame is None else frame
         p = self.doc.pin_at(frame) if self.doc else None
         return p.source.skeleton if p is not None else self.doc.fill.motion.skeleton
+
+
+def figure_segments(skel, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(S, 2, 3) line segments and (S,) sides (-1 left, 1 right, 0 centre) that draw the figure.
+
+    Display only: where a skeleton joins both shoulders and both sides of the head straight to the
+    waist (tang23, as the Tang capture has it), the figure gets a spine to a chest point between the
+    shoulders, collar bones, a neck to the middle of the head and a line across the head, so it
+    reads as a dancer rather than a fan of lines from the hips."""
+    bones = _bones(skel)
+    side = skel.side()
+    names = [n.lower() for n in skel.joints]
+    root = 0
+    kids = [c for par, c in bones if par == root]
+    shoulders = [c for c in kids if "shoulder" in names[c]]
+    heads = [c for c in kids if "head" in names[c]]
+    if len(shoulders) != 2 or len(heads) not in (1, 2):
+        segs = p[bones]
+        return segs, side[bones[:, 1]]
+    chest = p[shoulders].mean(axis=0)
+    head = p[heads].mean(axis=0)
+    neck = chest + 0.35 * (head - chest)
+    keep = [(a, b) for a, b in bones if not (a == root and b in shoulders + heads)]
+    segs = [p[[a, b]] for a, b in keep]
+    sides = [side[b] for _, b in keep]
+    segs += [np.stack([p[root], chest]), np.stack([chest, neck]), np.stack([neck, head])]
+    sides += [0, 0, 0]
+    for s_ in shoulders:
+        segs.append(np.stack([chest, p[s_]]))
+        sides.append(side[s_])
+    if len(heads) == 2:
+        segs.append(p[heads])
+        sides.append(0)
+    return np.asarray(segs), np.asarray(sides)
 
 
 def _bones(skel) -> np.ndarray:

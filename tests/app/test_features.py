@@ -356,3 +356,36 @@ def test_dialogs_give_their_values(win, qtbot, monkeypatch):
     monkeypatch.setattr(PredictDialog, "values", lambda self: (1.0, "end", 3))
     run(qtbot, win, win.predict_continuation())
     assert win.doc.length == 330 and win.undo.undoText() == "Predict 1 s"
+
+
+def test_the_figure_has_a_spine_neck_and_collar_bones_a_floor_path_and_contact_dots(win):
+    """Issue 15: tang23 joins heads and shoulders straight to the waist; the figure draws a torso."""
+    import numpy as np
+
+    from app.viewport import figure_segments
+    from csgn_core.motion.skeleton import load_named
+
+    sk = load_named("tang23")
+    p = sk.rest_positions()
+    segs, sides = figure_segments(sk, p)
+    waist_fans = [s for s in segs if np.allclose(s[0], p[0]) and not np.allclose(s[1], p[0])]
+    assert len(waist_fans) == 3  # the two hips and the spine, no longer heads and shoulders
+    chest = p[[sk.joints.index("l_shoulder"), sk.joints.index("r_shoulder")]].mean(axis=0)
+    assert any(np.allclose(s[0], chest) for s in segs) and (sides == 0).sum() == 4
+    other = load_named("bandai22")
+    assert len(figure_segments(other, other.rest_positions())[0]) == len(other.bones) - 1  # joint_Root dropped
+    vp = win.viewport
+    assert vp.path.visible() and len(vp.path.pos) == win.doc.length
+    from csgn_core.motion.contacts import contacts_to_meta
+
+    m = win.doc.fill.motion
+    flags = np.zeros(m.n_frames, dtype=bool)
+    flags[40:60] = True
+    m.meta.update(contacts_to_meta({"Toes_L": flags, "Foot_R": ~flags}))
+    win.set_frame(50)
+    assert vp.contacts_shown == 1 and vp.contacts.visible()
+    win.set_frame(10)
+    assert vp.contacts_shown == 1  # the other foot now
+    m.meta.pop("contacts")
+    win.set_frame(11)
+    assert vp.contacts_shown == 0 and not vp.contacts.visible()
