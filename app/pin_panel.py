@@ -1,10 +1,13 @@
-"""The pin panel: the selected pin's label, timeline position and source range, editable. Each edit
+"""The pin panel: the selected pin's label, timeline position, source range and edge blend. Each edit
 is one undo command through the window (``rename_pin``, ``move_pin``, ``trim_pin``), so the
 Timeline's rules (overlaps, range) decide and refuse as they do for a drag. It reads the document;
 it owns no data."""
 from __future__ import annotations
 
 from PySide6 import QtWidgets
+
+from csgn_core.editing.splice import BLEND_SECONDS
+from csgn_core.editing.timeline import MAX_BLEND, MIN_BLEND
 
 
 class PinPanel(QtWidgets.QWidget):
@@ -22,17 +25,28 @@ class PinPanel(QtWidgets.QWidget):
             box.setRange(0, 10**7)
         self.src_start.setToolTip("First frame of the source clip that the pin plays")
         self.src_end.setToolTip("Last frame of the source clip that the pin plays (inclusive)")
+        self.blend = QtWidgets.QDoubleSpinBox()
+        self.blend.setRange(0.0, MAX_BLEND)
+        self.blend.setSingleStep(0.05)
+        self.blend.setDecimals(2)
+        self.blend.setSuffix(" s")
+        self.blend.setSpecialValueText(f"default ({BLEND_SECONDS:g} s)")  # 0 shows as the default
+        self.blend.setKeyboardTracking(False)
+        self.blend.setToolTip("How long the fill takes to bend into this pin at its edges: short for a sharp "
+                              "hit, long for a soft arrival")
         self.info = QtWidgets.QLabel()
         self.info.setWordWrap(True)
         form.addRow("Label", self.label)
         form.addRow("At frame", self.at)
         form.addRow("Source from", self.src_start)
         form.addRow("Source to", self.src_end)
+        form.addRow("Edge blend", self.blend)
         form.addRow(self.info)
         self.label.editingFinished.connect(self._rename)
         self.at.valueChanged.connect(self._move)
         self.src_start.valueChanged.connect(self._trim)
         self.src_end.valueChanged.connect(self._trim)
+        self.blend.valueChanged.connect(self._set_blend)
         self.refresh()
 
     def pin(self):
@@ -44,7 +58,7 @@ class PinPanel(QtWidgets.QWidget):
     def refresh(self) -> None:
         """Show the selected pin (or say there is none)."""
         p = self.pin()
-        for w in (self.label, self.at, self.src_start, self.src_end):
+        for w in (self.label, self.at, self.src_start, self.src_end, self.blend):
             w.blockSignals(True)
             w.setEnabled(p is not None)
         if p is None:
@@ -59,10 +73,18 @@ class PinPanel(QtWidgets.QWidget):
             self.src_end.setRange(0, n - 1)
             self.src_start.setValue(p.src_start)
             self.src_end.setValue(p.src_stop - 1)
+            self.blend.setValue(0.0 if p.blend is None else p.blend)
             self.info.setText(f"{p.length} frames ({p.length / self.win.doc.fps:.2f} s) of a {n}-frame source; "
                               f"on the timeline {p.at}-{p.stop - 1}.")
-        for w in (self.label, self.at, self.src_start, self.src_end):
+        for w in (self.label, self.at, self.src_start, self.src_end, self.blend):
             w.blockSignals(False)
+
+    def _set_blend(self, seconds: float) -> None:
+        p = self.pin()
+        value = None if seconds < MIN_BLEND else float(seconds)
+        if p is not None and value != p.blend:
+            self.win.set_pin_blend(p.id, value)
+        self.refresh()
 
     def _rename(self) -> None:
         p = self.pin()

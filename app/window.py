@@ -391,6 +391,18 @@ class MainWindow(FileActions, ModelActions, QtWidgets.QMainWindow):
             return
         self.viewport.set_preview(posed_frame(shown, self.frame, joint, [ax, ay, 0.0]).positions[0])
 
+    def set_pin_blend(self, pin_id: str, seconds: float | None) -> bool:
+        """The seconds the fill takes to bend into this pin (None: the default); the gaps beside it go stale."""
+        import dataclasses
+
+        old = self.doc.pin(pin_id)
+        try:
+            new = dataclasses.replace(old, blend=seconds)
+        except CSGNError as e:
+            self.error(str(e))
+            return False
+        return self._push(C.ReplacePin(self.doc, old, new, "Set pin blend"))
+
     def rename_pin(self, pin_id: str, label: str) -> bool:
         import dataclasses
 

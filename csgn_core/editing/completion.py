@@ -76,6 +76,7 @@ def _pin_frames(pin: Pin, model) -> Motion:
 class Problem:
     length: int
     pins: list[tuple[int, Motion]]  # (timeline frame, motion on the model skeleton at the model's fps)
+    blends: list[float | None] | None = None  # per pin, seconds of its edge blend (None: the default)
 
 
 def _check(cancel: Cancel) -> None:
@@ -154,6 +155,12 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
     _check(cancel)
     if blend is None:
         blend = max(1, int(round(BLEND_SECONDS * model.fps)))
+    if prob.blends and any(b is not None for b in prob.blends):
+        per_frame = np.full(L, int(blend))
+        for (at, mo), b in zip(prob.pins, prob.blends):
+            if b is not None:
+                per_frame[at:at + mo.n_frames] = max(1, int(round(b * model.fps)))
+        blend = per_frame
     rot, root = splice(rot, root, pin_rot, pin_root, pinned, blend)
     rot, root = blend_short_gaps(rot, root, pinned, model.fps)  # short gaps are spline transitions
     _report(progress, 1.0, "done")
@@ -237,8 +244,8 @@ def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, pr
         raise CSGNError(f"the timeline runs at {doc.fps:g} fps but the model at {model.fps:g}")
     pins = [(p.at, _pin_frames(p, model)) for p in doc.pins]
     with torch.no_grad() if refine_seconds <= 0 else _nullctx():
-        rot, root, pinned, contacts = complete_problem(model, Problem(doc.length, pins), seed, refine_seconds,
-                                                       progress, cancel)
+        rot, root, pinned, contacts = complete_problem(model, Problem(doc.length, pins, [p.blend for p in doc.pins]),
+                                                       seed, refine_seconds, progress, cancel)
     gaps = doc.gaps()
     return Fill(_with_contacts(_motion(model, rot, root, seed=seed), contacts, pinned),
                 {(g.start, g.stop): int(seed) for g in gaps}, frozenset(g.signature() for g in gaps))
@@ -336,13 +343,16 @@ def resample_gap(doc: Timeline, model, gap_start: int, seed: int, *, progress: P
     # Align the window so the pins' latent steps fall on the same grid as a full fill.
     w0 -= w0 % S
     pm = prev.motion
-    pins = []
-    if gap.start > w0:
+    pins, blends = [], []
+    if gap.start > w0:  # the context beyond each edge bends in as the pin there asks
         pins.append((0, pm.slice(w0, gap.start)))
+        blends.append(gap.left.blend if gap.left is not None else None)
     if w1 > gap.stop:
         pins.append((gap.stop - w0, pm.slice(gap.stop, w1)))
+        blends.append(gap.right.blend if gap.right is not None else None)
     with torch.no_grad():
-        rot, root, _, contacts = complete_problem(model, Problem(w1 - w0, pins), seed, progress=progress, cancel=cancel)
+        rot, root, _, contacts = complete_problem(model, Problem(w1 - w0, pins, blends), seed, progress=progress,
+                                                  cancel=cancel)
     new_rot, new_root = pm.rotations.copy(), pm.root.copy()
     new_rot[gap.start:gap.stop] = rot[gap.start - w0:gap.stop - w0]
     new_root[gap.start:gap.stop] = root[gap.start - w0:gap.stop - w0]

@@ -29,12 +29,24 @@ class ProjectFileError(CSGNError):
     pass
 
 
+def _blend(v) -> float | None:
+    """A pin's edge blend from the manifest: absent (the default), or seconds within the pin's bounds."""
+    from csgn_core.editing.timeline import MAX_BLEND, MIN_BLEND
+
+    if v is None:
+        return None
+    if not is_number(v, MIN_BLEND, MAX_BLEND):
+        raise ValueError(f"pin blend {str(v)[:20]!r} is not seconds in {MIN_BLEND:g}-{MAX_BLEND:g}")
+    return float(v)
+
+
 def save_project(doc: Timeline, path: str | Path) -> Path:
     meta = {
         "format": FORMAT, "version": VERSION, "length": doc.length, "fps": doc.fps, "model": doc.model,
         "skeleton": doc.skeleton.to_dict() if doc.skeleton is not None else None,
         "pins": [{"id": p.id, "label": p.label, "src_start": p.src_start, "src_stop": p.src_stop, "at": p.at,
-                  "version": p.version, "source": f"pins/{p.id}.npz"} for p in doc.pins],
+                  "version": p.version, "source": f"pins/{p.id}.npz", **({"blend": p.blend} if p.blend is not None else {})}
+                 for p in doc.pins],
         "fill": None,
     }
     members = {f"pins/{p.id}.npz": npz_bytes(p.source) for p in doc.pins}
@@ -127,7 +139,7 @@ def _timeline(meta: dict, zf: zipfile.ZipFile, path) -> Timeline:
         source = _read_member(zf, pm["source"], path)
         pins.append(Pin(source, _int(pm["src_start"], "src_start"), _int(pm["src_stop"], "src_stop"),
                         _int(pm["at"], "at"), id=str(pm["id"]), label=str(pm.get("label", "")),
-                        version=_int(pm.get("version", 0), "version")))
+                        version=_int(pm.get("version", 0), "version"), blend=_blend(pm.get("blend"))))
     doc.pins = doc.check_pins(pins)
     if meta.get("fill"):
         fm = meta["fill"]

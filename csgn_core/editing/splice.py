@@ -76,11 +76,12 @@ def _seam_base(gen_rot, gen_root, pin_root, vel, psi, k: int, f: int, side: str)
 
 
 def splice(gen_rot: np.ndarray, gen_root: np.ndarray, pin_rot: np.ndarray, pin_root: np.ndarray,
-           pinned: np.ndarray, blend: int) -> tuple[np.ndarray, np.ndarray]:
+           pinned: np.ndarray, blend: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Put the pinned frames back exactly and blend every gap into its neighbouring pins.
 
     gen_rot (F, J, 4), gen_root (F, 3): the decoded motion; pin_rot/pin_root: the pinned values
-    (read only where ``pinned`` (F,) is True). ``blend`` frames: reach of the seam corrections.
+    (read only where ``pinned`` (F,) is True). ``blend`` frames: reach of the seam corrections, one
+    number or (F,) per pinned frame (a seam takes its pin frame's: each pin its own blend).
     Returns (rotations, root); pinned frames are the pin's values, bit for bit.
     """
     F = len(gen_rot)
@@ -123,7 +124,7 @@ def splice(gen_rot: np.ndarray, gen_root: np.ndarray, pin_rot: np.ndarray, pin_r
                 continue
             nb = k - 1 if side == "l" else k + 1  # the pin frame beyond the seam
             has_rate = 0 <= nb < F and pinned[nb]
-            B = max(1, min(blend, n))
+            B = max(1, min(int(blend[k]) if np.ndim(blend) else int(blend), n))
 
             br, bp = _seam_base(gen_rot, gen_root, pin_root, vel, psi_k, k, k, side)
             err0 = Q.multiply(pin_rot[k], Q.conjugate(br))  # (J, 4)

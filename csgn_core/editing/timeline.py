@@ -24,6 +24,9 @@ class TimelineError(CSGNError):
     """An edit that would break the document (overlapping pins, frames out of range)."""
 
 
+MIN_BLEND, MAX_BLEND = 0.04, 5.0  # seconds a pin's edge blend may take
+
+
 @dataclass(frozen=True)
 class Pin:
     """Frames [src_start, src_stop) of a source motion, placed so its first frame sits at timeline frame ``at``."""
@@ -35,9 +38,15 @@ class Pin:
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     label: str = ""
     version: int = 0  # bumps when the source motion itself is replaced
+    # Seconds over which a fill bends into this pin at its edges (None: the sampler's default,
+    # ``splice.BLEND_SECONDS``): short for a sharp hit, long for a soft arrival.
+    blend: float | None = None
 
     def __post_init__(self) -> None:
         n = self.source.n_frames
+        if self.blend is not None and not (MIN_BLEND <= self.blend <= MAX_BLEND):
+            raise TimelineError(f"pin {self.label or self.id}: a blend of {self.blend:g} s is outside "
+                                f"{MIN_BLEND:g}-{MAX_BLEND:g} s")
         if not (0 <= self.src_start < self.src_stop <= n):
             raise TimelineError(f"pin {self.label or self.id}: frames {self.src_start}-{self.src_stop - 1} "
                                 f"are outside its source (0-{n - 1})")
@@ -51,7 +60,7 @@ class Pin:
         return self.at + self.length
 
     def signature(self) -> tuple:
-        return (self.id, self.version, self.src_start, self.src_stop, self.at)
+        return (self.id, self.version, self.src_start, self.src_stop, self.at, self.blend)
 
     def frames(self) -> Motion:
         return self.source.slice(self.src_start, self.src_stop)

@@ -133,7 +133,11 @@ def test_pin_panel_edits_label_position_and_source_range_as_undo_steps(win):
     assert win.doc.pins[0].length == 20 and win.undo.count() == n + 3
     panel.src_end.setValue(pin.src_start - 1)  # an empty range is refused, nothing changes
     assert win.doc.pins[0].length == 20 and "at least one frame" in win.last_error
-    for _ in range(3):
+    panel.blend.setValue(1.5)
+    assert win.doc.pins[0].blend == 1.5 and win.undo.undoText() == "Set pin blend" and win.doc.is_stale()
+    panel.blend.setValue(0.0)  # back to the default
+    assert win.doc.pins[0].blend is None
+    for _ in range(5):
         win.undo.undo()
     assert (win.doc.pins[0].label, win.doc.pins[0].at, win.doc.pins[0].length) == (pin.label, 30, 30)
     assert panel.at.value() == 30

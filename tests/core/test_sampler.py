@@ -476,3 +476,31 @@ def test_eval_infill_reports_copies_apart(tiny):
     assert res["copies"] == {5: 2}  # round robin: two windows of each clip; clip 0 is in the training split
     assert res["rows"][0]["windows"] == 4 and res["rows_novel"][0]["windows"] == 2
     assert "copy in the training split: 2 of 4" in format_table(res)
+
+
+def test_each_pin_bends_the_fill_over_its_own_blend_length(tmp_path):
+    """Issue 15: the blend at a pin's edges is the pin's (seconds, saved), honoured by the splice."""
+    from csgn_core.editing.project import load_project, save_project
+    from csgn_core.editing.splice import splice
+    from csgn_core.editing.timeline import Pin, Timeline
+
+    F, J = 100, 3
+    gen_rot = np.tile(Q.identity((J,)), (F, 1, 1))
+    gen_root = np.zeros((F, 3))
+    pin_rot, pin_root = gen_rot.copy(), gen_root.copy()
+    pin_root[:, 1] = 10.0  # the pins sit 10 cm higher than what was generated
+    pinned = np.zeros(F, bool)
+    pinned[:20] = pinned[80:] = True
+    per_frame = np.full(F, 3)
+    per_frame[80:] = 30  # the left pin bends in over 3 frames, the right one over 30
+    _, root = splice(gen_rot, gen_root, pin_rot, pin_root, pinned, per_frame)
+    assert root[19, 1] == 10.0 and root[80, 1] == 10.0
+    assert abs(root[26, 1]) < 0.5  # 7 frames from the short blend: back to the generated height
+    assert root[73, 1] > 3.0  # 7 frames from the long blend: still bending towards the pin
+    sk = toy_skeleton()
+    doc = Timeline(90, 30.0, "dance", sk)
+    doc.pins = [Pin(random_motion(sk, 30, seed=1), 0, 30, 10, label="a", blend=1.25)]
+    back = load_project(save_project(doc, tmp_path / "b.csgnproj"))
+    assert back.pins[0].blend == 1.25
+    moved = Pin(doc.pins[0].source, 0, 30, 10, id=doc.pins[0].id, blend=0.2)
+    assert moved.signature() != doc.pins[0].signature()  # a new blend makes the gaps beside it stale
