@@ -1,6 +1,6 @@
 """VMD (MikuMikuDance motion) files: read every section, write them back byte for byte.
 
-The layout (little-endian, packed; see docs/export.md and /work/shared/formats/VMD.md):
+The layout (little-endian, packed; see docs/export.md and ../shared/formats/VMD.md):
 
     char[30] "Vocaloid Motion Data 0002" + NULs     (old files: "Vocaloid Motion Data file")
     char[20] model name                             (old files: 10 bytes)
