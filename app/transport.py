@@ -3,7 +3,7 @@ and a frame field to jump to, as in Blender's timeline header or MikuMikuDance's
 drives the window's Playback and reads the document; it owns no data."""
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 from .playback import Playback
 
