@@ -57,6 +57,8 @@ class Viewport(gl.GLViewWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._pose_drag = None  # (joint, press position) during a Ctrl+drag
+        self._path_key = None  # (fill motion, pin signatures) the floor path was drawn for
+        self._contacts_key, self._contact_flags = None, None  # (fill motion, its contact meta) -> flags
         self.preview = None  # (J, 3) positions drawn instead of the document's while a drag previews
         self.setBackgroundColor(BACKGROUND)
         self.doc = None
@@ -155,24 +157,30 @@ class Viewport(gl.GLViewWidget):
 
     def _refresh_floor_marks(self, p_gl: np.ndarray) -> None:
         """The root's floor path over the whole take (faint), and a dot under every heel or toe the
-        motion marks in contact at this frame."""
+        motion marks in contact at this frame. Both depend on the document, not the frame: they are
+        rebuilt when the fill or a pin changes, not on every frame of playback."""
         from csgn_core.motion.contacts import contacts_from_meta
 
-        motion = self.doc.current_motion() if self.doc is not None else None
-        if motion is None:
+        doc = self.doc
+        fill = doc.fill.motion if doc is not None and doc.fill is not None else None
+        if fill is None:
             self.path.setVisible(False)
             self.contacts.setVisible(False)
             return
-        if getattr(self, "_path_of", None) is not motion:  # the path changes with the document only
-            root = to_gl(motion.positions[:, 0])
+        key = (fill, tuple(pin.signature() for pin in doc.pins))
+        if self._path_key is None or self._path_key[0] is not key[0] or self._path_key[1] != key[1]:
+            root = to_gl(doc.current_motion().root)  # the root joint's track: no kinematics needed
             root[:, 2] = 0.2
             self.path.setData(pos=root)
-            self._path_of = motion
+            self._path_key = key
         self.path.setVisible(True)
-        fill = self.doc.fill.motion if self.doc.fill is not None else None
-        flags = contacts_from_meta(fill) if fill is not None else None
+        marks = fill.meta.get("contacts")
+        if self._contacts_key is None or self._contacts_key[0] is not fill or self._contacts_key[1] is not marks:
+            self._contact_flags = contacts_from_meta(fill)
+            self._contacts_key = (fill, marks)
+        flags = self._contact_flags
         on = []
-        if flags and self.doc.pin_at(self.frame) is None and self.frame < fill.n_frames:
+        if flags and doc.pin_at(self.frame) is None and self.frame < fill.n_frames:
             on = [fill.skeleton.joints.index(k) for k, f in flags.items() if f[self.frame]]
         if on:
             dots = p_gl[on].copy()
