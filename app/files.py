@@ -53,7 +53,6 @@ class FileActions:
             pin = Pin(motion, 0, n, at, label=Path(path).stem)
             if self._push(C.AddPin(doc, pin, f"Import {Path(path).name}"), doc.pins + [pin]):
                 self.timeline.selected_pin = pin.id
-                self.pin_panel.refresh()
                 if n < motion.n_frames:
                     self.status(f"imported {n} of {motion.n_frames} frames (the rest runs past the end)")
 

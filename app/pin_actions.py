@@ -42,8 +42,6 @@ class PinActions:
         if ok:
             self.timeline.selection = None
             self.timeline.selected_pin = pin.id
-            self.pin_panel.refresh()
-            self.timeline.update()
         return ok
 
     def delete_pin(self, pin_id: str | None = None) -> bool:
@@ -53,7 +51,6 @@ class PinActions:
         ok = self._push(C.RemovePin(self.doc, pin_id))
         if ok:
             self.timeline.selected_pin = None
-            self.pin_panel.refresh()
         return ok
 
     def key_pose(self, joint: int, angles_deg) -> bool:
@@ -76,7 +73,6 @@ class PinActions:
             ok = self._push(C.ReplacePin(self.doc, old, new, "Key pose"))
         if ok:
             self.timeline.selected_pin = new.id
-            self.pin_panel.refresh()
         return ok
 
     def _preview_pose(self, joint: int, ax: float, ay: float) -> None:
@@ -90,27 +86,22 @@ class PinActions:
 
     def set_pin_blend(self, pin_id: str, seconds: float | None) -> bool:
         """The seconds the fill takes to bend into this pin (None: the default); the gaps beside it go stale."""
-        import dataclasses
-
-        old = self.doc.pin(pin_id)
-        try:
-            new = dataclasses.replace(old, blend=seconds)
-        except CSGNError as e:
-            self.error(str(e))
-            return False
-        return self._push(C.ReplacePin(self.doc, old, new, "Set pin blend"))
+        return self._edit_pin(pin_id, "Set pin blend", blend=seconds)
 
     def rename_pin(self, pin_id: str, label: str) -> bool:
-        import dataclasses
-
-        old = self.doc.pin(pin_id)
-        return self._push(C.ReplacePin(self.doc, old, dataclasses.replace(old, label=label.strip()), "Rename pin"))
+        return self._edit_pin(pin_id, "Rename pin", label=label.strip())
 
     def move_pin(self, pin_id: str, at: int) -> bool:
         return self._replace_pin(pin_id, "Move pin", lambda: self.doc.moved(pin_id, at))
 
     def trim_pin(self, pin_id: str, src_start: int, src_stop: int) -> bool:
         return self._replace_pin(pin_id, "Trim pin", lambda: self.doc.trimmed(pin_id, src_start, src_stop))
+
+    def _edit_pin(self, pin_id: str, text: str, **fields) -> bool:
+        """One ReplacePin for the pin with ``fields`` changed (the Pin refuses values out of bounds)."""
+        import dataclasses
+
+        return self._replace_pin(pin_id, text, lambda: (dataclasses.replace(self.doc.pin(pin_id), **fields), []))
 
     def _replace_pin(self, pin_id: str, label: str, edit) -> bool:
         """Push one ReplacePin for the pin ``edit()`` computes (the Timeline's rule), or say why not."""

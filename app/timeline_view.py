@@ -44,13 +44,25 @@ class TimelineView(QtWidgets.QWidget):
         self.px_per_frame = 4.0
         self.offset = 0.0  # first visible frame
         self.selection: tuple[int, int] | None = None
-        self.selected_pin: str | None = None
+        self._selected_pin: str | None = None
         self.snapping = True
         self._drag = None  # (mode, pin, press_frame) while dragging
         self._ghost = None  # (at, src_start, src_stop) of the pin being dragged
         self.setMinimumHeight(PIN_Y + PIN_H + 14)
         self.setMouseTracking(True)
         self.setFocusPolicy(QtCore.Qt.StrongFocus)
+
+    @property
+    def selected_pin(self) -> str | None:
+        return self._selected_pin
+
+    @selected_pin.setter
+    def selected_pin(self, pin_id: str | None) -> None:
+        """Every change of the selected pin, by click or by an edit, tells ``pinSelected`` listeners."""
+        if pin_id != self._selected_pin:
+            self._selected_pin = pin_id
+            self.pinSelected.emit(pin_id)
+            self.update()
 
     # --- model ---------------------------------------------------------------------------------
     def set_document(self, doc) -> None:
@@ -219,12 +231,10 @@ class TimelineView(QtWidgets.QWidget):
             self._scrub(f)
         elif pin is not None:
             self.selected_pin = pin.id
-            self.pinSelected.emit(pin.id)
             self._drag = ({"pin": "move", "pin-left": "trim-left", "pin-right": "trim-right"}[what], pin, f)
             self._ghost = (pin.at, pin.src_start, pin.src_stop)
         else:
             self.selected_pin = None
-            self.pinSelected.emit(None)
             self._drag = ("select", None, f)
             self.selection = None
             self.selectionChanged.emit(None)

@@ -16,13 +16,11 @@ class TransportBar(QtWidgets.QToolBar):
         super().__init__("Transport", window)
         self.setObjectName("transport")
         self.win, self.playback = window, playback
-        for text, tip, slot in (("|<", "Start (Home)", lambda: window.set_frame(0)),
-                                ("<", "Step back (Left)", lambda: window.step(-1))):
-            self._button(text, tip, slot)
+        self._button("|<", "Start (Home)", window.go_start)
+        self._button("<", "Step back (Left)", lambda: window.step(-1))
         self.play_button = self._button("Play", "Play / pause (Space)", window.toggle_play)
-        for text, tip, slot in ((">", "Step forward (Right)", lambda: window.step(1)),
-                                (">|", "End (End)", lambda: window.set_frame(window.doc.length - 1 if window.doc else 0))):
-            self._button(text, tip, slot)
+        self._button(">", "Step forward (Right)", lambda: window.step(1))
+        self._button(">|", "End (End)", window.go_end)
         self.addSeparator()
         self.loop = QtWidgets.QCheckBox("Loop")
         self.loop.setToolTip("Loop playback; with frames selected on the timeline, play only those")

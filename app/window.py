@@ -193,8 +193,8 @@ class MainWindow(FileActions, ModelActions, PinActions, QtWidgets.QMainWindow):
         self._act(v, "&Play / pause", self.toggle_play, "Space")
         self._act(v, "Step &back", lambda: self.step(-1), "Left")
         self._act(v, "Step &forward", lambda: self.step(1), "Right")
-        self._act(v, "&Start", lambda: self.set_frame(0), "Home")
-        self._act(v, "&End", lambda: self.set_frame((self.doc.length - 1) if self.doc else 0), "End")
+        self._act(v, "&Start", self.go_start, "Home")
+        self._act(v, "&End", self.go_end, "End")
         v.addSeparator()
         self._act(v, "&Reset camera", self.viewport.reset_camera, "R")
         self.act_follow = self._act(v, "&Follow root", self.viewport.set_follow_root, "F", checkable=True)
@@ -281,6 +281,12 @@ class MainWindow(FileActions, ModelActions, PinActions, QtWidgets.QMainWindow):
             self.timeline.set_frame(frame)
         self.frame_label.setText(f"frame {frame} / {self.doc.length - 1}   {frame / self.doc.fps:6.2f} s")
         self.transport.sync()
+
+    def go_start(self) -> None:
+        self.set_frame(0)
+
+    def go_end(self) -> None:
+        self.set_frame((self.doc.length - 1) if self.doc else 0)
 
     def step(self, d: int) -> None:
         self.pause()
