@@ -60,6 +60,16 @@ def read_text(path: str | Path) -> str:
         return data.decode("latin-1")
 
 
+def zip_member_names(archive: str | Path) -> list[str]:
+    """The file members of a zip archive, sorted; MotionFileError when the zip cannot be read."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            names = zf.namelist()
+    except (OSError, zipfile.BadZipFile, ValueError) as e:
+        raise MotionFileError(archive, f"not a readable zip archive ({e})") from None
+    return sorted(n for n in names if not n.endswith("/"))
+
+
 def iter_files(root: str | Path, pattern: str) -> Iterator[Path]:
     """Paths matching a glob-style pattern below a folder or inside a zip archive, sorted.
 
@@ -67,20 +77,15 @@ def iter_files(root: str | Path, pattern: str) -> Iterator[Path]:
     """
     root = Path(root)
     if root.is_file() and root.suffix.lower() == ".zip":
-        with zipfile.ZipFile(root) as zf:
-            names = sorted(n for n in zf.namelist() if not n.endswith("/") and fnmatch.fnmatch(n, pattern))
-        for n in names:
-            yield root / n
+        for n in zip_member_names(root):
+            if fnmatch.fnmatch(n, pattern):
+                yield root / n
     else:
         yield from sorted(p for p in root.glob(pattern) if p.is_file())
 
 
 def archive_members(archive: str | Path, suffixes: tuple[str, ...]) -> list[str]:
-    """Members of a zip whose names end with one of ``suffixes`` (case-insensitive), sorted; for a
-    browser that lets the user pick one. MotionFileError when the zip cannot be read."""
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            names = zf.namelist()
-    except (OSError, zipfile.BadZipFile, ValueError) as e:
-        raise MotionFileError(archive, f"not a readable zip archive ({e})") from None
-    return sorted(n for n in names if not n.endswith("/") and n.lower().endswith(tuple(x.lower() for x in suffixes)))
+    """Members of a zip whose names end with one of ``suffixes`` (case-insensitive); for a browser
+    that lets the user pick one."""
+    ends = tuple(x.lower() for x in suffixes)
+    return [n for n in zip_member_names(archive) if n.lower().endswith(ends)]
