@@ -62,18 +62,6 @@ def formats(tmp: Path) -> dict:
             load_model(d)
         return read
 
-    def project_mutate(r, data):
-        if r.random() < 0.3:
-            return F._rezip(data, lambda name, raw: F._mutate(r, raw, None) if name.endswith(".npz") else raw)
-        return F._mutate(r, data, "project.json")
-
-    def weights_mutate(r, data):
-        if r.random() < 0.3:
-            n = int.from_bytes(data[:8], "little")
-            head = G.mutate_text(r, data[8:8 + n])
-            return len(head).to_bytes(8, "little") + head + data[8 + n:]
-        return G.mutate_binary(r, data)
-
     return {
         "bvh": (Path(G.write_bvh(random_motion(sk, 30, seed=2), tmp / "a.bvh")).read_bytes(), G.mutate_text,
                 "fuzz.bvh", load_motion, ["info"]),
@@ -83,12 +71,12 @@ def formats(tmp: Path) -> dict:
         "tang": (G._tang_dance(tmp), G.mutate_text, "skeletons.json", load_motion, ["info"]),
         "npz": (npz_bytes(random_motion(sk, 60, seed=0)), lambda r, d: F._mutate(r, d, None), "fuzz.npz",
                 load_motion, ["info"]),
-        "project": (project, project_mutate, "fuzz.csgnproj", load_project, ["export", "{}", str(tmp / "o.bvh")]),
+        "project": (project, F.mutate_project, "fuzz.csgnproj", load_project, ["export", "{}", str(tmp / "o.bvh")]),
         "plan": (plan, lambda r, d: F._json_edit(r, d) if r.random() < 0.5 else G.mutate_text(r, d), "plan.json",
                  read_plan, ["complete", "--plan", "{}", "-o", str(tmp / "o.npz")]),
         "model config": (config, G.mutate_text, "config.json", in_model("config.json"),
                          ["generate", "--model", "{dir}", "--seconds", "1", "-o", str(tmp / "o.npz")]),
-        "safetensors": (weights, weights_mutate, "model.safetensors", in_model("model.safetensors"),
+        "safetensors": (weights, G.mutate_weights, "model.safetensors", in_model("model.safetensors"),
                         ["generate", "--model", "{dir}", "--seconds", "1", "-o", str(tmp / "o.npz")]),
     }
 

@@ -88,6 +88,13 @@ def _mutate(rng, data: bytes, json_member: str | None) -> bytes:
     return _rezip(data, lambda name, raw: _json_edit(rng, raw) if name == json_member else raw)
 
 
+def mutate_project(rng, data: bytes) -> bytes:
+    """A project's mutations: its members are npz files, mutated inside too, and its manifest JSON."""
+    if rng.random() < 0.3:
+        return _rezip(data, lambda name, raw: _mutate(rng, raw, None) if name.endswith(".npz") else raw)
+    return _mutate(rng, data, "project.json")
+
+
 def _run(read, cases, name: str | None = None):
     """Every case either reads or raises the project's error: one line (naming ``name``, the file,
     when given), under 5 s and 300 MB."""
@@ -129,12 +136,7 @@ def test_mutated_project_files_give_one_line_errors(tmp_path):
         target.write_bytes(data)
         load_project(target)
 
-    def members(data):  # project members are npz files: mutate inside them too
-        if rng.random() < 0.3:
-            return _rezip(data, lambda name, raw: _mutate(rng, raw, None) if name.endswith(".npz") else raw)
-        return _mutate(rng, data, "project.json")
-
-    _run(read, (members(good) for _ in range(CASES)), "fuzz.csgnproj")
+    _run(read, (mutate_project(rng, good) for _ in range(CASES)), "fuzz.csgnproj")
 
 
 @pytest.mark.parametrize("declared", [2**33, 2**45])

@@ -106,6 +106,15 @@ def mutate_binary(rng, data: bytes) -> bytes:
     return bytes(b)
 
 
+def mutate_weights(rng, data: bytes) -> bytes:
+    """A safetensors file's mutations: its JSON header (under a consistent length prefix) or its bytes."""
+    if rng.random() < 0.3:
+        n = int.from_bytes(data[:8], "little")
+        head = mutate_text(rng, data[8:8 + n])
+        return len(head).to_bytes(8, "little") + head + data[8 + n:]
+    return mutate_binary(rng, data)
+
+
 def test_mutated_vmd_files_give_one_line_errors(tmp_path):
     good = _vmd_good(tmp_path)
     target = tmp_path / "fuzz.vmd"
@@ -170,14 +179,7 @@ def test_mutated_weights_give_one_line_errors(tmp_path):
         (folder / "model.safetensors").write_bytes(data)
         load_model(folder)
 
-    def mutate(rng, data):  # noqa: F811
-        if rng.random() < 0.3:  # the JSON header: its length prefix and its text
-            n = int.from_bytes(data[:8], "little")
-            head = mutate_text(rng, data[8:8 + n])
-            return len(head).to_bytes(8, "little") + head + data[8 + n:]
-        return mutate_binary(rng, data)
-
-    _run(read, _cases(rng, good, mutate), "fuzz")
+    _run(read, _cases(rng, good, mutate_weights), "fuzz")
 
 
 def test_a_vmd_key_at_a_huge_frame_imports_fast_or_is_refused(tmp_path):
