@@ -21,15 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from score_checkpoints import reconstruction_cm  # noqa: E402
-
 from csgn_core.model.config import preset  # noqa: E402
-from csgn_core.model.features import FeatureCodec  # noqa: E402
 from csgn_core.model.inference import measure_inverse_fidelity  # noqa: E402
 from csgn_core.model.train.quality import quick_fd  # noqa: E402
-from csgn_core.model.train.trainer import Trainer
-from csgn_core.model.train.windows import WindowSampler, measure_diff_gain, resolve_dataset  # noqa: E402
-from csgn_core.motion.contacts import contact_point_indices  # noqa: E402
+from csgn_core.model.train.run import fit_to_data  # noqa: E402
+from csgn_core.model.train.trainer import Trainer  # noqa: E402
+from csgn_core.model.train.windows import resolve_dataset  # noqa: E402
+from score_checkpoints import reconstruction_cm  # noqa: E402
 
 
 def build(args) -> Trainer:
@@ -39,13 +37,7 @@ def build(args) -> Trainer:
         mcfg.override(text)
     for text in args.train_set:
         tcfg.override(text)
-    if mcfg.foot_contacts:
-        mcfg.stats = {"contact_joints": contact_point_indices(ds.skeleton)}
-    sampler = WindowSampler(ds, mcfg.window, contact_joints=mcfg.stats.get("contact_joints"))
-    stats = dict(sampler.stats, diff_gain=measure_diff_gain(sampler, np.random.default_rng(args.seed)))
-    sampler.stats, sampler.codec = stats, FeatureCodec(ds.skeleton, stats)
-    mcfg.stats, mcfg.skeleton, mcfg.fps = stats, ds.skeleton.to_dict(), float(ds.fps)
-    return Trainer(mcfg, tcfg, sampler, seed=args.seed)
+    return Trainer(mcfg, tcfg, fit_to_data(mcfg, ds, args.seed), seed=args.seed)
 
 
 def main() -> int:

@@ -141,6 +141,22 @@ def train(opts: "TrainRun") -> int:
         dist.close()
 
 
+def fit_to_data(mcfg: ModelConfig, ds, seed: int = 0, say: bool = True) -> WindowSampler:
+    """A new run's data side: foot contacts where the skeleton's feet are known, the window sampler,
+    and the feature statistics (with the measured difference gains) filled into ``mcfg``."""
+    if mcfg.foot_contacts:  # before the sampler is built: it fills the contact channels
+        mcfg.foot_contacts = _feet_known(ds.skeleton, say)
+        if mcfg.foot_contacts:
+            mcfg.stats = {"contact_joints": contact_point_indices(ds.skeleton)}
+    sampler = WindowSampler(ds, mcfg.window, stats=None, contact_joints=mcfg.stats.get("contact_joints"))
+    stats = dict(sampler.stats)
+    stats["diff_gain"] = measure_diff_gain(sampler, np.random.default_rng(seed))
+    sampler.stats = stats
+    sampler.codec = FeatureCodec(ds.skeleton, stats)
+    mcfg.stats, mcfg.skeleton, mcfg.fps = stats, ds.skeleton.to_dict(), float(ds.fps)
+    return sampler
+
+
 def _train(args: "TrainRun", dist: Dist, device: torch.device) -> int:
     out = Path(args.out)
     lead = dist.rank == 0
@@ -172,16 +188,7 @@ def _train(args: "TrainRun", dist: Dist, device: torch.device) -> int:
         for text in args.set:
             mcfg.override(text)
         mcfg.prior_config()  # a bad GP setting fails here, before any data work
-        if mcfg.foot_contacts:  # before the sampler is built: it fills the contact channels
-            mcfg.foot_contacts = _feet_known(ds.skeleton, lead)
-            if mcfg.foot_contacts:
-                mcfg.stats = {"contact_joints": contact_point_indices(ds.skeleton)}
-        sampler = WindowSampler(ds, mcfg.window, stats=None, contact_joints=mcfg.stats.get("contact_joints"))
-        stats = dict(sampler.stats)
-        stats["diff_gain"] = measure_diff_gain(sampler, np.random.default_rng(args.seed))
-        sampler.stats = stats
-        sampler.codec = FeatureCodec(ds.skeleton, stats)
-        mcfg.stats, mcfg.skeleton, mcfg.fps = stats, ds.skeleton.to_dict(), float(ds.fps)
+        sampler = fit_to_data(mcfg, ds, args.seed, say=lead)
     for name, value in (("gp_target", args.gp_target), ("batch", args.batch), ("n_critic", args.n_critic),
                         ("checkpoint_minutes", args.checkpoint_minutes), ("sample_minutes", args.sample_minutes),
                         ("cycle_x_g", args.cycle_x_g), ("cycle_z_g", args.cycle_z_g)):
