@@ -184,6 +184,10 @@ class TrainConfig:
     latent_moments: float = 0.0  # weight of the moment term on H(x)
     latent_decorrelate: float = 0.0  # within it, the weight of the channels' cross-correlations (the prior's are 0)
     foot_still: float = 0.0  # weight of the speed over the floor of heel and toe points G marks in contact
+    # Weight of the squared log-ratio of free samples' mean speeds (every joint relative to the root, and the
+    # root over the floor) to the data's: the recipe's reconstruction terms pull G towards a still average
+    # body (session 6: root 0.06-0.24x, joints 0.3-0.55x real), which the critic alone did not undo.
+    motion_stats: float = 0.0
     complete: float = 0.0  # weight of the completion losses (pins, gap, path, critic)
     complete_batch: int = 8  # windows per step through the completion path
     complete_window: int = 128  # their length in frames: a pin, a gap of up to complete_max_gap, a pin

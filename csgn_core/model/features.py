@@ -291,6 +291,15 @@ class FeatureCodec(nn.Module):
         w = torch.minimum(w[:, 1:], w[:, :-1])
         return (w * v).sum() / w.sum().clamp_min(1.0)
 
+    def speed_profile(self, feat: torch.Tensor) -> torch.Tensor:
+        """(J + 1,) mean speeds over the batch, cm per frame: every joint relative to the root, then
+        the root over the floor. What ``TrainConfig.motion_stats`` matches between fake and real."""
+        p = self.world_positions(feat)  # (N, T, J, 3)
+        rel = p - p[:, :, :1]
+        joints = (rel[:, 1:] - rel[:, :-1]).norm(dim=-1).mean(dim=(0, 1))  # (J,)
+        root = (p[:, 1:, 0, [0, 2]] - p[:, :-1, 0, [0, 2]]).norm(dim=-1).mean()
+        return torch.cat([joints, root[None]])
+
     # features -> motion --------------------------------------------------------------------------
     def decode_np(self, feat: np.ndarray | torch.Tensor, origin: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(9, F, J) features -> (rotations (F, J, 4) continuous unit quaternions, root (F, 3) cm).

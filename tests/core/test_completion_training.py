@@ -220,3 +220,22 @@ def test_inverse_regressor_settings_train_without_a_critic():
     for net in "GH":
         assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith(net + ".")), net
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("D."))  # no critic step
+
+
+def test_speed_match_term_moves_g_towards_the_data_speeds():
+    tr = toy_trainer(seed=8)
+    tr.tcfg.motion_stats = 1.0
+    real = tr.real_speeds()
+    assert real.shape == (tr.skeleton.n_joints + 1,) and torch.all(real[1:] > 0.05)  # [0]: the root to itself
+    # A still body (every frame the first frame's pose, no root travel) costs; the data's own windows cost little.
+    x = tr.sampler.sample(8, np.random.default_rng(1), yaw=True)
+    still = x[:, :, :1].expand_as(x).clone()
+    still[:, 6:8, :, 0] = 0.0  # no root velocity
+    cost = lambda f: float(((tr.codec.speed_profile(f) + 0.05).log() - real.log()).pow(2).mean())  # noqa: E731
+    assert cost(still) > 10 * cost(x)
+    before = state(tr)
+    logs = [tr.train_step() for _ in range(4)]
+    vals = [m["speed_match"] for m in logs]
+    assert all(np.isfinite(vals)) and len({round(v, 6) for v in vals}) > 1
+    after = tr.model_tensors()
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("G."))

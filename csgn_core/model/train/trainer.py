@@ -143,6 +143,7 @@ class Trainer:
         t0 = mcfg.window // mcfg.step_frames
         self.kernel_rows = torch.from_numpy(self.prior.kernel_rows(t0)).float().to(self.device)  # (C, T0)
         self._conditioners: dict[tuple, GPConditioner] = {}
+        self._real_speeds: torch.Tensor | None = None
 
     # helpers --------------------------------------------------------------------------------------
     def autocast(self):
@@ -203,6 +204,10 @@ class Trainer:
             loss_feet = self.codec.foot_slide(fake)
             loss_g = loss_g + t.foot_still * loss_feet
             feet["foot_slide"] = float(loss_feet.detach())
+        if t.motion_stats > 0:
+            loss_speed = ((self.codec.speed_profile(fake) + 0.05).log() - self.real_speeds().log()).pow(2).mean()
+            loss_g = loss_g + t.motion_stats * loss_speed
+            feet["speed_match"] = float(loss_speed.detach())
         z_through_g = t.cycle_z_g > 0 and t.cycle_z > 0
         if z_through_g:  # G also learns to keep z recoverable, with cycle_z_g of the z-cycle's weight
             with self.autocast():
@@ -265,6 +270,16 @@ class Trainer:
             "cycle_z": float(loss_z.detach()), "cycle_x": float(loss_x.detach()), **feet,
             **job, "step_s": dt,
         }
+
+    def real_speeds(self) -> torch.Tensor:
+        """(J + 1,) the data's mean speeds (``FeatureCodec.speed_profile``) + 0.05 cm, from 256 windows
+        drawn once per process with a generator of their own (a resumed run's stream is untouched)."""
+        if self._real_speeds is None:
+            rng = np.random.default_rng([self.seed, 7919])
+            with torch.no_grad():
+                x = torch.cat([self.sampler.sample(64, rng, yaw=True) for _ in range(4)]).to(self.device)
+                self._real_speeds = self.codec.speed_profile(x) + 0.05
+        return self._real_speeds
 
     def conditioner(self, layout: CompletionLayout) -> GPConditioner:
         key = (layout.T0, layout.a, layout.b)
