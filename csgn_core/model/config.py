@@ -166,6 +166,11 @@ class TrainConfig:
     gp_weight: float = 10.0
     gp_target: float = 0.1  # the paper pulls the critic's gradient norm towards 0.1 (1.0 in WGAN-GP)
     n_critic: int = 5  # critic updates per generator update
+    # The gradient penalty on D's own input (the codec's critic features of real and generated windows,
+    # interpolated) rather than on the 9-channel features: the codec then runs once per window without
+    # a graph and stays out of the penalty's double backward (a third of the step's time; issue 18).
+    # Off for checkpoints written before it existed, so a resumed old run keeps its penalty.
+    gp_critic_input: bool = False
     cycle_z: float = 1.0  # weight of ||H(G(z)) - z|| (trains H)
     cycle_x: float = 1.0  # weight of ||G(H(x)) - x|| for H
     cycle_x_g: float = 0.0  # how much of the x-cycle gradient also reaches G
@@ -193,7 +198,10 @@ class TrainConfig:
     complete_window: int = 128  # their length in frames: a pin, a gap of up to complete_max_gap, a pin
     complete_max_gap: int = 72
     complete_recon: float = 0.5  # share of them decoded at the GP's conditional mean and compared with the real gap
-    amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
+    amp: bool = True  # bf16 autocast on CUDA
+    # bf16 autocast on a CPU with native bf16 (AVX512-BF16 or AMX; elsewhere emulated and slower, so off):
+    # the cpu preset's step 0.74 -> 0.57 s on the development machine (docs/benchmarks.md).
+    cpu_bf16: bool = False
     checkpoint_minutes: float = 5.0
     sample_minutes: float = 5.0
     log_every: int = 10
@@ -226,7 +234,8 @@ class TrainConfig:
 
 
 # The recipe that makes H invert G and trains the completion path (docs/model.md), on in every preset.
-_RECIPE = dict(cycle_x_g=1.0, cycle_z_g=1.0, mirror=True, latent_moments=1.0, complete=1.0, foot_still=1.0)
+_RECIPE = dict(cycle_x_g=1.0, cycle_z_g=1.0, mirror=True, latent_moments=1.0, complete=1.0, foot_still=1.0,
+               gp_critic_input=True)
 
 # Table 1 widths (1024 latent, 512 .. 32 in the generator), narrow halves them; cpu learns in about
 # an hour on two cores; tiny exists for tests.
@@ -235,19 +244,19 @@ PRESETS: dict[str, tuple[dict, dict]] = {
         dict(latent_channels=1024, n_temporal_up=4, window=128, g_width=512, g_min_width=32, d_width=512,
              d_min_width=32, h_width=512, h_min_width=32, gp_sigma_bar=100.0, critic_world_velocity=True,
              foot_contacts=True, h_varying=True, h_graph="dense"),
-        dict(batch=32, n_critic=5, **_RECIPE),
+        dict(batch=32, n_critic=5, cpu_bf16=True, **_RECIPE),
     ),
     "narrow": (
         dict(latent_channels=512, n_temporal_up=4, window=128, g_width=256, g_min_width=16, d_width=256,
              d_min_width=16, h_width=256, h_min_width=16, gp_sigma_bar=100.0, critic_world_velocity=True,
              foot_contacts=True, h_varying=True, h_graph="dense"),
-        dict(batch=32, n_critic=5, **_RECIPE),
+        dict(batch=32, n_critic=5, cpu_bf16=True, **_RECIPE),
     ),
     "cpu": (
         dict(latent_channels=96, n_temporal_up=3, window=64, g_width=128, g_min_width=32, d_width=128,
              d_min_width=32, h_width=256, h_min_width=24, gp_sigma_bar=16.0, critic_world_velocity=True,
              foot_contacts=True, h_varying=True, h_graph="dense"),
-        dict(batch=16, n_critic=2, checkpoint_minutes=5.0, sample_minutes=5.0, **_RECIPE),
+        dict(batch=16, n_critic=2, checkpoint_minutes=5.0, sample_minutes=5.0, cpu_bf16=True, **_RECIPE),
     ),
     "tiny": (
         dict(latent_channels=8, n_temporal_up=2, window=16, g_width=16, g_min_width=8, d_width=16, d_min_width=8,

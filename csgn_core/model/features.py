@@ -59,6 +59,22 @@ def sixd_to_matrix(x: torch.Tensor) -> torch.Tensor:
     return torch.stack([b1, b2, _cross(b1, b2)], dim=-1)
 
 
+def sixd_planes(f6: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(N, 6, ...) channel-major 6D features -> the rotation's three columns b1, b2, b3, each (N, 3, ...).
+
+    The same Gram-Schmidt as ``sixd_to_matrix``, on whole planes of the channel-major features:
+    reducing over a strided axis of length 3 (what (..., 6) inputs ask) ran several times slower
+    and made the rotations the codec's largest cost.
+    """
+    a1, a2 = f6[:, :3], f6[:, 3:6]
+    b1 = a1 / (a1 * a1).sum(1, keepdim=True).sqrt().clamp_min(1e-6)
+    a2 = a2 - (b1 * a2).sum(1, keepdim=True) * b1
+    b2 = a2 / (a2 * a2).sum(1, keepdim=True).sqrt().clamp_min(1e-6)
+    (x1, y1, z1), (x2, y2, z2) = b1.unbind(1), b2.unbind(1)
+    b3 = torch.stack([y1 * z2 - z1 * y2, z1 * x2 - x1 * z2, x1 * y2 - y1 * x2], dim=1)
+    return b1, b2, b3
+
+
 def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     # Written out: for many tiny vectors this is faster than torch.cross.
     ax, ay, az = a.unbind(-1)
@@ -67,8 +83,9 @@ def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def _mat3(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(..., 3, 3) @ (..., 3, 3) as broadcast products: batched 3x3 matmuls are slow on CPU."""
-    return (a[..., :, :, None] * b[..., None, :, :]).sum(-2)
+    """(..., 3, 3) @ (..., 3, 3). torch 2.13's batched matmul beats broadcast products by 20x on CPU
+    (0.3 against 7.6 ms for 18,000 pairs; the products were faster in older releases)."""
+    return torch.matmul(a, b)
 
 
 def matrix_to_6d(m: torch.Tensor) -> torch.Tensor:
@@ -127,7 +144,7 @@ def fk_torch(local: torch.Tensor, root: torch.Tensor, offsets: torch.Tensor, par
         gp = torch.stack([glob[p] for p in par], dim=-3)  # (..., n, 3, 3)
         pp = torch.stack([pos[p] for p in par], dim=-2)  # (..., n, 3)
         off = offsets[idx].to(local.dtype)  # (n, 3)
-        new_pos = pp + (gp * off[:, None, :]).sum(-1)
+        new_pos = pp + torch.matmul(gp, off[:, :, None])[..., 0]
         new_glob = _mat3(gp, local[..., idx, :, :])
         for k, j in enumerate(idx):
             pos[j], glob[j] = new_pos[..., k, :], new_glob[..., k, :, :]
@@ -195,7 +212,7 @@ class FeatureCodec(nn.Module):
     # torch side -------------------------------------------------------------------------------
     def rotations(self, feat: torch.Tensor) -> torch.Tensor:
         """(N, 9, T, J) -> (N, T, J, 3, 3) local rotation matrices."""
-        return sixd_to_matrix(feat[:, :N_ROT].permute(0, 2, 3, 1).float())
+        return torch.stack(sixd_planes(feat[:, :N_ROT].float()), dim=2).permute(0, 3, 4, 1, 2)
 
     def canonical(self, feat: torch.Tensor) -> torch.Tensor:
         """Re-orthonormalised 6D and masked root channels: what a real window looks like."""
@@ -260,8 +277,9 @@ class FeatureCodec(nn.Module):
         velocities over the floor."""
         with torch.autocast(device_type=feat.device.type, enabled=False):
             feat = feat.float()
-            rot = self.rotations(feat)
-            six = matrix_to_6d(rot).permute(0, 3, 1, 2)
+            b1, b2, b3 = sixd_planes(feat[:, :N_ROT])
+            six = torch.cat([b1, b2], dim=1)  # (N, 6, T, J): matrix_to_6d of the rotations
+            rot = torch.stack([b1, b2, b3], dim=2).permute(0, 3, 4, 1, 2)  # (N, T, J, 3, 3)
             rel, hs, hc = self._relative(rot)
             pos = self._local(rel, hs, hc).permute(0, 3, 1, 2)  # (N, 3, T, J)
             base = torch.cat([six, feat[:, N_ROT:] * self.mask[:, N_ROT:], pos], dim=1)  # (N, 12, T, J)

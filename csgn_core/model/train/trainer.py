@@ -104,6 +104,14 @@ class Dist:
             torch.distributed.destroy_process_group()
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX tiles); torch's own probes."""
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except Exception:  # private probes: absent in another torch means "do not rely on it"
+        return False
+
+
 def _scale_grad(x: torch.Tensor, k: float) -> torch.Tensor:
     """x in the forward pass; k times the gradient in the backward pass."""
     return x * k + x.detach() * (1.0 - k)
@@ -138,7 +146,8 @@ class Trainer:
         self.rng = np.random.default_rng([seed, self.dist.rank])
         self.step = 0
         self.elapsed = 0.0
-        self.amp = tcfg.amp and self.device.type == "cuda"
+        self.amp = (tcfg.amp and self.device.type == "cuda") or (tcfg.cpu_bf16 and self.device.type == "cpu"
+                                                                 and cpu_has_native_bf16())
         self.ranks_in_sync = True
         t0 = mcfg.window // mcfg.step_frames
         self.kernel_rows = torch.from_numpy(self.prior.kernel_rows(t0)).float().to(self.device)  # (C, T0)
@@ -148,7 +157,7 @@ class Trainer:
     # helpers --------------------------------------------------------------------------------------
     def autocast(self):
         if self.amp:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def latent(self, n: int) -> torch.Tensor:
@@ -174,14 +183,22 @@ class Trainer:
         # 1. critic
         _requires_grad(self.D, True)
         loss_d = penalty = gnorm = d_real = d_fake = torch.zeros(1, device=self.device)
+        real_ci = None
         for _ in range(t.n_critic):
             real = self.real(B)
             z = self.latent(B)
             with torch.no_grad(), self.autocast():
                 fake = self.G(z).float()
             eps = torch.from_numpy(self.rng.random(B)).float().to(self.device)[:, None, None, None]
-            x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
-            scores = self.critic(torch.cat([real, fake, x_hat]))
+            if t.gp_critic_input:
+                with torch.no_grad():
+                    real_ci, fake_ci = self.codec.critic_input(real), self.codec.critic_input(fake)
+                x_hat = (eps * real_ci + (1 - eps) * fake_ci).requires_grad_(True)
+                with self.autocast():
+                    scores = self.D(torch.cat([real_ci, fake_ci, x_hat])).float()
+            else:
+                x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+                scores = self.critic(torch.cat([real, fake, x_hat]))
             d_real, d_fake, d_hat = scores[:B], scores[B:2 * B], scores[2 * B:]
             grad, = torch.autograd.grad(d_hat.sum(), x_hat, create_graph=True)
             gnorm = grad.flatten(1).norm(dim=1)
@@ -228,7 +245,8 @@ class Trainer:
             loss_z = self.z_cycle_loss(z_rec, z)
         if t.n_critic == 0:  # no critic batch to reuse
             real = self.real(B)
-        real_ci = self.codec.critic_input(real)[:, :N_CRITIC_BASE]
+        if real_ci is None:
+            real_ci = self.codec.critic_input(real)
         self.G.eval()  # the x-cycle runs G as inference does (batch norm with running statistics)
         g_grads = None
         if t.cycle_x_g > 0 and t.cycle_x > 0:
@@ -237,8 +255,8 @@ class Trainer:
         else:
             _requires_grad(self.G, False)
         with self.autocast():
-            rec = self.G(self.H(self.codec.critic_input(real))).float()
-        loss_x = F.l1_loss(self.codec.critic_input(rec)[:, :N_CRITIC_BASE], real_ci)
+            rec = self.G(self.H(real_ci)).float()
+        loss_x = F.l1_loss(self.codec.critic_input(rec)[:, :N_CRITIC_BASE], real_ci[:, :N_CRITIC_BASE])
         (t.cycle_x * loss_x if z_through_g else t.cycle_z * loss_z + t.cycle_x * loss_x).backward()
         self.G.train()
         _requires_grad(self.G, True)
