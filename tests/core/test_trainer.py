@@ -2,6 +2,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -149,3 +150,33 @@ def _kill_group(proc: subprocess.Popen) -> None:
     except ProcessLookupError:
         pass
     proc.communicate()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows has no catchable SIGTERM (terminate() ends the process)")
+def test_sigterm_saves_a_checkpoint_and_stops(tmp_path):
+    import signal
+    import time
+
+    data = tmp_path / "toy.npz"
+    toy_dataset().save(data)
+    out = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "csgn_core.cli.train", "--data", str(data), "--preset", "tiny", "--out", str(out),
+           "--minutes", "10", "--device", "cpu", "--no-progress", "--threads", "1"]
+    # As a shell's background job starts it: SIGINT ignored, so only the handler can catch the stop.
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        deadline = time.monotonic() + 120
+        log = out / "metrics.jsonl"
+        while time.monotonic() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= 3):
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "stopped at step" in stderr, stderr[-2000:]
+    step = read_checkpoint(latest_checkpoint(out))[0]["state"]["step"]
+    assert step >= 3 and step == json.loads(log.read_text().splitlines()[-1])["step"]

@@ -157,6 +157,31 @@ def fit_to_data(mcfg: ModelConfig, ds, seed: int = 0, say: bool = True) -> Windo
     return sampler
 
 
+def _stop_signals_interrupt():
+    """Make SIGTERM (``kill``, a container or service stop) and SIGINT stop training as Ctrl+C does:
+    save a checkpoint, then stop. A job started in the background by a shell ignores SIGINT, and
+    SIGTERM's default ends the process without saving. Returns a function that puts them back."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    old = {}
+    for name in ("SIGTERM", "SIGINT"):
+        sig = getattr(signal, name, None)
+        if sig is None:
+            continue
+        try:
+            old[sig] = signal.signal(sig, interrupt)
+        except ValueError:  # not the main thread: leave the process's handlers alone
+            pass
+
+    def restore():
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    return restore
+
+
 def _train(args: "TrainRun", dist: Dist, device: torch.device) -> int:
     out = Path(args.out)
     lead = dist.rank == 0
@@ -226,6 +251,7 @@ def _train(args: "TrainRun", dist: Dist, device: torch.device) -> int:
     last_ck = last_sample = t0
     window_count = 0
     interrupted = False
+    restore = _stop_signals_interrupt()
     try:
         while True:
             now = time.monotonic()
@@ -262,6 +288,7 @@ def _train(args: "TrainRun", dist: Dist, device: torch.device) -> int:
     except KeyboardInterrupt:
         interrupted = True  # keep what was learned: save below, then report the interrupt
     finally:
+        restore()
         if bar is not None:
             bar.close()
     trainer.ranks_in_sync = dist.in_sync([trainer.G, trainer.D, trainer.H])
