@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from csgn_core.cli.common import add_npz_compression
 from csgn_core.errors import CSGNError
 
 
@@ -109,6 +110,7 @@ def _parser(argv0: str | None = None) -> argparse.ArgumentParser:
     gen.add_argument("--seconds", type=float, default=10.0)
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("-o", "--output", required=True, help="output file (.bvh, .npz)")
+    add_npz_compression(gen)
     gen.set_defaults(func=cmd_generate)
 
     _add_sampling_commands(sub, full=argv0 in SAMPLING_COMMANDS)
@@ -307,7 +309,7 @@ def cmd_generate(args) -> int:
     t0 = time.perf_counter()
     motion = generate(model, args.seconds, args.seed)
     t1 = time.perf_counter()
-    save_motion(motion, args.output)
+    save_motion(motion, args.output, npz_compression=args.npz_compression)
     t2 = time.perf_counter()
     print(f"wrote {args.output}: {motion.n_frames} frames at {motion.fps:g} fps "
           f"(generated in {t1 - t0:.2f} s, written in {t2 - t1:.2f} s)")

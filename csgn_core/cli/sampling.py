@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from csgn_core.cli.common import parse_namespace
+from csgn_core.cli.common import add_npz_compression, parse_namespace
 from csgn_core.editing.completion import fill, predict
 from csgn_core.editing.plan import build_timeline, parse_pin, read_plan
 from csgn_core.errors import CSGNError
@@ -19,6 +19,7 @@ def add_predict_args(p) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--refine", type=float, default=0.0, metavar="SECONDS", help="latent refinement budget")
     p.add_argument("-o", "--output", required=True, help="output file (.bvh, .npz)")
+    add_npz_compression(p)
 
 
 def add_complete_args(p) -> None:
@@ -31,6 +32,7 @@ def add_complete_args(p) -> None:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--refine", type=float, default=None, metavar="SECONDS", help="latent refinement budget")
     p.add_argument("-o", "--output", required=True, help="output file (.bvh, .npz) or project (.csgnproj)")
+    add_npz_compression(p)
 
 
 def predict_main(args) -> int:
@@ -44,7 +46,7 @@ def predict_main(args) -> int:
     model = load_model(model_location(a.model))
     t0 = time.perf_counter()
     out = predict(model, load_motion(a.prefix), a.seconds, a.seed, refine_seconds=a.refine)
-    save_motion(out, a.output)
+    save_motion(out, a.output, npz_compression=a.npz_compression)
     print(f"wrote {a.output}: {out.meta['prefix_frames']} prefix + {out.n_frames - out.meta['prefix_frames']} "
           f"predicted frames at {out.fps:g} fps ({time.perf_counter() - t0:.2f} s)")
     return 0
@@ -76,7 +78,7 @@ def complete_main(args) -> int:
         from csgn_core.editing.project import save_project
         save_project(doc, a.output)
     else:
-        save_motion(doc.fill.motion, a.output)
+        save_motion(doc.fill.motion, a.output, npz_compression=a.npz_compression)
     print(f"wrote {a.output}: {doc.length} frames at {doc.fps:g} fps, {len(doc.pins)} pins, "
           f"{len(doc.gaps())} gaps filled in {dt:.2f} s")
     return 0

@@ -50,9 +50,10 @@ def load_motion(path: str | Path, *, skeleton="tang23", **vmd_options) -> Motion
     raise MotionFileError(path, f"unknown motion file type {suffix or '(no extension)'}; readable: {', '.join(READABLE)}")
 
 
-def save_motion(motion: Motion, path: str | Path, **vmd_options) -> Path:
+def save_motion(motion: Motion, path: str | Path, npz_compression: str = "best", **vmd_options) -> Path:
     """Write a motion; position motions are solved to rotations first when the format needs them.
 
+    ``npz_compression`` ("none", "fast", "best") is the zlib level of an .npz (``io.npz.COMPRESSION``).
     ``vmd_options`` go to ``mmd.motion_to_vmd`` for .vmd (bone_map, leg_ik, reduce_error, target_rest).
     """
     suffix = _suffix(path)
@@ -63,7 +64,7 @@ def save_motion(motion: Motion, path: str | Path, **vmd_options) -> Path:
     if suffix == ".npz":
         from csgn_core.io.npz import write_npz
 
-        return write_npz(motion, path)
+        return write_npz(motion, path, npz_compression)
     if suffix == ".bvh":
         from csgn_core.io.bvh.write import write_bvh
 

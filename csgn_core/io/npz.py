@@ -22,12 +22,20 @@ FORMAT = "csgn-motion"
 VERSION = 1
 
 
-def write_npz(motion: Motion, path: str | Path) -> Path:
-    return write_bytes_atomic(path, npz_bytes(motion))
+# zlib levels ("best" is numpy's savez_compressed). Rotations in float64 barely compress: a 5-minute
+# take is 5.71 MB stored in 0.01 s, 5.47 MB at level 1 in 0.14 s, 5.44 MB at level 6 in 0.17 s.
+COMPRESSION = {"none": None, "fast": 1, "best": 6}
 
 
-def npz_bytes(motion: Motion) -> bytes:
-    """The .npz file of a motion as bytes (for embedding in project files)."""
+def write_npz(motion: Motion, path: str | Path, compression: str = "best") -> Path:
+    return write_bytes_atomic(path, npz_bytes(motion, compression))
+
+
+def npz_bytes(motion: Motion, compression: str = "best") -> bytes:
+    """The .npz file of a motion as bytes (for embedding in project files). ``compression``: one of
+    ``COMPRESSION``; every level reads back the same (numpy's own ``np.load`` reads them too)."""
+    if compression not in COMPRESSION:
+        raise ValueError(f"npz compression must be one of {', '.join(COMPRESSION)}, got {compression!r}")
     arrays: dict[str, np.ndarray] = {
         "format": np.array(FORMAT),
         "version": np.array(VERSION),
@@ -40,8 +48,13 @@ def npz_bytes(motion: Motion) -> bytes:
         arrays["root"] = motion.root.astype(np.float64)  # (F, 3)
     else:
         arrays["positions"] = motion.joint_positions.astype(np.float64)  # (F, J, 3)
+    level = COMPRESSION[compression]
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
+    method = zipfile.ZIP_STORED if level is None else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(buf, "w", compression=method, compresslevel=level) as zf:
+        for name, arr in arrays.items():
+            with zf.open(name + ".npy", "w", force_zip64=True) as f:
+                npy.write_array(f, np.asanyarray(arr), allow_pickle=False)
     return buf.getvalue()
 
 

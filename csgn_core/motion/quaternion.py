@@ -141,21 +141,23 @@ def to_matrix(q: np.ndarray) -> np.ndarray:
 
 
 def from_matrix(m: np.ndarray) -> np.ndarray:
-    """Rotation matrices (..., 3, 3) to quaternions, numerically robust (Shepperd's method)."""
+    """Rotation matrices (..., 3, 3) to quaternions, numerically robust (Shepperd's method).
+
+    Each matrix uses the candidate of its largest diagonal term (w, x, y or z). The shared sums and
+    differences are formed once on whole planes and the candidates picked per component: the
+    stacked (..., 4, 4) candidate table this replaced made it a third of decoding a generated take.
+    """
     m = np.asarray(m, dtype=float)
-    t = np.trace(m, axis1=-2, axis2=-1)
-    cands = np.stack(
-        [
-            np.stack([1 + t, m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]], -1),
-            np.stack([m[..., 2, 1] - m[..., 1, 2], 1 + 2 * m[..., 0, 0] - t, m[..., 0, 1] + m[..., 1, 0], m[..., 0, 2] + m[..., 2, 0]], -1),
-            np.stack([m[..., 0, 2] - m[..., 2, 0], m[..., 0, 1] + m[..., 1, 0], 1 + 2 * m[..., 1, 1] - t, m[..., 1, 2] + m[..., 2, 1]], -1),
-            np.stack([m[..., 1, 0] - m[..., 0, 1], m[..., 0, 2] + m[..., 2, 0], m[..., 1, 2] + m[..., 2, 1], 1 + 2 * m[..., 2, 2] - t], -1),
-        ],
-        axis=-2,
-    )
-    diag = np.stack([t, m[..., 0, 0], m[..., 1, 1], m[..., 2, 2]], -1)
-    best = np.argmax(diag, axis=-1)
-    q = np.take_along_axis(cands, best[..., None, None], axis=-2)[..., 0, :]
+    m00, m01, m02 = m[..., 0, 0], m[..., 0, 1], m[..., 0, 2]
+    m10, m11, m12 = m[..., 1, 0], m[..., 1, 1], m[..., 1, 2]
+    m20, m21, m22 = m[..., 2, 0], m[..., 2, 1], m[..., 2, 2]
+    t = m00 + m11 + m22
+    a, b, c = m21 - m12, m02 - m20, m10 - m01
+    d, e, f = m01 + m10, m02 + m20, m12 + m21
+    dw, dx, dy, dz = 1 + t, 1 + 2 * m00 - t, 1 + 2 * m11 - t, 1 + 2 * m22 - t
+    best = np.argmax(np.stack([t, m00, m11, m22], -1), axis=-1)
+    q = np.stack([np.choose(best, (dw, a, b, c)), np.choose(best, (a, dx, d, e)),
+                  np.choose(best, (b, d, dy, f)), np.choose(best, (c, e, f, dz))], -1)
     q = normalize(q)
     return np.where(q[..., :1] < 0, -q, q)
 

@@ -92,3 +92,18 @@ def test_reading_through_zip(tmp_path):
     np.testing.assert_allclose(load_motion(files[0]).positions, m.positions, atol=1e-9)
     with pytest.raises(MotionFileError, match="no member"):
         read_bytes(z / "inner" / "b.npz")
+
+
+@pytest.mark.parametrize("compression", ["none", "fast", "best"])
+def test_npz_compression_levels_read_back_the_same(tmp_path, compression):
+    m = random_motion(toy_skeleton(), 50, seed=3)
+    path = write_npz(m, tmp_path / f"take_{compression}.npz", compression)
+    back = read_npz(path)
+    np.testing.assert_array_equal(back.rotations, m.rotations)
+    np.testing.assert_array_equal(back.root, m.root)
+    with zipfile.ZipFile(path) as zf:
+        methods = {i.compress_type for i in zf.infolist()}
+    assert methods == {zipfile.ZIP_STORED if compression == "none" else zipfile.ZIP_DEFLATED}
+    assert sorted(np.load(path).files) == sorted(["format", "version", "skeleton", "fps", "meta", "rotations", "root"])
+    with pytest.raises(ValueError):
+        write_npz(m, tmp_path / "x.npz", "zstd")

@@ -78,3 +78,15 @@ def test_fit_rotations_recovers_a_rotation_and_falls_back_on_collinear_direction
     line = np.array([[0, 1.0, 0], [0, 2.0, 0]])
     got = Q.fit_rotations(line, np.broadcast_to([[1.0, 0, 0], [3.0, 0, 0]], (2, 2, 3)))
     np.testing.assert_allclose(got, Q.between(np.array([[0, 1.0, 0]] * 2), np.array([[1.0, 0, 0]] * 2)), atol=1e-9)
+
+
+def test_from_matrix_picks_each_branch_and_matches_the_candidate_formula():
+    rng = np.random.default_rng(4)
+    q = Q.normalize(rng.normal(size=(400, 4)))
+    m = Q.to_matrix(q)
+    # Half-turns about x, y and z and the identity: the x, y, z and w branches at their limits.
+    m[:4] = [np.eye(3), np.diag([1.0, -1, -1]), np.diag([-1.0, 1, -1]), np.diag([-1.0, -1, 1])]
+    got = Q.from_matrix(m)
+    assert np.all(got[:, 0] >= 0)
+    np.testing.assert_allclose(Q.to_matrix(got), m, atol=1e-12)
+    np.testing.assert_allclose(got[:4], [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], atol=1e-12)

@@ -14,9 +14,8 @@ alpha), so nothing of size T0 x K is formed. The solver is the cold cost of a ne
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft as sfft
-import scipy.linalg as sla
 
+from csgn_core.model.gp import fft as sfft
 from csgn_core.model.gp.plan import FFTGroup, LowRankGroup, SamplingPlan, fft_workers
 
 
@@ -112,12 +111,16 @@ class _Part:
         ab[~np.broadcast_to(inside, ab.shape)] = 0.0
         ab[lag[None] > cut[:, None, None]] = 0.0
         ab[:, 0, :] += jitter
+        import scipy.linalg as sla  # here, not at import: free generation never conditions
+
         return np.stack([sla.cholesky_banded(a, lower=True, check_finite=False) for a in ab])
 
     def _alpha(self, r: np.ndarray) -> np.ndarray:
         """(K~_KK + jitter I)^-1 r for r (n, G, K)."""
         if self.kind == "dual":
             return np.matmul(self.inv, r[..., None])[..., 0]
+        import scipy.linalg as sla
+
         out = np.empty_like(r)
         for c, cb in enumerate(self.band):
             out[:, c, :] = sla.cho_solve_banded((cb, True), r[:, c, :].T, check_finite=False).T

@@ -24,7 +24,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft as sfft
+
+from csgn_core.model.gp import fft as sfft
 
 # Periodisation margin in units of sigma: exp(-8^2 / 2) ~ 1.3e-14 is what the wrap-around adds.
 _PAD_SIGMAS = 8.0

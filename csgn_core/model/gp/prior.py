@@ -15,8 +15,8 @@ from collections import OrderedDict
 from typing import Any
 
 import numpy as np
-import scipy.fft as sfft
 
+from csgn_core.model.gp import fft as sfft
 from csgn_core.model.gp.conditioning import CondSolver
 from csgn_core.model.gp.config import GPPriorConfig, GPPriorError, check_n, check_T0
 from csgn_core.model.gp.plan import SamplingPlan, build_plan, channel_selector, fft_workers
