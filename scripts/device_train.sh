@@ -10,7 +10,8 @@ minutes=${1:-9}
 # Session 6's CPU runs: the z-cycle's pull on G is what lets H invert it (docs/model.md); these
 # settings took the fidelity from 0.03 to 0.55 in 2,500 CPU steps where the presets' stayed at 0.3.
 recipe="--cycle-z-g 20 --train-set cycle_z=20 --train-set cycle_z_mse=true --train-set beta1_h=0.9
-  --train-set lr_h=0.0005 --train-set latent_decorrelate=1 --train-set latent_moments=0.3 --train-set foot_still=0.2"
+  --train-set lr_h=0.0005 --train-set latent_decorrelate=1 --train-set latent_moments=0.3 --train-set foot_still=0.2
+  --train-set motion_stats=1"
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
