@@ -5,6 +5,12 @@ skeleton (the speed does not depend on the weights). Target: 300 s with the cpu 
 (model call only) on 2 cores.
 
     python benchmarks/bench_generate.py [--preset cpu] [--seconds 300] [--skeleton tang23] [--threads 2]
+        [--process]
+
+Also reports the generator's FLOPs for the take (convolutions and matmuls, torch's FlopCounterMode),
+the fp32 matmul peak measured in the same run, and the FLOP limit (FLOPs / peak) with the model
+call's multiple of it (issue 18: within 3x). ``--process`` times whole ``csgn generate`` processes
+(imports, model load, generation and the .npz write; issue 18: under 2 s for 300 s).
 """
 from __future__ import annotations
 
@@ -46,6 +52,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--process", action="store_true", help="also time whole `csgn generate` processes")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -75,8 +82,46 @@ def main(argv=None) -> int:
         "model_call_s_best": round(min(calls), 4), "model_call_s_median": round(float(np.median(calls)), 4),
         "generate_total_s_best": round(min(full), 4), "target_model_call_s": 1.0,
     }
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as fc:
+        decode_features(model, z)
+    peak = _matmul_peak()
+    out.update(gflop=round(fc.get_total_flops() / 1e9, 2), matmul_peak_gflops=round(peak, 1),
+               flop_limit_s=round(fc.get_total_flops() / 1e9 / peak, 4))
+    out["model_call_x_limit"] = round(min(calls) / out["flop_limit_s"], 2)
+    if args.process:
+        out["process_s"] = _process_times(args)
     print(json.dumps(out))
     return 0
+
+
+def _matmul_peak(n: int = 2048, reps: int = 10) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    t = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return 2 * n ** 3 * reps / (time.perf_counter() - t) / 1e9
+
+
+def _process_times(args, repeat: int = 3) -> list[float]:
+    import shutil
+    import subprocess
+    import tempfile
+
+    exe = shutil.which("csgn")
+    cmd = [exe] if exe else [sys.executable, "-c", "import sys; from csgn_core.cli import main; sys.exit(main())"]
+    model = args.model or "dance"
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeat):
+            t = time.perf_counter()
+            subprocess.run(cmd + ["generate", "--model", model, "--seconds", str(args.seconds), "--seed", str(i),
+                                  "-o", str(Path(tmp) / "take.npz")], check=True, capture_output=True)
+            times.append(round(time.perf_counter() - t, 3))
+    return times
 
 
 if __name__ == "__main__":
