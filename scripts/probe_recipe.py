@@ -21,13 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from score_checkpoints import reconstruction_cm  # noqa: E402
+
 from csgn_core.model.config import preset  # noqa: E402
 from csgn_core.model.inference import measure_inverse_fidelity  # noqa: E402
 from csgn_core.model.train.quality import quick_fd  # noqa: E402
 from csgn_core.model.train.run import fit_to_data  # noqa: E402
 from csgn_core.model.train.trainer import Trainer  # noqa: E402
 from csgn_core.model.train.windows import resolve_dataset  # noqa: E402
-from score_checkpoints import reconstruction_cm  # noqa: E402
 
 
 def build(args) -> Trainer:

@@ -109,6 +109,9 @@ def _parser(argv0: str | None = None) -> argparse.ArgumentParser:
     gen.add_argument("--model", default="dance", help="bundled model name (dance, actions) or a model/run folder")
     gen.add_argument("--seconds", type=float, default=10.0)
     gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--tempo", type=float, default=1.0,
+                     help="how quickly the dance changes move: the GP length scales divided by this (0.25-4)")
+    gen.add_argument("--energy", type=float, default=1.0, help="the latent's amplitude: how busy the dance is (0-2)")
     gen.add_argument("-o", "--output", required=True, help="output file (.bvh, .npz)")
     add_npz_compression(gen)
     gen.set_defaults(func=cmd_generate)
@@ -305,9 +308,12 @@ def cmd_generate(args) -> int:
 
     if args.seconds <= 0 or args.seconds > 3600:
         raise CSGNError(f"--seconds must be between 0 and 3600, got {args.seconds:g}")
+    from csgn_core.model.inference import check_tempo_energy
+
+    check_tempo_energy(args.tempo, args.energy)  # before the model loads: a typo fails at once
     model = load_model(model_location(args.model))
     t0 = time.perf_counter()
-    motion = generate(model, args.seconds, args.seed)
+    motion = generate(model, args.seconds, args.seed, tempo=args.tempo, energy=args.energy)
     t1 = time.perf_counter()
     save_motion(motion, args.output, npz_compression=args.npz_compression)
     t2 = time.perf_counter()

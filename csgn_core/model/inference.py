@@ -191,9 +191,39 @@ def latent_steps(model: CSGNModel, frames: int) -> int:
     return max(1, math.ceil(frames / model.step_frames))
 
 
-def sample_latent(model: CSGNModel, steps: int, seed: int | np.random.Generator | None) -> torch.Tensor:
-    """(C0, steps) float32 latent drawn from the model's GP prior; the same seed gives the same latent."""
-    return torch.from_numpy(model.prior.sample(steps, 1, seed)[0]).float()
+# The tempo and energy a user may ask for: beyond these the generator sees latents far from its training.
+TEMPO_RANGE = (0.25, 4.0)
+ENERGY_RANGE = (0.0, 2.0)
+
+
+def check_tempo_energy(tempo: float, energy: float) -> None:
+    for name, v, (lo, hi) in (("tempo", tempo, TEMPO_RANGE), ("energy", energy, ENERGY_RANGE)):
+        if not (math.isfinite(v) and lo <= v <= hi):
+            raise CSGNError(f"{name} must be between {lo:g} and {hi:g}, got {v:g}")
+
+
+def prior_for(model: CSGNModel, tempo: float = 1.0) -> GPPrior:
+    """The model's GP prior, its length scales divided by ``tempo`` (priors cached per tempo)."""
+    if tempo == 1.0:
+        return model.prior
+    cache = model.__dict__.setdefault("_tempo_priors", {})
+    if tempo not in cache:
+        if len(cache) >= 8:
+            cache.pop(next(iter(cache)))
+        cache[tempo] = GPPrior(model.prior.config.with_tempo(tempo))
+    return cache[tempo]
+
+
+def sample_latent(model: CSGNModel, steps: int, seed: int | np.random.Generator | None, tempo: float = 1.0,
+                  energy: float = 1.0) -> torch.Tensor:
+    """(C0, steps) float32 latent drawn from the model's GP prior; the same seed gives the same latent.
+
+    ``tempo`` divides the prior's length scales (quicker or slower changes of move), ``energy``
+    scales the latent's amplitude (the generator's inputs, and so how far the poses and steps reach).
+    """
+    check_tempo_energy(tempo, energy)
+    z = prior_for(model, tempo).sample(steps, 1, seed)[0]
+    return torch.from_numpy(z * energy if energy != 1.0 else z).float()
 
 
 @torch.no_grad()
@@ -267,22 +297,25 @@ def decode(model: CSGNModel, z: torch.Tensor | np.ndarray, frames: int | None = 
     return model.codec.to_motion(feat, model.fps, generator="csgn")
 
 
-def generate(model: CSGNModel, seconds: float, seed: int | None = 0) -> Motion:
+def generate(model: CSGNModel, seconds: float, seed: int | None = 0, tempo: float = 1.0,
+             energy: float = 1.0) -> Motion:
     """A new motion of ``seconds`` seconds in one generator pass; the same seed gives the same motion.
 
     Draws a GP latent of the next multiple of the latent step plus the generator's receptive radius
     on both sides (the prior is stationary, so the middle of a longer draw is a draw of the shorter
-    length), decodes it, and crops the frames between the margins.
+    length), decodes it, and crops the frames between the margins. ``tempo`` and ``energy``: see
+    ``sample_latent`` (measured in ``docs/results/tempo-energy.md``).
     """
     if not (seconds > 0 and math.isfinite(seconds)):
         raise CSGNError(f"seconds must be positive, got {seconds}")
     frames = max(1, int(round(seconds * model.fps)))
     steps = latent_steps(model, frames)
     m = model.G.latent_radius()
-    z = sample_latent(model, steps + 2 * m, seed)
+    z = sample_latent(model, steps + 2 * m, seed, tempo, energy)
     S = model.step_frames
     feat = decode_features(model, z)[:, m * S:m * S + frames]
-    motion = model.codec.to_motion(feat, model.fps, generator="csgn", seed=seed, latent_steps=steps)
+    extra = {} if (tempo, energy) == (1.0, 1.0) else {"tempo": tempo, "energy": energy}
+    motion = model.codec.to_motion(feat, model.fps, generator="csgn", seed=seed, latent_steps=steps, **extra)
     return motion
 
 

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -131,3 +132,15 @@ def test_info_names_the_hierarchy_reads_projects_and_help_lists_vmd(tmp_path, ca
         main(["--help"])
     out = capsys.readouterr().out
     assert ".vmd" in out and "project" in out
+
+
+def test_generate_takes_tempo_and_energy_and_refuses_out_of_range(tmp_path):
+    model = Path(__file__).resolve().parents[2] / "resources" / "models" / "dance"
+    out = tmp_path / "quick.npz"
+    assert main(["generate", "--model", str(model), "--seconds", "2", "--tempo", "0.75", "--energy", "1.2",
+                 "-o", str(out)]) == 0
+    from csgn_core.io import load_motion
+
+    m = load_motion(out)
+    assert m.n_frames == 50 and m.meta["tempo"] == 0.75 and m.meta["energy"] == 1.2
+    assert main(["generate", "--model", str(model), "--seconds", "2", "--tempo", "5", "-o", str(out)]) == 2

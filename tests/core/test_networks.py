@@ -315,3 +315,24 @@ def test_model_setting_overrides_are_checked():
     for bad in ["nonsense=1", "g_upsampling=sideways", "stats={}", "gp_mode"]:
         with pytest.raises(CSGNError):
             cfg.override(bad)
+
+
+def test_tempo_scales_the_prior_and_energy_the_latent():
+    from csgn_core.errors import CSGNError
+    from csgn_core.model.inference import prior_for
+
+    model = toy_model(trained_norms=True)
+    base = model.prior.config.sigmas()
+    np.testing.assert_allclose(prior_for(model, 2.0).config.sigmas(), base / 2.0)
+    assert prior_for(model, 1.0) is model.prior and prior_for(model, 2.0) is prior_for(model, 2.0)
+    z = sample_latent(model, 40, seed=4)
+    torch.testing.assert_close(sample_latent(model, 40, seed=4, energy=0.5), 0.5 * z)
+    # A quicker tempo makes the latent change faster from step to step (shorter length scales).
+    rough = lambda t: float(np.mean([sample_latent(model, 200, seed=s, tempo=t).diff(dim=1).abs().mean()  # noqa: E731
+                                     for s in range(4)]))
+    assert rough(2.0) > 1.3 * rough(1.0) > 1.3 * 1.3 * rough(0.5)
+    m = generate(model, 1.0, seed=3, tempo=1.5, energy=0.8)
+    assert m.meta["tempo"] == 1.5 and m.meta["energy"] == 0.8
+    for bad in ({"tempo": 0.0}, {"tempo": 9.0}, {"energy": -1.0}, {"tempo": float("nan")}):
+        with pytest.raises(CSGNError):
+            generate(model, 1.0, seed=3, **bad)
