@@ -67,9 +67,11 @@ def sixd_planes(f6: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
     and made the rotations the codec's largest cost.
     """
     a1, a2 = f6[:, :3], f6[:, 3:6]
-    b1 = a1 / (a1 * a1).sum(1, keepdim=True).sqrt().clamp_min(1e-6)
+    # The squared norm clamped before the root (the same values as clamping the norm at 1e-6): a
+    # clamp after it would multiply sqrt's infinite slope at 0 by zero, a NaN in the backward pass.
+    b1 = a1 / (a1 * a1).sum(1, keepdim=True).clamp_min(1e-12).sqrt()
     a2 = a2 - (b1 * a2).sum(1, keepdim=True) * b1
-    b2 = a2 / (a2 * a2).sum(1, keepdim=True).sqrt().clamp_min(1e-6)
+    b2 = a2 / (a2 * a2).sum(1, keepdim=True).clamp_min(1e-12).sqrt()
     (x1, y1, z1), (x2, y2, z2) = b1.unbind(1), b2.unbind(1)
     b3 = torch.stack([y1 * z2 - z1 * y2, z1 * x2 - x1 * z2, x1 * y2 - y1 * x2], dim=1)
     return b1, b2, b3

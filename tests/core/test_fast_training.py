@@ -60,3 +60,14 @@ def test_cpu_bf16_follows_the_hardware_and_trains():
     assert all(np.isfinite(m["loss_d"]) and np.isfinite(m["cycle_x"]) for m in logs)
     tr.tcfg.cpu_bf16 = False
     assert not Trainer(tr.mcfg, tr.tcfg, tr.sampler, seed=5).amp
+
+
+def test_plane_rotations_have_finite_gradients_at_zero_vectors():
+    from csgn_core.model.features import sixd_planes
+
+    f = torch.randn(2, 6, 5, 3)
+    f[0, :3, 1, 2] = 0.0  # a degenerate first column, as an untrained generator can emit
+    f[1, 3:, 2, 0] = f[1, :3, 2, 0]  # a second column parallel to the first
+    f.requires_grad_(True)
+    sum(b.sum() for b in sixd_planes(f)).backward()
+    assert torch.isfinite(f.grad).all()
