@@ -25,6 +25,7 @@ writes logs, samples and checkpoints.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from pathlib import Path
@@ -104,12 +105,25 @@ class Dist:
             torch.distributed.destroy_process_group()
 
 
+@functools.lru_cache(maxsize=1)
 def cpu_has_native_bf16() -> bool:
-    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX tiles); torch's own probes."""
-    try:
-        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-    except Exception:  # private probes: absent in another torch means "do not rely on it"
-        return False
+    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX): measured, as a 1024 x 1024 bf16
+    matmul at least twice as fast as fp32 (about 6x with AMX; emulated bf16 is slower than fp32).
+    torch has no public probe for it; this costs about 50 ms once per process."""
+    import time
+
+    a = torch.randn(1024, 1024)
+    best = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        x = a.to(dtype)
+        x @ x  # warm-up: oneDNN picks its kernel
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            x @ x
+            times.append(time.perf_counter() - t)
+        best[dtype] = min(times)
+    return best[torch.bfloat16] * 2.0 <= best[torch.float32]
 
 
 def _scale_grad(x: torch.Tensor, k: float) -> torch.Tensor:
