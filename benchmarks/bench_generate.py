@@ -25,6 +25,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from csgn_core.model.config import preset  # noqa: E402
 from csgn_core.model.features import feature_stats  # noqa: E402
@@ -86,7 +87,9 @@ def main(argv=None) -> int:
 
     with FlopCounterMode(display=False) as fc:
         decode_features(model, z)
-    peak = _matmul_peak()
+    from bench_train_peak import matmul_peak  # the same peak as the training benchmark
+
+    peak = matmul_peak(torch.get_num_threads())
     out.update(gflop=round(fc.get_total_flops() / 1e9, 2), matmul_peak_gflops=round(peak, 1),
                flop_limit_s=round(fc.get_total_flops() / 1e9 / peak, 4))
     out["model_call_x_limit"] = round(min(calls) / out["flop_limit_s"], 2)
@@ -94,16 +97,6 @@ def main(argv=None) -> int:
         out["process_s"] = _process_times(args)
     print(json.dumps(out))
     return 0
-
-
-def _matmul_peak(n: int = 2048, reps: int = 10) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    for _ in range(3):
-        a @ b
-    t = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    return 2 * n ** 3 * reps / (time.perf_counter() - t) / 1e9
 
 
 def _process_times(args, repeat: int = 3) -> list[float]:
