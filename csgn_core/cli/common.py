@@ -1,7 +1,7 @@
 """What every ``csgn`` command shares: options from a list or a namespace, JSON-safe results."""
 from __future__ import annotations
 
-import numpy as np
+import math
 
 
 def parse_namespace(args, parser_fn):
@@ -22,10 +22,11 @@ def finite_json(x):
         return {k: finite_json(v) for k, v in x.items()}
     if isinstance(x, list):
         return [finite_json(v) for v in x]
-    return None if isinstance(x, float) and not np.isfinite(x) else x
+    return None if isinstance(x, float) and not math.isfinite(x) else x
 
 
 def add_npz_compression(p) -> None:
+    """The ``--npz-compression`` option of the commands that write motion files."""
     p.add_argument("--npz-compression", choices=["none", "fast", "best"], default="none",
                    help="zlib level of an .npz output (default none: a 5-minute take is 4%% larger and written "
                         "in 0.01 s instead of 0.17 s)")
