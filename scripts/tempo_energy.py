@@ -21,7 +21,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from csgn_core.model.inference import decode_features, load_model, sample_latent  # noqa: E402
+from csgn_core.model.inference import decode_features, generate, load_model, sample_latent  # noqa: E402
 from csgn_core.model.train.quality import frechet, window_summary  # noqa: E402
 from csgn_core.model.train.windows import WindowSampler, resolve_dataset  # noqa: E402
 
@@ -32,8 +32,6 @@ ENERGIES = (0.5, 0.75, 1.0, 1.25, 1.5)
 def measures(model, seconds: float, seeds: int, tempo: float, energy: float) -> dict:
     speeds, roots, freqs = [], [], []
     for seed in range(seeds):
-        from csgn_core.model.inference import generate
-
         m = generate(model, seconds, seed=seed, tempo=tempo, energy=energy)
         p = m.positions  # (F, J, 3) cm
         rel = p - p[:, :1]

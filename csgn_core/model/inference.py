@@ -41,7 +41,18 @@ class CSGNModel(nn.Module):
         self.G, self.H = G, H
         self.codec = FeatureCodec(self.skeleton, cfg.stats, world_velocity=cfg.critic_world_velocity)
         self.prior = GPPrior(cfg.prior_config())
+        self._tempo_priors: dict[float, GPPrior] = {}
         self._inverse_fidelity: float | None = None
+
+    def prior_for(self, tempo: float = 1.0) -> GPPrior:
+        """The GP prior with its length scales divided by ``tempo`` (the last 8 tempos' priors kept)."""
+        if tempo == 1.0:
+            return self.prior
+        if tempo not in self._tempo_priors:
+            if len(self._tempo_priors) >= 8:
+                self._tempo_priors.pop(next(iter(self._tempo_priors)))
+            self._tempo_priors[tempo] = GPPrior(self.prior.config.with_tempo(tempo))
+        return self._tempo_priors[tempo]
 
     @property
     def fps(self) -> float:
@@ -202,18 +213,6 @@ def check_tempo_energy(tempo: float, energy: float) -> None:
             raise CSGNError(f"{name} must be between {lo:g} and {hi:g}, got {v:g}")
 
 
-def prior_for(model: CSGNModel, tempo: float = 1.0) -> GPPrior:
-    """The model's GP prior, its length scales divided by ``tempo`` (priors cached per tempo)."""
-    if tempo == 1.0:
-        return model.prior
-    cache = model.__dict__.setdefault("_tempo_priors", {})
-    if tempo not in cache:
-        if len(cache) >= 8:
-            cache.pop(next(iter(cache)))
-        cache[tempo] = GPPrior(model.prior.config.with_tempo(tempo))
-    return cache[tempo]
-
-
 def sample_latent(model: CSGNModel, steps: int, seed: int | np.random.Generator | None, tempo: float = 1.0,
                   energy: float = 1.0) -> torch.Tensor:
     """(C0, steps) float32 latent drawn from the model's GP prior; the same seed gives the same latent.
@@ -222,7 +221,7 @@ def sample_latent(model: CSGNModel, steps: int, seed: int | np.random.Generator 
     scales the latent's amplitude (the generator's inputs, and so how far the poses and steps reach).
     """
     check_tempo_energy(tempo, energy)
-    z = prior_for(model, tempo).sample(steps, 1, seed)[0]
+    z = model.prior_for(tempo).sample(steps, 1, seed)[0]
     return torch.from_numpy(z * energy if energy != 1.0 else z).float()
 
 

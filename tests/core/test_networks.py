@@ -319,12 +319,10 @@ def test_model_setting_overrides_are_checked():
 
 def test_tempo_scales_the_prior_and_energy_the_latent():
     from csgn_core.errors import CSGNError
-    from csgn_core.model.inference import prior_for
-
     model = toy_model(trained_norms=True)
     base = model.prior.config.sigmas()
-    np.testing.assert_allclose(prior_for(model, 2.0).config.sigmas(), base / 2.0)
-    assert prior_for(model, 1.0) is model.prior and prior_for(model, 2.0) is prior_for(model, 2.0)
+    np.testing.assert_allclose(model.prior_for(2.0).config.sigmas(), base / 2.0)
+    assert model.prior_for(1.0) is model.prior and model.prior_for(2.0) is model.prior_for(2.0)
     z = sample_latent(model, 40, seed=4)
     torch.testing.assert_close(sample_latent(model, 40, seed=4, energy=0.5), 0.5 * z)
     # A quicker tempo makes the latent change faster from step to step (shorter length scales).
