@@ -299,22 +299,26 @@ class FeatureCodec(nn.Module):
         c = feat[:, N_CONTACT][..., self.contact_joints].float()  # (N, T, K)
         return ((c + 1.0) * 0.5).clamp(0.0, 1.0)
 
-    def foot_slide(self, feat: torch.Tensor) -> torch.Tensor:
+    def foot_slide(self, feat: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
         """Mean speed over the floor (/ vel_scale) of the contact joints, weighted by how much the
         features say each is in contact (that weight held fixed: the loss moves the feet, it does not
-        lift them). Zero for a codec without contact joints."""
+        lift them). Zero for a codec without contact joints. ``positions``: ``world_positions(feat)``
+        where the caller has them already."""
         if not self.contact_joints:
             return feat.new_zeros(())
-        p = self.world_positions(feat)[:, :, self.contact_joints][..., [0, 2]]  # (N, T, K, 2)
+        if positions is None:
+            positions = self.world_positions(feat)
+        p = positions[:, :, self.contact_joints][..., [0, 2]]  # (N, T, K, 2)
         v = (p[:, 1:] - p[:, :-1]).norm(dim=-1) / self.stats["vel_scale"]  # (N, T-1, K)
         w = self.contacts(feat).detach()
         w = torch.minimum(w[:, 1:], w[:, :-1])
         return (w * v).sum() / w.sum().clamp_min(1.0)
 
-    def speed_profile(self, feat: torch.Tensor) -> torch.Tensor:
+    def speed_profile(self, feat: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
         """(J + 1,) mean speeds over the batch, cm per frame: every joint relative to the root, then
-        the root over the floor. What ``TrainConfig.motion_stats`` matches between fake and real."""
-        p = self.world_positions(feat)  # (N, T, J, 3)
+        the root over the floor. What ``TrainConfig.motion_stats`` matches between fake and real.
+        ``positions``: ``world_positions(feat)`` where the caller has them already."""
+        p = self.world_positions(feat) if positions is None else positions  # (N, T, J, 3)
         rel = p - p[:, :, :1]
         joints = (rel[:, 1:] - rel[:, :-1]).norm(dim=-1).mean(dim=(0, 1))  # (J,)
         root = (p[:, 1:, 0, [0, 2]] - p[:, :-1, 0, [0, 2]]).norm(dim=-1).mean()

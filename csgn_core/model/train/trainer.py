@@ -231,12 +231,14 @@ class Trainer:
             fake = self.G(z).float()
         loss_g = -t.adversarial * self.critic(fake).mean() if t.adversarial > 0 else torch.zeros((), device=self.device)
         feet = {}
+        # One forward kinematics of the fake batch for both floor terms.
+        pos = self.codec.world_positions(fake) if t.foot_still > 0 and t.motion_stats > 0 else None
         if t.foot_still > 0:
-            loss_feet = self.codec.foot_slide(fake)
+            loss_feet = self.codec.foot_slide(fake, pos)
             loss_g = loss_g + t.foot_still * loss_feet
             feet["foot_slide"] = float(loss_feet.detach())
         if t.motion_stats > 0:
-            loss_speed = ((self.codec.speed_profile(fake) + 0.05).log() - self.real_speeds().log()).pow(2).mean()
+            loss_speed = ((self.codec.speed_profile(fake, pos) + 0.05).log() - self.real_speeds().log()).pow(2).mean()
             loss_g = loss_g + t.motion_stats * loss_speed
             feet["speed_match"] = float(loss_speed.detach())
         z_through_g = t.cycle_z_g > 0 and t.cycle_z > 0
