@@ -2,7 +2,8 @@
 
 Starts the editor on the bundled model, pins a range, and writes ``editor.png`` (the window),
 ``editor-generated.png`` and ``editor-pinned.png`` (the 3D viewport at a generated and at a pinned
-frame), then ``editor-onion.png`` / ``editor-onion-viewport.png`` with the onion skin on. Needs a display with OpenGL (run under ``xvfb-run -a`` on a headless machine); exits with
+frame), then ``editor-onion.png`` / ``editor-onion-viewport.png`` with the onion skin on, and
+``editor-modal.png`` (the view's screen pixels under a modal message box). Needs a display with OpenGL (run under ``xvfb-run -a`` on a headless machine); exits with
 status 3 when no OpenGL context could be made.
 """
 from __future__ import annotations
@@ -76,8 +77,29 @@ def main(argv: list[str] | None = None) -> int:
     settle()
     win.grab().save(str(args.out / "editor-onion.png"))
     win.viewport.grabFramebuffer().save(str(args.out / "editor-onion-viewport.png"))
+    _shoot_under_modal(app, win, args.out / "editor-modal.png")
     win.close()
     return 0
+
+
+def _shoot_under_modal(app, win, path: Path) -> None:
+    """The screen's pixels of the 3D view while a modal message box is open over the window (the
+    view must keep drawing the figure, not go blank): what the X server shows, not a re-render."""
+    from PySide6 import QtCore, QtWidgets
+
+    def shoot():
+        for _ in range(10):
+            app.processEvents()
+            time.sleep(0.02)
+        vp = win.viewport
+        top_left = vp.mapToGlobal(QtCore.QPoint(0, 0))
+        app.primaryScreen().grabWindow(0, top_left.x(), top_left.y(), vp.width(), vp.height()).save(str(path))
+        box.done(0)
+
+    box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Information, "CSGN Studio", "A modal dialog", parent=win)
+    box.setModal(True)
+    QtCore.QTimer.singleShot(200, shoot)
+    box.exec()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ import numpy as np
 import pyqtgraph.opengl as gl
 from PySide6 import QtCore, QtGui
 
+from app.figure_mesh import figure_mesh, figure_shader
+
 BACKGROUND = (32, 34, 40)
 # Bone colours (r, g, b) for the left side, right side and centre line.
 GENERATED = {-1: (0.30, 0.60, 1.00), 1: (1.00, 0.35, 0.30), 0: (0.88, 0.88, 0.88)}
@@ -79,10 +81,11 @@ class Viewport(gl.GLViewWidget):
         self.contacts = gl.GLScatterPlotItem(size=12, pxMode=True, color=(0.35, 0.95, 0.55, 0.85))
         self.contacts.setGLOptions("translucent")
         self.addItem(self.contacts)
-        self.bones = gl.GLLinePlotItem(mode="lines", width=5, antialias=True)
+        # The figure: shaded tapered limbs and joints (figure_mesh), one mesh redrawn per frame.
+        self.bones = gl.GLMeshItem(shader=figure_shader(), smooth=True, glOptions="opaque")
+        self.bones.setVisible(False)  # an item without mesh data fails to draw
         self.addItem(self.bones)
-        self.joints = gl.GLScatterPlotItem(size=7, pxMode=True)
-        self.addItem(self.joints)
+        self.bone_colors = np.zeros((0, 4))  # (S, 4) the colour of each segment drawn
         self.onion = False
         self.ghosts: dict[int, gl.GLLinePlotItem] = {}  # frame offset -> ghost, made when first shown
         self.reset_camera()
@@ -128,24 +131,20 @@ class Viewport(gl.GLViewWidget):
         if self.preview is not None and pos is not None:
             pos, style = self.preview, "pinned"
         if pos is None:
-            for item in (self.bones, self.shadow, self.joints, self.path, self.contacts):
+            for item in (self.bones, self.shadow, self.path, self.contacts):
                 item.setVisible(False)
             return
         skel = self._pose_skeleton()
-        side = skel.side()
         palette = {"pinned": PINNED, "generated": GENERATED, "stale": STALE}[style]
         p = to_gl(pos)  # (J, 3)
-        segs, seg_side = figure_segments(skel, p)  # (S, 2, 3), (S,)
-        seg = segs.reshape(-1, 3)  # (2S, 3)
-        col = np.repeat(np.array([palette[int(k)] + (1.0,) for k in seg_side]), 2, axis=0)
-        self.bones.setData(pos=seg, color=col)
+        segs, seg_side, head = figure(skel, p)  # (S, 2, 3), (S,)
+        self.bone_colors = np.array([palette[int(k)] + (1.0,) for k in seg_side])  # (S, 4)
+        self.bones.setMeshData(meshdata=figure_mesh(segs, self.bone_colors, head))
         self._refresh_floor_marks(p)
-        sh = seg.copy()
+        sh = segs.reshape(-1, 3).copy()  # (2S, 3)
         sh[:, 2] = 0.3
         self.shadow.setData(pos=sh)
-        jc = np.array([palette[int(s)] + (1.0,) for s in side])
-        self.joints.setData(pos=p, color=jc)
-        for item in (self.bones, self.shadow, self.joints):
+        for item in (self.bones, self.shadow):
             item.setVisible(True)
         # The grid moves in whole cells under the skeleton, so it looks fixed but never runs out.
         gx, gy = np.round(p[0, :2] / 50.0) * 50.0
@@ -262,7 +261,14 @@ class Viewport(gl.GLViewWidget):
 
 
 def figure_segments(skel, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(S, 2, 3) line segments and (S,) sides (-1 left, 1 right, 0 centre) that draw the figure.
+    """(S, 2, 3) line segments and (S,) sides (-1 left, 1 right, 0 centre) that draw the figure."""
+    segs, sides, _ = figure(skel, p)
+    return segs, sides
+
+
+def figure(skel, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, int | None]:
+    """The figure's segments and sides (as ``figure_segments``) and the index of the segment that ends
+    at the head (drawn as a sphere), or None.
 
     Display only: where a skeleton joins both shoulders and both sides of the head straight to the
     waist (tang23, as the Tang capture has it), the figure gets a spine to a chest point between the
@@ -276,8 +282,8 @@ def figure_segments(skel, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     shoulders = [c for c in kids if "shoulder" in names[c]]
     heads = [c for c in kids if "head" in names[c]]
     if len(shoulders) != 2 or len(heads) not in (1, 2):
-        segs = p[bones]
-        return segs, side[bones[:, 1]]
+        ends = [i for i, (_, b) in enumerate(bones) if names[b].endswith("head")]
+        return p[bones], side[bones[:, 1]], (ends[0] if ends else None)
     chest = p[shoulders].mean(axis=0)
     head = p[heads].mean(axis=0)
     neck = chest + 0.35 * (head - chest)
@@ -286,13 +292,14 @@ def figure_segments(skel, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sides = [side[b] for _, b in keep]
     segs += [np.stack([p[root], chest]), np.stack([chest, neck]), np.stack([neck, head])]
     sides += [0, 0, 0]
+    head_seg = len(segs) - 1
     for s_ in shoulders:
         segs.append(np.stack([chest, p[s_]]))
         sides.append(side[s_])
     if len(heads) == 2:
         segs.append(p[heads])
         sides.append(0)
-    return np.asarray(segs), np.asarray(sides)
+    return np.asarray(segs), np.asarray(sides), head_seg
 
 
 def _bones(skel) -> np.ndarray:

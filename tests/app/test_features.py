@@ -270,14 +270,14 @@ def test_pinned_frames_use_the_pinned_colours(win, qtbot):
     pinned, generated = {rgb(c) for c in PINNED.values()}, {rgb(c) for c in GENERATED.values()}
     win.pin_selection(100, 130)
     win.set_frame(110)
-    cols = {rgb(c) for c in win.viewport.bones.color}
+    cols = {rgb(c) for c in win.viewport.bone_colors}
     assert cols and cols <= pinned
     win.set_frame(200)
-    cols = {rgb(c) for c in win.viewport.bones.color}
+    cols = {rgb(c) for c in win.viewport.bone_colors}
     assert cols and cols <= {rgb(c) for c in STALE.values()}  # the gap is out of date
     run(qtbot, win, win.fill_gaps(seed=1))
     win.set_frame(200)
-    cols = {rgb(c) for c in win.viewport.bones.color}
+    cols = {rgb(c) for c in win.viewport.bone_colors}
     assert cols and cols <= generated
 
 
@@ -389,3 +389,27 @@ def test_the_figure_has_a_spine_neck_and_collar_bones_a_floor_path_and_contact_d
     m.meta.pop("contacts")
     win.set_frame(11)
     assert vp.contacts_shown == 0 and not vp.contacts.visible()
+
+
+def test_figure_mesh_is_shaded_tubes_and_spheres():
+    from app.figure_mesh import HEAD_RADIUS, TUBE_SIDES, figure_mesh, segment_radii
+    from app.viewport import figure, to_gl
+    from csgn_core.motion.skeleton import load_named
+
+    sk = load_named("tang23")
+    p = to_gl(sk.rest_positions())
+    segs, sides, head = figure(sk, p)
+    heads = [sk.joints.index("l_head"), sk.joints.index("r_head")]
+    assert head is not None and np.allclose(segs[head, 1], p[heads].mean(0))
+    colours = np.tile([0.3, 0.6, 1.0, 1.0], (len(segs), 1))
+    md = figure_mesh(segs, colours, head)
+    n = md.vertexNormals()
+    assert n.shape == md.vertexes().shape
+    assert np.allclose(np.linalg.norm(n, axis=1), 1.0, atol=1e-4)  # lighting needs unit normals
+    assert md.faces().max() < len(md.vertexes())
+    # each tube's rings sit at its radius from the segment's ends; the head is a head, not a joint dot
+    r = segment_radii(segs.astype(np.float32), head)
+    ring0 = md.vertexes()[:TUBE_SIDES]
+    assert np.allclose(np.linalg.norm(ring0 - segs[0, 0], axis=1), r[0, 0], atol=1e-3)
+    assert r[head, 1] == HEAD_RADIUS and r[:, 0].max() <= 6.5
+    assert np.allclose(md.vertexColors()[:, :3], [0.3, 0.6, 1.0])

@@ -57,3 +57,7 @@ def test_viewport_draws_skeleton(tmp_path, qapp):
     assert _count_near(pin, PINNED[-1]) > 30 and _count_near(pin, PINNED[1]) > 30
     assert _count_near(pin, GENERATED[-1]) < 5
     assert (tmp_path / "editor.png").stat().st_size > 10_000
+    # Under a modal dialog the view keeps drawing the figure (it once went blank there).
+    modal = _image(tmp_path / "editor-modal.png")
+    figure_pixels = sum(_count_near(modal, c) for side in (GENERATED, PINNED) for c in side.values())
+    assert figure_pixels > 60
