@@ -91,3 +91,17 @@ def _apply(doc, state) -> None:
 def check(doc, pins) -> None:
     """Raise TimelineError when ``pins`` would not be a valid pin list for ``doc``."""
     doc.check_pins(list(pins))
+
+
+class SetMusic(QUndoCommand):
+    """Load, replace or remove the music track (the song's media stay with the window)."""
+
+    def __init__(self, doc, track, text: str):
+        super().__init__(text)
+        self.doc, self.new, self.old = doc, track, doc.music
+
+    def redo(self):
+        self.doc.set_music(self.new)
+
+    def undo(self):
+        self.doc.set_music(self.old)

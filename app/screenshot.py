@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--music", type=Path, default=None, help="a song to load on the timeline first")
     args = ap.parse_args(argv)
 
     from PySide6 import QtCore, QtWidgets
@@ -57,6 +58,12 @@ def main(argv: list[str] | None = None) -> int:
             app.processEvents()
             time.sleep(0.02)
 
+    if args.music is not None:
+        win.load_music(args.music)
+        t0 = time.monotonic()
+        while (win.busy or win.audio.samples is None) and time.monotonic() - t0 < 120:
+            app.processEvents()
+            time.sleep(0.01)
     win.pin_selection(n // 2, n // 2 + n // 5)
     win.fill_gaps(seed=args.seed + 1)
     t0 = time.monotonic()

@@ -1,4 +1,5 @@
-"""The timeline widget: ruler, playhead, pins as blocks, generated and stale spans.
+"""The timeline widget: ruler, playhead, pins as blocks, generated and stale spans, and the music
+track (its waveform in a lane under the pins, its beats as lines across the tracks).
 
 Painted by hand. It reads the document and reports what the user did through signals; the window
 turns those into undo commands, so a drag changes nothing until the mouse is released (then ONE
@@ -13,6 +14,8 @@ TRACK_Y = 34
 TRACK_H = 22
 PIN_Y = 62
 PIN_H = 30
+MUSIC_Y = PIN_Y + PIN_H + 6
+MUSIC_H = 28
 EDGE_PX = 6
 SNAP_PX = 8
 
@@ -28,6 +31,11 @@ COL_PIN_SEL = QtGui.QColor(255, 225, 120)
 COL_SEL_OUTLINE = QtGui.QColor(255, 255, 255)  # the selected pin's outline
 COL_SEL = QtGui.QColor(255, 255, 255, 50)
 COL_PLAYHEAD = QtGui.QColor(255, 80, 80)
+COL_WAVE = QtGui.QColor(120, 200, 170)
+COL_MUSIC_BG = QtGui.QColor(44, 50, 50)
+COL_BEAT = QtGui.QColor(150, 220, 200, 45)
+COL_DOWNBEAT = QtGui.QColor(150, 220, 200, 110)
+BEAT_MIN_PX = 4  # closer beat lines than this are not drawn (a zoomed-out timeline would be a wall)
 
 
 class TimelineView(QtWidgets.QWidget):
@@ -48,7 +56,9 @@ class TimelineView(QtWidgets.QWidget):
         self.snapping = True
         self._drag = None  # (mode, pin, press_frame) while dragging
         self._ghost = None  # (at, src_start, src_stop) of the pin being dragged
-        self.setMinimumHeight(PIN_Y + PIN_H + 14)
+        self.music_media = None  # LoadedMusic of the document's track (waveform), drawn when present
+        self._wave_key, self._wave_lines = None, []  # the waveform's lines for one view of the lane
+        self.setMinimumHeight(MUSIC_Y + MUSIC_H + 8)
         self.setMouseTracking(True)
         self.setFocusPolicy(QtCore.Qt.StrongFocus)
 
@@ -70,6 +80,10 @@ class TimelineView(QtWidgets.QWidget):
         self.selection = None
         self.selected_pin = None
         self.fit()
+
+    def set_music_media(self, media) -> None:
+        self.music_media = media
+        self.update()
 
     def set_frame(self, frame: int) -> None:
         self.frame = int(frame)
@@ -173,6 +187,7 @@ class TimelineView(QtWidgets.QWidget):
             for p in doc.pins:
                 qp.fillRect(QtCore.QRectF(self.frame_to_x(p.at), TRACK_Y, p.length * self.px_per_frame, TRACK_H),
                             COL_PIN.darker(140))
+        self._paint_music(qp, doc)
         # Selection.
         if self.selection is not None:
             a, b = self.selection
@@ -201,6 +216,44 @@ class TimelineView(QtWidgets.QWidget):
         x = self.frame_to_x(self.frame)
         qp.setPen(QtGui.QPen(COL_PLAYHEAD, 2))
         qp.drawLine(QtCore.QPointF(x, 0), QtCore.QPointF(x, self.height()))
+
+    def _paint_music(self, qp, doc) -> None:
+        """The song's waveform (min/max per pixel column) in its lane and a line on every beat
+        (brighter every fourth), or a hint where there is no song."""
+        track = doc.music
+        lane = QtCore.QRectF(0, MUSIC_Y, self.width(), MUSIC_H)
+        qp.fillRect(lane, COL_MUSIC_BG)
+        font = qp.font()
+        font.setPointSizeF(7.5)
+        qp.setFont(font)
+        if track is None:
+            qp.setPen(COL_TEXT.darker(150))
+            qp.drawText(lane.adjusted(6, 0, 0, 0), QtCore.Qt.AlignVCenter, "no music (Music > Load music...)")
+            return
+        media = self.music_media
+        if media is not None and len(media.envelope):
+            self._paint_waveform(qp, doc, track, media)
+        beats = track.beat_frames(doc.fps, doc.length + 1)
+        if len(beats) > 1 and (beats[1] - beats[0]) * self.px_per_frame >= BEAT_MIN_PX:
+            x_max = self.width()
+            for i, b in enumerate(beats):
+                x = self.frame_to_x(b)
+                if 0 <= x <= x_max:
+                    qp.setPen(COL_DOWNBEAT if i % 4 == 0 else COL_BEAT)
+                    qp.drawLine(QtCore.QPointF(x, RULER_H), QtCore.QPointF(x, MUSIC_Y + MUSIC_H))
+        qp.setPen(COL_TEXT)
+        tempo = f"  {track.bpm:.0f} BPM" if track.bpm else ""
+        state = "" if media is not None else "  (decoding ...)"
+        qp.drawText(lane.adjusted(6, 2, 0, 0), QtCore.Qt.AlignTop | QtCore.Qt.AlignLeft, f"{track.name}{tempo}{state}")
+
+    def _paint_waveform(self, qp, doc, track, media) -> None:
+        key = (id(media), track.offset, self.offset, self.px_per_frame, self.width(), doc.fps)
+        if self._wave_key != key:
+            self._wave_key, self._wave_lines = key, waveform_lines(media.envelope, self.width(), self.offset,
+                                                                   self.px_per_frame, doc.fps, track.offset)
+        if self._wave_lines:
+            qp.setPen(COL_WAVE)
+            qp.drawLines(self._wave_lines)
 
     def _paint_ruler(self, qp, doc) -> None:
         # A tick step in frames that leaves ~70 px between labels.
@@ -308,3 +361,26 @@ class TimelineView(QtWidgets.QWidget):
         if self.doc is not None and self.doc.length * self.px_per_frame < self.width() - 20:
             self.fit()
         super().resizeEvent(e)
+
+
+def waveform_lines(env, width: int, offset: float, px_per_frame: float, fps: float, song_offset: float) -> list:
+    """One vertical line per pixel column of the music lane, from the lowest to the highest sample
+    the column covers (``env`` (B, 2) at ``ENVELOPE_RATE`` bins a second)."""
+    import numpy as np
+
+    from csgn_core.io.audio import ENVELOPE_RATE
+
+    cols = np.arange(width + 1, dtype=float)
+    t = (cols / px_per_frame + offset) / fps - song_offset  # the song's time at each column's left edge
+    b = np.floor(t * ENVELOPE_RATE).astype(np.int64)
+    xs = np.flatnonzero((t[:-1] >= 0) & (b[:-1] < len(env)))
+    if len(xs) == 0:
+        return []
+    starts = b[xs]
+    end = int(min(len(env), max(b[xs[-1] + 1], starts[-1] + 1)))
+    lo = np.minimum.reduceat(env[:end, 0], starts)
+    hi = np.maximum.reduceat(env[:end, 1], starts)
+    # drawn to the song's own peak, as audio editors do: a quiet master still shows its shape
+    mid, half = MUSIC_Y + MUSIC_H / 2, (MUSIC_H / 2 - 2) / max(float(np.abs(env).max()), 1e-3)
+    return [QtCore.QLineF(float(x), mid - float(h) * half, float(x), mid - float(lw) * half)
+            for x, lw, h in zip(xs, lo, hi)]

@@ -20,6 +20,7 @@ from .files import FileActions, recovery_path
 from .jobs import JobRunner
 from .model_actions import ModelActions, compatible
 from .models import default_model_dir
+from .music_actions import MusicActions
 from .pin_actions import PinActions
 from .pin_panel import PinPanel
 from .pose_panel import PosePanel
@@ -38,7 +39,7 @@ def _bool(v) -> bool:
     return v is True or str(v).lower() in ("true", "1", "yes")
 
 
-class MainWindow(FileActions, ModelActions, PinActions, QtWidgets.QMainWindow):
+class MainWindow(FileActions, ModelActions, PinActions, MusicActions, QtWidgets.QMainWindow):
     jobStarted = QtCore.Signal(int, str)  # job id, label (Auto-fill, Fill gaps, ...)
 
     def __init__(self, model_dir: str | Path | None = None, settings: QtCore.QSettings | None = None,
@@ -77,7 +78,7 @@ class MainWindow(FileActions, ModelActions, PinActions, QtWidgets.QMainWindow):
         split.addWidget(self.timeline)
         split.setStretchFactor(0, 5)
         split.setStretchFactor(1, 1)
-        split.setSizes([600, 130])
+        split.setSizes([600, 150])
         self.setCentralWidget(split)
 
         self.history = QtWidgets.QUndoView(self.undo)
@@ -129,6 +130,7 @@ class MainWindow(FileActions, ModelActions, PinActions, QtWidgets.QMainWindow):
         self.auto_fill_timer.setInterval(AUTO_FILL_MS)
         self.auto_fill_timer.timeout.connect(self._auto_fill_now)
 
+        self._init_music()
         self._build_actions()
         self.resize(1200, 760)
         geometry = self.settings.value("geometry")
@@ -189,6 +191,7 @@ class MainWindow(FileActions, ModelActions, PinActions, QtWidgets.QMainWindow):
         self._act(g, "&Cancel job", self.cancel_job, "Esc")
         g.addSeparator()
         self._act(g, "Choose &model folder...", lambda: self.choose_model())
+        self._build_music_menu(mb.addMenu("&Music"))
         v = mb.addMenu("&View")
         self._act(v, "&Play / pause", self.toggle_play, "Space")
         self._act(v, "Step &back", lambda: self.step(-1), "Left")
@@ -241,6 +244,7 @@ class MainWindow(FileActions, ModelActions, PinActions, QtWidgets.QMainWindow):
         self.set_frame(0)
         self.pin_panel.refresh()
         self.pose_panel.refresh()
+        self._music_changed()
         self._update_title()
 
     def _on_stack_changed(self, *_) -> None:
@@ -250,6 +254,8 @@ class MainWindow(FileActions, ModelActions, PinActions, QtWidgets.QMainWindow):
             pass
 
     def _on_doc_event(self, kind, payload) -> None:
+        if kind == "music_changed":
+            self._music_changed()
         if kind == "length_changed":
             self.timeline.fit()
             if self.frame >= self.doc.length:
@@ -275,12 +281,15 @@ class MainWindow(FileActions, ModelActions, PinActions, QtWidgets.QMainWindow):
         if self.doc is None:
             return
         frame = int(min(max(frame, 0), self.doc.length - 1))
+        moved = frame != self.frame
         self.frame = frame
         self.viewport.set_frame(frame)
         if self.timeline.frame != frame:
             self.timeline.set_frame(frame)
         self.frame_label.setText(f"frame {frame} / {self.doc.length - 1}   {frame / self.doc.fps:6.2f} s")
         self.transport.sync()
+        if moved or self.playing:
+            self._music_follow(frame, scrubbed=moved)
 
     def go_start(self) -> None:
         self.set_frame(0)
@@ -302,9 +311,11 @@ class MainWindow(FileActions, ModelActions, PinActions, QtWidgets.QMainWindow):
             self.playback.span = self.transport.play_range()
             self.playback.play(self.frame, self.doc.length, self.doc.fps)
             self.transport.sync()
+            self._music_follow(self.playback.frame_now(), scrubbed=False)
 
     def pause(self) -> None:
         self.playback.pause()
+        self._music_stop()
         self.transport.sync()
 
     def toggle_play(self) -> None:
@@ -359,6 +370,7 @@ class MainWindow(FileActions, ModelActions, PinActions, QtWidgets.QMainWindow):
             e.ignore()
             return
         self.pause()
+        self.audio.close()
         self.settings.setValue("geometry", self.saveGeometry())
         self._clear_recovery()
         self.autosave_timer.stop()

@@ -13,6 +13,8 @@ from pathlib import Path
 
 # --- the worker process ----------------------------------------------------------------------------
 
+MODEL_FREE = ("music",)  # jobs that need no model: the music track loads even when the model did not
+
 
 def _run_job(model, model_name, kind, args, progress, cancel):
     if kind == "info":
@@ -52,6 +54,11 @@ def _run_job(model, model_name, kind, args, progress, cancel):
             ".vmd") else load_motion(args["path"])
         progress(0.5, "fitting to the model's skeleton and rate")
         return conform(motion, model)
+    if kind == "music":
+        from csgn_core.editing.music import load_music
+
+        # The samples stay here: the editor decodes its own copy for the sound, off its UI thread.
+        return load_music(args["path"], args.get("offset", 0.0), args.get("known"), progress=progress, samples=False)
     # Test hooks: a job that runs until cancelled, and one that kills the process.
     if kind == "_sleep":
         for i in range(int(args.get("steps", 100))):
@@ -112,7 +119,7 @@ def worker_main(conn, model_dir: str, cancel_id, device: str = "cpu") -> None:
         job = jobs.get()
         if job is None:
             return
-        if model is None and not job.kind.startswith("_"):
+        if model is None and not job.kind.startswith("_") and job.kind not in MODEL_FREE:
             conn.send(JobError(job.id, "no model loaded"))
             continue
 

@@ -115,3 +115,37 @@ def continued_state(doc, stop: int, cont, seed: int = 0) -> DocState:
             sigs.add(g.signature())
             seeds[(g.start, g.stop)] = s
     return DocState(length, tuple(probe.pins), Fill(motion, seeds, frozenset(sigs)))
+
+
+def resized_state(doc, length: int) -> DocState:
+    """The document at a new length (the music track's *Fit timeline to song*): pins past the new end
+    dropped and one across it cut; the fill cut, or held on its last frame up to the new end. Every
+    gap that keeps its range and pins keeps its fill; the last gap, which changed, is out of date
+    until the next fill."""
+    from csgn_core.editing.timeline import Fill, Timeline
+    from csgn_core.motion.clip import Motion
+
+    length = int(length)
+    if length < 1:
+        raise CSGNError("a timeline needs at least one frame")
+    pins = []
+    for p in doc.pins:
+        if p.stop <= length:
+            pins.append(p)
+        elif p.at < length:
+            pins.append(replace(p, src_stop=p.src_start + length - p.at))
+    fill = doc.fill
+    if fill is not None and fill.motion.n_frames == doc.length:
+        m = fill.motion
+        keep = min(length, m.n_frames)
+        pad = length - keep
+        rot = np.concatenate([m.rotations[:keep], np.repeat(m.rotations[keep - 1:keep], pad, axis=0)])
+        root = np.concatenate([m.root[:keep], np.repeat(m.root[keep - 1:keep], pad, axis=0)])
+        motion = Motion(m.skeleton, m.fps, rotations=rot, root=root, meta=dict(m.meta))
+        probe = Timeline(length, doc.fps, doc.model, doc.skeleton)
+        probe.pins = sorted(pins, key=lambda p: p.at)
+        sigs = frozenset(g.signature() for g in probe.gaps() if g.signature() in fill.signatures)
+        fill = Fill(motion, {k: v for k, v in fill.seeds.items() if k[1] <= length}, sigs)
+    else:
+        fill = None
+    return DocState(length, tuple(sorted(pins, key=lambda p: p.at)), fill)

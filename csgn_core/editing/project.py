@@ -48,6 +48,7 @@ def save_project(doc: Timeline, path: str | Path) -> Path:
                   "version": p.version, "source": f"pins/{p.id}.npz", **({"blend": p.blend} if p.blend is not None else {})}
                  for p in doc.pins],
         "fill": None,
+        "music": _music_to_json(doc.music, path),
     }
     members = {f"pins/{p.id}.npz": npz_bytes(p.source) for p in doc.pins}
     if doc.fill is not None:
@@ -141,6 +142,7 @@ def _timeline(meta: dict, zf: zipfile.ZipFile, path) -> Timeline:
                         _int(pm["at"], "at"), id=str(pm["id"]), label=str(pm.get("label", "")),
                         version=_int(pm.get("version", 0), "version"), blend=_blend(pm.get("blend"))))
     doc.pins = doc.check_pins(pins)
+    doc.music = _music_from_json(meta.get("music"), path)
     if meta.get("fill"):
         fm = meta["fill"]
         if not isinstance(fm, dict) or not isinstance(fm.get("motion"), str):
@@ -176,3 +178,45 @@ def _sig_to_json(sig: tuple) -> list:
 def _sig_from_json(s: list) -> tuple:
     start, stop, left, right = s
     return (int(start), int(stop), tuple(left) if left else None, tuple(right) if right else None)
+
+
+def _music_to_json(track, project_path) -> dict | None:
+    """The music track by path: absolute, and relative to the project too, so a project moved with its
+    song beside it still finds the song."""
+    import os
+
+    if track is None:
+        return None
+    song = Path(track.path)
+    try:
+        rel = os.path.relpath(song.resolve(), Path(project_path).resolve().parent)
+    except ValueError:  # another drive on Windows
+        rel = None
+    return {"path": str(song), "relative": None if rel is None else Path(rel).as_posix(), "seconds": track.seconds,
+            "offset": track.offset, "bpm": track.bpm, "beats": list(track.beats)}
+
+
+def _music_from_json(m, project_path):
+    from csgn_core.editing.music import MusicTrack
+
+    if m is None:
+        return None
+    if not isinstance(m, dict) or not isinstance(m.get("path"), str):
+        raise ValueError("music is not an object with a path")
+    song = Path(m["path"])
+    rel = m.get("relative")
+    if not song.is_file() and isinstance(rel, str):
+        beside = Path(project_path).resolve().parent / rel
+        if beside.is_file():
+            song = beside
+    for name, lo, hi in (("seconds", 0, 1e6), ("offset", -1e6, 1e6)):
+        if not is_number(m.get(name), lo, hi):
+            raise ValueError(f"music {name} {str(m.get(name))[:20]!r} is out of range")
+    bpm = m.get("bpm")
+    if bpm is not None and not is_number(bpm, 1, 1000):
+        raise ValueError(f"music tempo {str(bpm)[:20]!r} is out of range")
+    beats = m.get("beats", [])
+    if not isinstance(beats, list) or len(beats) > 200_000 or not all(is_number(b, 0, 1e6) for b in beats):
+        raise ValueError("music beats are not a list of times")
+    return MusicTrack(str(song), float(m["seconds"]), float(m["offset"]), None if bpm is None else float(bpm),
+                      tuple(float(b) for b in beats))

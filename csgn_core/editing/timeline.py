@@ -120,6 +120,7 @@ class Timeline:
         self.skeleton = skeleton
         self.pins: list[Pin] = []
         self.fill: Fill | None = None
+        self.music = None  # a csgn_core.editing.music.MusicTrack, or None
         self.events = Events()
 
     # --- pickling: a document travels to the model worker without the editor's listeners ------
@@ -163,12 +164,14 @@ class Timeline:
         return self.fill is None or gap.signature() not in self.fill.signatures
 
     def snap_targets(self, playhead: int | None = None, exclude: str | None = None) -> list[int]:
-        """Frames a drag snaps to: the timeline's ends, the playhead and every pin edge (but those
-        of the pin ``exclude``, the one being dragged)."""
+        """Frames a drag snaps to: the timeline's ends, the playhead, every pin edge (but those
+        of the pin ``exclude``, the one being dragged) and the music's beats."""
         out = [0, self.length] + ([int(playhead)] if playhead is not None else [])
         for p in self.pins:
             if p.id != exclude:
                 out += [p.at, p.stop]
+        if self.music is not None:
+            out += self.music.beat_frames(self.fps, self.length + 1)
         return out
 
     def moved(self, pin_id: str, at: int) -> tuple[Pin, list[Pin]]:
@@ -264,6 +267,12 @@ class Timeline:
             self.length = old
             raise
         self.events.emit("length_changed", length)
+        return old
+
+    def set_music(self, track) -> object:
+        """The music track (a MusicTrack or None); returns the old one."""
+        old, self.music = self.music, track
+        self.events.emit("music_changed", track)
         return old
 
     def set_fill(self, fill: Fill | None) -> Fill | None:
