@@ -31,6 +31,10 @@ def add_complete_args(p) -> None:
                    help="pin source frames START-END (inclusive, the file's frames) at timeline frame AT; repeatable")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--refine", type=float, default=None, metavar="SECONDS", help="latent refinement budget")
+    p.add_argument("--tempo", type=float, default=None, help="how fast the gaps' moves play (0.5-2; default the "
+                   "plan's, else 1): each gap is filled time-warped (docs/sampling.md)")
+    p.add_argument("--energy", type=float, default=None, help="the gaps' latent amplitude: how far the poses and "
+                   "steps reach (0-2; default the plan's, else 1)")
     p.add_argument("-o", "--output", required=True, help="output file (.bvh, .npz) or project (.csgnproj)")
     add_npz_compression(p)
 
@@ -54,6 +58,7 @@ def predict_main(args) -> int:
 
 def complete_main(args) -> int:
     """``csgn complete --model M (--plan PLAN.json | --seconds S --pin FILE:START-END@AT ...) -o OUT``."""
+    from csgn_core.editing.styling import check_style
     from csgn_core.io import save_motion
     from csgn_core.model.inference import load_model
 
@@ -68,9 +73,12 @@ def complete_main(args) -> int:
         frames = None if frames is None else int(frames)
         seed = int(a.seed if a.seed is not None else settings.get("seed", 0))
         refine = float(a.refine if a.refine is not None else settings.get("refine_seconds", 0.0))
+        style = check_style(a.tempo if a.tempo is not None else settings.get("tempo", 1.0),
+                            a.energy if a.energy is not None else settings.get("energy", 1.0))
     except (TypeError, ValueError) as e:
         raise CSGNError(f"bad plan setting ({e})") from None
-    doc = build_timeline(model, pins, seconds=seconds, frames=frames, name=str(a.model or settings.get("model", "dance")))
+    doc = build_timeline(model, pins, seconds=seconds, frames=frames, name=str(a.model or settings.get("model", "dance")),
+                         style=style, gap_styles=settings.get("gaps", []))
     t0 = time.perf_counter()
     doc.set_fill(fill(doc, model, seed, refine_seconds=refine))
     dt = time.perf_counter() - t0

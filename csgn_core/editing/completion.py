@@ -29,6 +29,8 @@ import numpy as np
 import torch
 
 from csgn_core.editing.splice import BLEND_SECONDS, splice
+from csgn_core.editing.styling import DEFAULT as DEFAULT_STYLE
+from csgn_core.editing.styling import energy_steps, open_ranges, unwarp, warp
 from csgn_core.editing.timeline import Fill, Pin, Timeline
 from csgn_core.errors import CSGNError
 from csgn_core.motion import quaternion as Q
@@ -107,11 +109,18 @@ def uses_inverse(model, condition: str = "auto") -> bool:
 
 
 def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, progress: Progress = None,
-                     cancel: Cancel = None, blend: int | None = None,
-                     condition: str = "auto") -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
+                     cancel: Cancel = None, blend: int | None = None, condition: str = "auto",
+                     styles: list[tuple[float, float]] | None = None,
+                     energy: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
     """(rotations (L, J, 4), root (L, 3), pinned (L,), contacts) of the completed problem; contacts
-    are the generator's foot-contact flags {joint: (L,) bool} (None for a model without them)."""
+    are the generator's foot-contact flags {joint: (L,) bool} (None for a model without them).
+
+    ``styles``: (tempo, energy) of each unpinned range of the problem in order (styling.py);
+    ``energy``: the latent's gain per frame (L,), which ``styles`` sets for the warped problem."""
     from csgn_core.model.inference import decode_features, encode
+
+    if styles is not None and any(tuple(s) != DEFAULT_STYLE for s in styles):
+        return _complete_styled(model, prob, seed, refine_seconds, progress, cancel, blend, condition, styles)
 
     use_h = uses_inverse(model, condition)
     L, S = prob.length, model.step_frames
@@ -143,6 +152,8 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
         z = model.prior.condition(np.concatenate(zk, axis=1), np.asarray(kidx), T, 1, rng)[0]
     else:
         z = model.prior.sample(T, 1, rng)[0]
+    if energy is not None:
+        z = z * energy_steps(np.asarray(energy, dtype=float), S, m, T)[None, :]
     z = torch.from_numpy(z).float()
     _report(progress, 0.4, "sampling the latent")
     if refine_seconds > 0 and pinned.any():
@@ -164,6 +175,33 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
     rot, root = splice(rot, root, pin_rot, pin_root, pinned, blend)
     rot, root = blend_short_gaps(rot, root, pinned, model.fps)  # short gaps are spline transitions
     _report(progress, 1.0, "done")
+    return rot, root, pinned, contacts
+
+
+def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cancel, blend, condition, styles):
+    """``complete_problem`` with each unpinned range at its own tempo (a time-warp) and energy."""
+    pinned = np.zeros(prob.length, bool)
+    for at, mo in prob.pins:
+        pinned[at:at + mo.n_frames] = True
+    gaps = open_ranges(pinned)
+    if len(styles) != len(gaps):
+        raise CSGNError(f"{len(styles)} styles for {len(gaps)} unpinned ranges")
+    W, segs = warp(prob.length, gaps, [t for t, _ in styles])
+
+    def warped(f: int) -> int:
+        for a, b, wa, _ in segs:
+            if a <= f < b:
+                return wa + f - a
+        return W
+
+    energy = np.ones(W)
+    for (a, b), (_, e) in zip(gaps, styles):
+        wa, wb = warped(a), (warped(b) if b < prob.length else W)
+        energy[wa:wb] = e
+    wprob = Problem(W, [(warped(at), mo) for at, mo in prob.pins], prob.blends)
+    rot, root, _, contacts = complete_problem(model, wprob, seed, refine_seconds, progress, cancel, blend, condition,
+                                              energy=energy)
+    rot, root, contacts = unwarp(rot, root, contacts, prob.length, segs)
     return rot, root, pinned, contacts
 
 
@@ -244,9 +282,10 @@ def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, pr
         raise CSGNError(f"the timeline runs at {doc.fps:g} fps but the model at {model.fps:g}")
     pins = [(p.at, _pin_frames(p, model)) for p in doc.pins]
     with torch.no_grad() if refine_seconds <= 0 else _nullctx():
+        gaps = doc.gaps()
         rot, root, pinned, contacts = complete_problem(model, Problem(doc.length, pins, [p.blend for p in doc.pins]),
-                                                       seed, refine_seconds, progress, cancel)
-    gaps = doc.gaps()
+                                                       seed, refine_seconds, progress, cancel,
+                                                       styles=[g.style for g in gaps])
     return Fill(_with_contacts(_motion(model, rot, root, seed=seed), contacts, pinned),
                 {(g.start, g.stop): int(seed) for g in gaps}, frozenset(g.signature() for g in gaps))
 
@@ -350,9 +389,13 @@ def resample_gap(doc: Timeline, model, gap_start: int, seed: int, *, progress: P
     if w1 > gap.stop:
         pins.append((gap.stop - w0, pm.slice(gap.stop, w1)))
         blends.append(gap.right.blend if gap.right is not None else None)
+    window = Problem(w1 - w0, pins, blends)
+    mask = np.zeros(window.length, bool)
+    for at, mo in pins:
+        mask[at:at + mo.n_frames] = True
     with torch.no_grad():
-        rot, root, _, contacts = complete_problem(model, Problem(w1 - w0, pins, blends), seed, progress=progress,
-                                                  cancel=cancel)
+        rot, root, _, contacts = complete_problem(model, window, seed, progress=progress, cancel=cancel,
+                                                  styles=[gap.style] * len(open_ranges(mask)))
     new_rot, new_root = pm.rotations.copy(), pm.root.copy()
     new_rot[gap.start:gap.stop] = rot[gap.start - w0:gap.stop - w0]
     new_root[gap.start:gap.stop] = root[gap.start - w0:gap.stop - w0]

@@ -61,7 +61,8 @@ def read_plan(path: str | Path) -> tuple[dict, list[PinSpec]]:
         raise CSGNError(f"{p}: a plan is a JSON object with a \"pins\" list")
     if d.get("format", PLAN_FORMAT) != PLAN_FORMAT:
         raise CSGNError(f"{p}: not a CSGN plan (format {d.get('format')!r})")
-    unknown = set(d) - {"format", "version", "seconds", "frames", "seed", "refine_seconds", "pins", "model"}
+    unknown = set(d) - {"format", "version", "seconds", "frames", "seed", "refine_seconds", "pins", "model",
+                        "tempo", "energy", "gaps"}
     if unknown:
         raise CSGNError(f"{p}: unknown plan keys {sorted(unknown)}")
     for key, lo, hi in (("seconds", 0.0, 3600.0), ("frames", 1, 360000), ("seed", -(2**63), 2**63 - 1),
@@ -69,6 +70,20 @@ def read_plan(path: str | Path) -> tuple[dict, list[PinSpec]]:
         v = d.get(key)
         if v is not None and not is_number(v, lo, hi, whole=key in ("frames", "seed")):
             raise CSGNError(f"{p}: {key} must be a number in [{lo:g}, {hi:g}], got {v!r}")
+    from csgn_core.editing.styling import check_style
+
+    try:
+        check_style(d.get("tempo", 1.0), d.get("energy", 1.0))
+        gaps = d.get("gaps", [])
+        if not isinstance(gaps, list):
+            raise CSGNError("\"gaps\" must be a list of {\"after\": PIN_INDEX or null, \"tempo\", \"energy\"}")
+        for g in gaps:
+            after = g.get("after") if isinstance(g, dict) else "?"
+            if not (after is None or is_number(after, 0, len(d.get("pins", [])) - 1, whole=True)):
+                raise CSGNError(f"a gap's \"after\" must be a pin's index in the plan (or null), got {after!r}")
+            check_style(g.get("tempo", 1.0), g.get("energy", 1.0))
+    except CSGNError as e:
+        raise CSGNError(f"{p}: {e}") from None
     if d.get("model") is not None and not isinstance(d["model"], str):
         raise CSGNError(f"{p}: model must be a name or a folder, got {d['model']!r}")
     pins = []
@@ -87,10 +102,13 @@ def read_plan(path: str | Path) -> tuple[dict, list[PinSpec]]:
 
 
 def build_timeline(model, pins: Sequence[PinSpec], *, seconds: float | None = None, frames: int | None = None,
-                   name: str = "model") -> Timeline:
+                   name: str = "model", style: tuple[float, float] = (1.0, 1.0),
+                   gap_styles: Sequence[dict] = ()) -> Timeline:
     """A document at the model's fps with the plan's pins (sources retargeted and resampled).
 
-    Without a length, the timeline ends with the last pin. Bad pins raise one-line CSGNErrors.
+    Without a length, the timeline ends with the last pin. ``style``: the take's (tempo, energy);
+    ``gap_styles``: a gap's own, as ``{"after": i, "tempo", "energy"}`` for the gap after the plan's
+    pin ``i`` (``None``: the gap before the first pin). Bad pins raise one-line CSGNErrors.
     """
     from csgn_core.io import load_motion
 
@@ -121,4 +139,14 @@ def build_timeline(model, pins: Sequence[PinSpec], *, seconds: float | None = No
     doc = Timeline(frames, model.fps, name, model.skeleton)
     pins_ = [Pin(mo, a, b, spec.at, label=spec.label) for spec, mo, a, b in placed]
     doc.pins = doc.check_pins(pins_)  # one check of the whole set: overlaps and range as one-line errors
+    doc.set_style(style)
+    gaps = doc.gaps()
+    for g in gap_styles:
+        after = g.get("after")
+        left = None if after is None else pins_[int(after)].id
+        gap = next((x for x in gaps if (x.left.id if x.left else None) == left), None)
+        if gap is None:
+            raise CSGNError(f"no gap {'before the first pin' if after is None else f'after pin {after}'}: "
+                            "the next pin starts where it ends")
+        doc.set_style((float(g.get("tempo", 1.0)), float(g.get("energy", 1.0))), gap.key)
     return doc

@@ -49,6 +49,8 @@ def save_project(doc: Timeline, path: str | Path) -> Path:
                  for p in doc.pins],
         "fill": None,
         "music": _music_to_json(doc.music, path),
+        "style": {"tempo": doc.style[0], "energy": doc.style[1]},
+        "gap_styles": [{"left": k[0], "right": k[1], "tempo": v[0], "energy": v[1]} for k, v in doc.gap_styles.items()],
     }
     members = {f"pins/{p.id}.npz": npz_bytes(p.source) for p in doc.pins}
     if doc.fill is not None:
@@ -143,6 +145,7 @@ def _timeline(meta: dict, zf: zipfile.ZipFile, path) -> Timeline:
                         version=_int(pm.get("version", 0), "version"), blend=_blend(pm.get("blend"))))
     doc.pins = doc.check_pins(pins)
     doc.music = _music_from_json(meta.get("music"), path)
+    doc.style, doc.gap_styles = _styles_from_json(meta.get("style"), meta.get("gap_styles"))
     if meta.get("fill"):
         fm = meta["fill"]
         if not isinstance(fm, dict) or not isinstance(fm.get("motion"), str):
@@ -171,13 +174,39 @@ def _read_member(zf: zipfile.ZipFile, name: str, path) -> Motion:
 
 
 def _sig_to_json(sig: tuple) -> list:
-    start, stop, left, right = sig
-    return [start, stop, list(left) if left else None, list(right) if right else None]
+    start, stop, left, right = sig[:4]
+    return [start, stop, list(left) if left else None, list(right) if right else None] + [list(x) for x in sig[4:]]
 
 
 def _sig_from_json(s: list) -> tuple:
-    start, stop, left, right = s
-    return (int(start), int(stop), tuple(left) if left else None, tuple(right) if right else None)
+    start, stop, left, right = s[:4]
+    style = tuple(tuple(float(v) for v in x) for x in s[4:5])  # a gap filled at a tempo or energy of its own
+    return (int(start), int(stop), tuple(left) if left else None, tuple(right) if right else None) + style
+
+
+def _styles_from_json(style, gap_styles) -> tuple[tuple[float, float], dict]:
+    """The take's (tempo, energy) and the gaps' own; absent in projects written before styles."""
+    from csgn_core.editing.styling import check_style
+
+    def pair(d) -> tuple[float, float]:
+        if not isinstance(d, dict):
+            raise ValueError("a style is not an object")
+        try:
+            return check_style(d.get("tempo", 1.0), d.get("energy", 1.0))
+        except CSGNError as e:
+            raise ValueError(str(e)) from None
+
+    take = (1.0, 1.0) if style is None else pair(style)
+    own = {}
+    if gap_styles is not None:
+        if not isinstance(gap_styles, list):
+            raise ValueError("gap_styles is not a list")
+        for g in gap_styles:
+            key = (g.get("left"), g.get("right")) if isinstance(g, dict) else None
+            if key is None or not all(k is None or isinstance(k, str) for k in key):
+                raise ValueError("a gap style does not name its pins")
+            own[key] = pair(g)
+    return take, own
 
 
 def _music_to_json(track, project_path) -> dict | None:

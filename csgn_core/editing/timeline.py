@@ -72,14 +72,23 @@ class Gap:
     stop: int
     left: Pin | None  # the pin ending at start, if any
     right: Pin | None  # the pin starting at stop, if any
+    style: tuple[float, float] = (1.0, 1.0)  # (tempo, energy) its fill is drawn with (styling.py)
 
     @property
     def length(self) -> int:
         return self.stop - self.start
 
+    @property
+    def key(self) -> tuple[str | None, str | None]:
+        """The gap by its bordering pins' ids: what a gap's own style is stored under, so it stays
+        with the gap while the pins move."""
+        return (self.left.id if self.left else None, self.right.id if self.right else None)
+
     def signature(self) -> tuple:
-        return (self.start, self.stop, self.left.signature() if self.left else None,
-                self.right.signature() if self.right else None)
+        sig = (self.start, self.stop, self.left.signature() if self.left else None,
+               self.right.signature() if self.right else None)
+        # The default style leaves the signature as files written before styles existed have it.
+        return sig if self.style == (1.0, 1.0) else sig + (tuple(self.style),)
 
 
 class Events:
@@ -121,6 +130,9 @@ class Timeline:
         self.pins: list[Pin] = []
         self.fill: Fill | None = None
         self.music = None  # a csgn_core.editing.music.MusicTrack, or None
+        # The take's tempo and energy, and the gaps that have their own, by Gap.key (styling.py).
+        self.style: tuple[float, float] = (1.0, 1.0)
+        self.gap_styles: dict[tuple[str | None, str | None], tuple[float, float]] = {}
         self.events = Events()
 
     # --- pickling: a document travels to the model worker without the editor's listeners ------
@@ -142,14 +154,19 @@ class Timeline:
         raise TimelineError(f"no pin {pin_id}")
 
     def gaps(self) -> list[Gap]:
-        """Unpinned ranges, in order, with the pins that border them."""
+        """Unpinned ranges, in order, with the pins that border them and the style they are filled with."""
         out, cursor, left = [], 0, None
+
+        def gap(a, b, lp, rp):
+            key = (lp.id if lp else None, rp.id if rp else None)
+            return Gap(a, b, lp, rp, self.gap_styles.get(key, self.style))
+
         for p in self.pins:
             if p.at > cursor:
-                out.append(Gap(cursor, p.at, left, p))
+                out.append(gap(cursor, p.at, left, p))
             cursor, left = p.stop, p
         if cursor < self.length:
-            out.append(Gap(cursor, self.length, left, None))
+            out.append(gap(cursor, self.length, left, None))
         return out
 
     def pin_at(self, frame: int) -> Pin | None:
@@ -267,6 +284,20 @@ class Timeline:
             self.length = old
             raise
         self.events.emit("length_changed", length)
+        return old
+
+    def set_style(self, style: tuple[float, float], gap_key=None) -> tuple[float, float] | None:
+        """The take's (tempo, energy), or with ``gap_key`` one gap's own (None: the gap follows the
+        take again); returns the old value. Gaps whose style changes are out of date until filled."""
+        from csgn_core.editing.styling import check_style
+
+        if gap_key is None:
+            old, self.style = self.style, check_style(*style)
+        else:
+            old = self.gap_styles.pop(tuple(gap_key), None)
+            if style is not None:
+                self.gap_styles[tuple(gap_key)] = check_style(*style)
+        self.events.emit("style_changed", gap_key)
         return old
 
     def set_music(self, track) -> object:

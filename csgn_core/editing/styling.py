@@ -1,0 +1,93 @@
+"""Tempo and energy of the generated spans (issue 17): how a gap's fill is drawn, not what it must meet.
+
+**Tempo** time-warps the gap: the model fills the gap at ``round(frames * tempo)`` frames between the
+same pins, and the frames are resampled back to the gap's length, so at tempo 1.5 every move plays
+1.5 times as fast (and at 0.75 three quarters as fast). The first tempo control divided the GP
+prior's length scales instead; measured, it only slowed the motion (0.70x joint speed at 0.5, no
+change above 1: the generator sets the fast part of the motion itself, `docs/results/tempo-energy.md`),
+so the time-warp replaced it for gaps; free takes (``generate --tempo``) keep the length scale.
+**Energy** scales the latent's amplitude over the gap's latent steps (1 under pins, ramped over one
+latent step at each edge): how far the poses and steps reach.
+
+Pure functions over frame ranges; ``completion.complete_problem`` calls them.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from csgn_core.errors import CSGNError
+from csgn_core.motion import quaternion as Q
+
+DEFAULT = (1.0, 1.0)  # (tempo, energy)
+TEMPO_RANGE = (0.5, 2.0)  # a gap's time-warp: beyond these the moves stop reading as dance
+ENERGY_RANGE = (0.0, 2.0)
+
+
+def check_style(tempo: float, energy: float) -> tuple[float, float]:
+    """The pair as floats, or a CSGNError naming the value out of range."""
+    for name, v, (lo, hi) in (("tempo", tempo, TEMPO_RANGE), ("energy", energy, ENERGY_RANGE)):
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and lo <= v <= hi):
+            raise CSGNError(f"{name} must be between {lo:g} and {hi:g}, got {v}")
+    return float(tempo), float(energy)
+
+
+def open_ranges(pinned: np.ndarray) -> list[tuple[int, int]]:
+    """The unpinned ranges [start, stop) of a problem's (L,) pinned mask, in order."""
+    from csgn_core.motion.ops import runs
+
+    return [(int(a), int(b)) for a, b in runs(~np.asarray(pinned, dtype=bool))]
+
+
+def warp(length: int, gaps: list[tuple[int, int]], tempos: list[float]) -> tuple[int, list[tuple[int, int, int, int]]]:
+    """(the warped problem's length, segments): every frame range of the problem in order as
+    (start, stop, warped start, warped stop); a gap at tempo k takes ``round(n * k)`` warped frames
+    (at least one), everything else keeps its length."""
+    segs, cursor, w = [], 0, 0
+    for (a, b), k in zip(gaps, tempos):
+        if a > cursor:
+            segs.append((cursor, a, w, w + a - cursor))
+            w += a - cursor
+        n = max(1, int(round((b - a) * k)))
+        segs.append((a, b, w, w + n))
+        cursor, w = b, w + n
+    if cursor < length:
+        segs.append((cursor, length, w, w + length - cursor))
+        w += length - cursor
+    return w, segs
+
+
+def unwarp(rot: np.ndarray, root: np.ndarray, contacts: dict | None, length: int, segs) -> tuple:
+    """The warped problem's frames back on the problem's own: kept ranges copied, warped gaps
+    resampled (slerp rotations, linear root) with their ends aligned to the frames around them, so a
+    gap's first and last frames follow on from its neighbours as the warped ones did."""
+    W = len(rot)
+    t = np.empty(length)
+    for a, b, wa, wb in segs:
+        n, nw = b - a, wb - wa
+        if n == nw:
+            t[a:b] = np.arange(wa, wb)
+        else:  # frame a - 1 stays at wa - 1 and frame b at wb: n frames spread over the nw between
+            t[a:b] = (wa - 1) + (np.arange(n) + 1) * (nw + 1) / (n + 1)
+    t = np.clip(t, 0, W - 1)
+    i0 = np.floor(t).astype(int)
+    i1 = np.minimum(i0 + 1, W - 1)
+    w = t - i0
+    out_rot = Q.slerp(rot[i0], rot[i1], w[:, None, None])
+    out_root = root[i0] * (1 - w[:, None]) + root[i1] * w[:, None]
+    near = np.clip(np.round(t).astype(int), 0, W - 1)
+    out_contacts = None if contacts is None else {k: np.asarray(v)[near] for k, v in contacts.items()}
+    return out_rot, out_root, out_contacts
+
+
+def energy_steps(energy: np.ndarray, step: int, radius: int, steps: int) -> np.ndarray:
+    """(steps,) the latent's gain at each latent step, from (L,) per-frame energies: the mean over the
+    step's frames, the margins taking the nearest step's value, smoothed over one step each way."""
+    L = len(energy)
+    inner = np.array([energy[i * step:min(L, (i + 1) * step)].mean() if i * step < L else energy[-1]
+                      for i in range(steps - 2 * radius)])
+    g = np.concatenate([np.full(radius, inner[0]), inner, np.full(steps - radius - len(inner), inner[-1])])
+    if len(g) >= 3:
+        g = np.convolve(np.pad(g, 1, mode="edge"), np.ones(3) / 3, mode="valid")
+    return g

@@ -1,0 +1,142 @@
+"""Tempo and energy of generated spans: the time-warp, the document's styles, project and plan files,
+and what they do to a real model's fills."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from csgn_core.editing.styling import energy_steps, open_ranges, unwarp, warp
+from csgn_core.editing.timeline import Pin, Timeline
+from csgn_core.errors import CSGNError
+
+from .helpers import random_motion, toy_skeleton
+
+REPO = Path(__file__).resolve().parents[2]
+DANCE = REPO / "resources" / "models" / "dance"
+
+
+def test_warp_keeps_pins_and_stretches_gaps():
+    W, segs = warp(100, [(0, 10), (30, 60)], [2.0, 0.5])
+    assert segs == [(0, 10, 0, 20), (10, 30, 20, 40), (30, 60, 40, 55), (60, 100, 55, 95)] and W == 95
+    rot = np.tile(np.array([1.0, 0, 0, 0]), (W, 2, 1))
+    root = np.arange(W, dtype=float)[:, None] * [1.0, 0, 0]
+    r, t, c = unwarp(rot, root, {"l_toe": np.arange(W) % 2 == 0}, 100, segs)
+    assert r.shape == (100, 2, 4) and len(c["l_toe"]) == 100
+    assert np.array_equal(t[10:30, 0], np.arange(20, 40))  # a pin's frames are copied, not resampled
+    assert np.all(np.diff(t[:, 0]) > 0)  # time runs forward through every seam
+    W1, s1 = warp(50, [(5, 20)], [1.0])
+    assert W1 == 50 and np.array_equal(unwarp(rot[:50], root[:50], None, 50, s1)[1], root[:50])
+
+
+def test_energy_steps_is_one_under_pins_and_ramps():
+    e = np.ones(64)
+    e[16:48] = 0.5
+    g = energy_steps(e, 8, 2, 12)
+    assert g.shape == (12,) and g[0] == pytest.approx(1.0) and g[6] == pytest.approx(0.5)
+    assert open_ranges(np.array([1, 0, 0, 1, 0], bool)) == [(1, 3), (4, 5)]
+
+
+def test_styles_in_the_document_follow_the_gap_and_make_it_stale():
+    sk = toy_skeleton()
+    src = random_motion(sk, 60, fps=30.0)
+    doc = Timeline(120, 30.0, "t", sk)
+    a = doc.add_pin(Pin(src, 0, 20, 0))
+    b = doc.add_pin(Pin(src, 20, 40, 60))
+    g = doc.gaps()[0]
+    before = g.signature()
+    assert g.style == (1.0, 1.0) and len(before) == 4  # the default keeps old files' signatures
+    doc.set_style((1.5, 0.8), g.key)
+    g2 = doc.gaps()[0]
+    assert g2.style == (1.5, 0.8) and g2.signature() != before
+    assert doc.gaps()[1].style == (1.0, 1.0)  # the other gap follows the take
+    doc.move_pin(b.id, 70)  # the gap's own style goes with its pins
+    assert doc.gaps()[0].style == (1.5, 0.8)
+    assert doc.set_style((1.0, 1.0)) == (1.0, 1.0) and doc.set_style(None, (a.id, b.id)) == (1.5, 0.8)
+    assert doc.gaps()[0].style == (1.0, 1.0)
+    for bad in ((3.0, 1.0), (1.0, -1.0), (float("nan"), 1.0)):
+        with pytest.raises(CSGNError, match="must be between"):
+            doc.set_style(bad)
+
+
+def test_styles_and_a_styled_fill_survive_the_project_file(tmp_path):
+    from csgn_core.editing.project import load_project, save_project
+    from csgn_core.editing.timeline import Fill
+
+    sk = toy_skeleton()
+    src = random_motion(sk, 90, fps=30.0)
+    doc = Timeline(90, 30.0, "t", sk)
+    p = doc.add_pin(Pin(src, 0, 20, 30))
+    doc.set_style((0.75, 1.25))
+    doc.set_style((2.0, 0.5), (p.id, None))
+    doc.set_fill(Fill(src, {}, frozenset(g.signature() for g in doc.gaps())))
+    back = load_project(save_project(doc, tmp_path / "styled.csgnproj"))
+    assert back.style == (0.75, 1.25) and back.gap_styles == {(p.id, None): (2.0, 0.5)}
+    assert not back.is_stale()  # the signatures with styles read back equal
+    old = Timeline(30, 30.0)
+    assert load_project(save_project(old, tmp_path / "plain.csgnproj")).style == (1.0, 1.0)
+
+
+@pytest.fixture(scope="module")
+def dance():
+    from csgn_core.model.inference import generate, load_model
+
+    if not (DANCE / "model.safetensors").is_file():
+        pytest.skip(f"bundled model missing at {DANCE}")
+    model = load_model(DANCE)
+    return model, generate(model, 12.0, seed=1)
+
+
+def _gap_speed(model, src, style, seeds=3):
+    from csgn_core.editing.completion import Problem, complete_problem
+    from csgn_core.motion.clip import Motion
+
+    pins = [(0, src.slice(0, 60)), (240, src.slice(240, 300))]
+    out = []
+    for seed in range(seeds):
+        rot, root, _, _ = complete_problem(model, Problem(300, pins), seed, styles=[style])
+        assert np.allclose(rot[:60], src.rotations[:60], atol=1e-5)  # pins stay exact at any style
+        assert np.allclose(rot[240:], src.rotations[240:300], atol=1e-5)
+        p = Motion(model.skeleton, model.fps, rotations=rot, root=root).positions
+        p = p - p[:, :1]
+        out.append(np.linalg.norm(np.diff(p[75:225], axis=0), axis=-1).mean() * model.fps)
+    return float(np.mean(out))
+
+
+def test_tempo_and_energy_change_how_the_gap_moves(dance):
+    model, src = dance
+    base = _gap_speed(model, src, (1.0, 1.0))
+    assert _gap_speed(model, src, (1.5, 1.0)) > 1.25 * base  # quicker moves
+    assert _gap_speed(model, src, (0.6, 1.0)) < 0.85 * base  # slower ones
+    assert _gap_speed(model, src, (1.0, 0.5)) < 0.85 * base  # smaller ones
+
+
+def test_plan_and_command_line_take_tempo_and_energy(dance, tmp_path, capsys):
+    from csgn_core.cli import main
+    from csgn_core.editing.plan import build_timeline, read_plan
+    from csgn_core.io import save_motion
+
+    model, src = dance
+    clip = tmp_path / "clip.npz"
+    save_motion(src, clip)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"seconds": 10, "tempo": 1.25, "energy": 0.9, "gaps": [{"after": 0, "tempo": 0.75}],
+                                "pins": [{"file": "clip.npz", "start": 0, "end": 29, "at": 30},
+                                         {"file": "clip.npz", "start": 60, "end": 89, "at": 150}]}))
+    settings, pins = read_plan(plan)
+    doc = build_timeline(model, pins, seconds=10, style=(settings["tempo"], settings["energy"]),
+                         gap_styles=settings["gaps"])
+    assert [g.style for g in doc.gaps()] == [(1.25, 0.9), (0.75, 1.0), (1.25, 0.9)]
+    out = tmp_path / "out.csgnproj"
+    assert main(["complete", "--model", str(DANCE), "--plan", str(plan), "-o", str(out)]) == 0
+    from csgn_core.editing.project import load_project
+
+    back = load_project(out)
+    assert back.style == (1.25, 0.9) and not back.is_stale()
+    plan.write_text(json.dumps({"seconds": 5, "gaps": [{"after": 4}], "pins": []}))
+    with pytest.raises(CSGNError, match="pin's index"):
+        read_plan(plan)
+    assert main(["complete", "--model", str(DANCE), "--seconds", "4", "--tempo", "3", "-o", str(tmp_path / "x.npz")]) != 0
+    assert "tempo must be between 0.5 and 2" in capsys.readouterr().err
