@@ -105,3 +105,19 @@ class SetMusic(QUndoCommand):
 
     def undo(self):
         self.doc.set_music(self.old)
+
+
+class SetStyle(QUndoCommand):
+    """The take's tempo and energy, or one gap's own (``key``: the gap's pins; style None: the gap
+    follows the take again)."""
+
+    def __init__(self, doc, style, key, text: str):
+        super().__init__(text)
+        self.doc, self.key, self.new = doc, key, style
+        self.old = doc.style if key is None else doc.gap_styles.get(tuple(key))
+
+    def redo(self):
+        self.doc.set_style(self.new, self.key)
+
+    def undo(self):
+        self.doc.set_style(self.old, self.key)

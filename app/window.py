@@ -24,6 +24,8 @@ from .music_actions import MusicActions
 from .pin_actions import PinActions
 from .pin_panel import PinPanel
 from .pose_panel import PosePanel
+from .style_actions import StyleActions
+from .style_panel import StylePanel
 from .playback import Playback
 from .transport import TransportBar
 from .timeline_view import TimelineView
@@ -39,7 +41,7 @@ def _bool(v) -> bool:
     return v is True or str(v).lower() in ("true", "1", "yes")
 
 
-class MainWindow(FileActions, ModelActions, PinActions, MusicActions, QtWidgets.QMainWindow):
+class MainWindow(FileActions, ModelActions, PinActions, MusicActions, StyleActions, QtWidgets.QMainWindow):
     jobStarted = QtCore.Signal(int, str)  # job id, label (Auto-fill, Fill gaps, ...)
 
     def __init__(self, model_dir: str | Path | None = None, settings: QtCore.QSettings | None = None,
@@ -99,6 +101,13 @@ class MainWindow(FileActions, ModelActions, PinActions, MusicActions, QtWidgets.
         pose_dock.setObjectName("pose")
         pose_dock.setWidget(self.pose_panel)
         self.addDockWidget(QtCore.Qt.RightDockWidgetArea, pose_dock)
+        self.style_panel = StylePanel(self)
+        style_dock = QtWidgets.QDockWidget("Style", self)
+        style_dock.setObjectName("style")
+        style_dock.setWidget(self.style_panel)
+        self.addDockWidget(QtCore.Qt.RightDockWidgetArea, style_dock)
+        self.tabifyDockWidget(pose_dock, style_dock)
+        pose_dock.raise_()
         self.viewport.jointPicked.connect(self.pose_panel.joint.setCurrentIndex)
         self.viewport.poseDragged.connect(self._preview_pose)
         self.viewport.poseDropped.connect(lambda j, ax, ay: self.key_pose(j, [ax, ay, 0.0]))
@@ -188,6 +197,7 @@ class MainWindow(FileActions, ModelActions, PinActions, MusicActions, QtWidgets.
                                      "Ctrl+Shift+P")
         self.act_auto_fill = self._act(g, "&Auto-fill", self.set_auto_fill, "Ctrl+Shift+F", checkable=True)
         self.act_auto_fill.setChecked(self.auto_fill)
+        self.act_match_tempo = self._act(g, "&Match tempo to music", lambda: self.match_tempo_to_music())
         self._act(g, "&Cancel job", self.cancel_job, "Esc")
         g.addSeparator()
         self._act(g, "Choose &model folder...", lambda: self.choose_model())
@@ -244,6 +254,7 @@ class MainWindow(FileActions, ModelActions, PinActions, MusicActions, QtWidgets.
         self.set_frame(0)
         self.pin_panel.refresh()
         self.pose_panel.refresh()
+        self.style_panel.refresh()
         self._music_changed()
         self._update_title()
 
@@ -267,6 +278,7 @@ class MainWindow(FileActions, ModelActions, PinActions, MusicActions, QtWidgets.
         self.timeline.update()
         self.pin_panel.refresh()
         self.pose_panel.refresh()
+        self.style_panel.refresh()
         self._update_title()
 
     @property
@@ -288,6 +300,7 @@ class MainWindow(FileActions, ModelActions, PinActions, MusicActions, QtWidgets.
             self.timeline.set_frame(frame)
         self.frame_label.setText(f"frame {frame} / {self.doc.length - 1}   {frame / self.doc.fps:6.2f} s")
         self.transport.sync()
+        self.style_panel.follow_frame()
         if moved or self.playing:
             self._music_follow(frame, scrubbed=moved)
 

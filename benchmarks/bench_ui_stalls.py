@@ -1,5 +1,6 @@
 """Longest event-loop stall per editor action: a 5 ms QTimer ticks while a scripted session runs
-(new from seed, play, import a real BVH, pin, drag, fill, resample, undo, redo, load a 60 s MP3 song,
+(new from seed, play, import a real BVH, pin, drag, fill, resample, tempo and energy with their re-fills,
+undo, redo, load a 60 s MP3 song,
 play with it, fit the timeline to it, save, open, export);
 any gap between ticks beyond 5 ms is time the UI could not respond. Target: no stall over 100 ms.
 Runs offscreen (no 3D drawing) or under xvfb-run. Prints numbers; not a test.
@@ -86,6 +87,8 @@ def main() -> int:
         measure("drag a pin (one command)", lambda: win.move_pin(win.doc.pins[-1].id, 300), wait_job=False),
         measure("fill gaps", lambda: win.fill_gaps(seed=4)),
         measure("resample this gap", lambda: win.resample_gap(100, seed=9)),
+        measure("take tempo 1.25 (+ re-fill)", lambda: win.set_style((1.25, 1.0))),
+        measure("one gap's energy (+ re-fill)", lambda: win.set_style((1.25, 0.7), win.doc.gaps()[0].key)),
         measure("undo", win.undo.undo, wait_job=False),
         measure("redo", win.undo.redo, wait_job=False),
         measure("load music (60 s MP3)", lambda: win.load_music(mp3)),
