@@ -23,7 +23,7 @@ class StyleActions:
         if (None if style is None else tuple(map(float, style))) == old:
             return False
         what = "take" if gap_key is None else "gap"
-        text = (f"Gap follows the take" if style is None else
+        text = ("Gap follows the take" if style is None else
                 f"{what.capitalize()} tempo {style[0]:.2f}, energy {style[1]:.2f}")
         try:
             if style is not None:
