@@ -11,8 +11,9 @@ from . import commands as C
 
 
 class PinActions:
-    def pin_selection(self, start: int | None = None, stop: int | None = None) -> bool:
-        """Pin the current fill's frames [start, stop) (default: the timeline's selection)."""
+    def pin_selection(self, start: int | None = None, stop: int | None = None, joints=None) -> bool:
+        """Pin the current fill's frames [start, stop) (default: the timeline's selection); ``joints``
+        a group name ("arms", "legs", ...) or joint names for a partial pin (the rest is generated)."""
         if self.doc is None:
             return False
         if start is None:
@@ -37,8 +38,16 @@ class PinActions:
         # moves, its source does not. The timeline draws its current range beside the name.
         seed = motion.meta.get("seed")
         source = f"take {seed}" if seed is not None else "take"
-        pin = Pin(motion, start - a, stop - a, start, label=f"{source} @{start}")
-        ok = self._push(C.AddPin(self.doc, pin, "Pin selection"), self.doc.pins + [pin])
+        from csgn_core.editing.partial import resolve_joints
+
+        try:
+            held = resolve_joints(motion.skeleton, joints)
+        except CSGNError as e:
+            self.error(str(e))
+            return False
+        pin = Pin(motion, start - a, stop - a, start, label=f"{source} @{start}", joints=held)
+        text = "Pin selection" if held is None else f"Pin {joints if isinstance(joints, str) else 'joints'} of selection"
+        ok = self._push(C.AddPin(self.doc, pin, text), self.doc.pins + [pin])
         if ok:
             self.timeline.selection = None
             self.timeline.selected_pin = pin.id
@@ -87,6 +96,17 @@ class PinActions:
     def set_pin_blend(self, pin_id: str, seconds: float | None) -> bool:
         """The seconds the fill takes to bend into this pin (None: the default); the gaps beside it go stale."""
         return self._edit_pin(pin_id, "Set pin blend", blend=seconds)
+
+    def set_pin_joints(self, pin_id: str, joints) -> bool:
+        """What the pin holds: None (the whole pose), a group name or joint names; one undo step."""
+        from csgn_core.editing.partial import resolve_joints
+
+        try:
+            held = resolve_joints(self.doc.pin(pin_id).source.skeleton, joints)
+        except CSGNError as e:
+            self.error(str(e))
+            return False
+        return self._edit_pin(pin_id, "Pin holds " + ("all" if held is None else str(joints)), joints=held)
 
     def rename_pin(self, pin_id: str, label: str) -> bool:
         return self._edit_pin(pin_id, "Rename pin", label=label.strip())

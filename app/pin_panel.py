@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from PySide6 import QtWidgets
 
+from csgn_core.editing.partial import GROUPS, describe
 from csgn_core.editing.splice import BLEND_SECONDS
 from csgn_core.editing.timeline import MAX_BLEND, MIN_BLEND
 
@@ -34,19 +35,30 @@ class PinPanel(QtWidgets.QWidget):
         self.blend.setKeyboardTracking(False)
         self.blend.setToolTip("How long the fill takes to bend into this pin at its edges: short for a sharp "
                               "hit, long for a soft arrival")
+        self.holds = QtWidgets.QComboBox()
+        self.holds.addItems(["all joints"] + list(GROUPS))
+        self.holds.setToolTip("The joints the pin holds; the rest of the body is generated around them")
         self.info = QtWidgets.QLabel()
         self.info.setWordWrap(True)
         form.addRow("Label", self.label)
         form.addRow("At frame", self.at)
         form.addRow("Source from", self.src_start)
         form.addRow("Source to", self.src_end)
-        form.addRow("Edge blend", self.blend)
+        # one row for both keeps the panel short enough for a laptop screen beside the others
+        row = QtWidgets.QWidget()
+        lay = QtWidgets.QHBoxLayout(row)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.blend)
+        lay.addWidget(QtWidgets.QLabel("holds"))
+        lay.addWidget(self.holds)
+        form.addRow("Edge blend", row)
         form.addRow(self.info)
         self.label.editingFinished.connect(self._rename)
         self.at.valueChanged.connect(self._move)
         self.src_start.valueChanged.connect(self._trim)
         self.src_end.valueChanged.connect(self._trim)
         self.blend.valueChanged.connect(self._set_blend)
+        self.holds.activated.connect(self._set_holds)
         self.refresh()
 
     def pin(self):
@@ -58,7 +70,7 @@ class PinPanel(QtWidgets.QWidget):
     def refresh(self) -> None:
         """Show the selected pin (or say there is none)."""
         p = self.pin()
-        for w in (self.label, self.at, self.src_start, self.src_end, self.blend):
+        for w in (self.label, self.at, self.src_start, self.src_end, self.blend, self.holds):
             w.blockSignals(True)
             w.setEnabled(p is not None)
         if p is None:
@@ -74,10 +86,23 @@ class PinPanel(QtWidgets.QWidget):
             self.src_start.setValue(p.src_start)
             self.src_end.setValue(p.src_stop - 1)
             self.blend.setValue(0.0 if p.blend is None else p.blend)
+            held = describe(p.source.skeleton, p.joints)
+            if self.holds.findText(held) < 0:
+                self.holds.addItem(held)
+            self.holds.setCurrentText("all joints" if held == "all" else held)
             self.info.setText(f"{p.length} frames ({p.length / self.win.doc.fps:.2f} s) of a {n}-frame source; "
                               f"on the timeline {p.at}-{p.stop - 1}.")
-        for w in (self.label, self.at, self.src_start, self.src_end, self.blend):
+        for w in (self.label, self.at, self.src_start, self.src_end, self.blend, self.holds):
             w.blockSignals(False)
+
+    def _set_holds(self, index: int) -> None:
+        p = self.pin()
+        text = self.holds.itemText(index)
+        if p is not None and text in ("all joints", *GROUPS):
+            spec = None if text == "all joints" else text
+            if describe(p.source.skeleton, p.joints) != (spec or "all"):
+                self.win.set_pin_joints(p.id, spec)
+        self.refresh()
 
     def _set_blend(self, seconds: float) -> None:
         p = self.pin()

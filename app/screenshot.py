@@ -3,7 +3,8 @@
 Starts the editor on the bundled model, pins a range, and writes ``editor.png`` (the window),
 ``editor-generated.png`` and ``editor-pinned.png`` (the 3D viewport at a generated and at a pinned
 frame), then ``editor-onion.png`` / ``editor-onion-viewport.png`` with the onion skin on, and
-``editor-modal.png`` (the view's screen pixels under a modal message box). Needs a display with OpenGL (run under ``xvfb-run -a`` on a headless machine); exits with
+``editor-partial.png`` (a pin holding the arms only) and ``editor-modal.png`` (the view's screen
+pixels under a modal message box). Needs a display with OpenGL (run under ``xvfb-run -a`` on a headless machine); exits with
 status 3 when no OpenGL context could be made.
 """
 from __future__ import annotations
@@ -84,6 +85,18 @@ def main(argv: list[str] | None = None) -> int:
     settle()
     win.grab().save(str(args.out / "editor-onion.png"))
     win.viewport.grabFramebuffer().save(str(args.out / "editor-onion-viewport.png"))
+    # A partial pin: the arms of a range held, the rest of the body generated around them.
+    win.set_onion(False)
+    a = n // 10
+    win.pin_selection(a, a + n // 6, joints="arms")
+    win.fill_gaps(seed=args.seed + 2)
+    t0 = time.monotonic()
+    while win.busy and time.monotonic() - t0 < 120:
+        app.processEvents()
+        time.sleep(0.01)
+    win.set_frame(a + n // 12)
+    settle()
+    win.grab().save(str(args.out / "editor-partial.png"))
     _shoot_under_modal(app, win, args.out / "editor-modal.png")
     win.close()
     return 0

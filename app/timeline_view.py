@@ -15,7 +15,7 @@ TRACK_H = 22
 PIN_Y = 62
 PIN_H = 30
 MUSIC_Y = PIN_Y + PIN_H + 6
-MUSIC_H = 28
+MUSIC_H = 24
 EDGE_PX = 6
 SNAP_PX = 8
 
@@ -58,7 +58,7 @@ class TimelineView(QtWidgets.QWidget):
         self._ghost = None  # (at, src_start, src_stop) of the pin being dragged
         self.music_media = None  # LoadedMusic of the document's track (waveform), drawn when present
         self._wave_key, self._wave_lines = None, []  # the waveform's lines for one view of the lane
-        self.setMinimumHeight(MUSIC_Y + MUSIC_H + 8)
+        self.setMinimumHeight(MUSIC_Y + MUSIC_H + 4)
         self.setMouseTracking(True)
         self.setFocusPolicy(QtCore.Qt.StrongFocus)
 
@@ -115,8 +115,14 @@ class TimelineView(QtWidgets.QWidget):
 
     @staticmethod
     def pin_caption(pin) -> str:
-        """What a pin's box says: its source (label) and the timeline frames it covers now."""
-        return f"{pin.label or 'pin ' + pin.id[:4]}  [{pin.at}-{pin.stop - 1}]"
+        """What a pin's box says: its source (label), the joints it holds when not all, and the timeline
+        frames it covers now."""
+        held = ""
+        if pin.partial:
+            from csgn_core.editing.partial import describe
+
+            held = f"  holds {describe(pin.source.skeleton, pin.joints)}"
+        return f"{pin.label or 'pin ' + pin.id[:4]}{held}  [{pin.at}-{pin.stop - 1}]"
 
     def pin_rect(self, pin, at=None, length=None) -> QtCore.QRectF:
         at = pin.at if at is None else at
@@ -208,6 +214,8 @@ class TimelineView(QtWidgets.QWidget):
                 qp.setPen(QtGui.QPen(COL_SEL_OUTLINE, 2.5) if selected else QtGui.QPen(QtGui.QColor(20, 20, 20), 1))
                 qp.setBrush(COL_PIN_SEL if selected else COL_PIN)
             qp.drawRoundedRect(r, 3, 3)
+            if p.partial:  # hatched: the rest of the body under it is generated
+                qp.fillRect(r.adjusted(1, 1, -1, -1), QtGui.QBrush(QtGui.QColor(70, 130, 220, 150), QtCore.Qt.BDiagPattern))
             qp.setPen(QtGui.QColor(20, 20, 20))
             box = r.adjusted(4, 0, -4, 0)
             qp.drawText(box, QtCore.Qt.AlignVCenter | QtCore.Qt.AlignLeft,
@@ -241,10 +249,13 @@ class TimelineView(QtWidgets.QWidget):
                 if 0 <= x <= x_max:
                     qp.setPen(COL_DOWNBEAT if i % 4 == 0 else COL_BEAT)
                     qp.drawLine(QtCore.QPointF(x, RULER_H), QtCore.QPointF(x, MUSIC_Y + MUSIC_H))
-        qp.setPen(COL_TEXT)
         tempo = f"  {track.bpm:.0f} BPM" if track.bpm else ""
         state = "" if media is not None else "  (decoding ...)"
-        qp.drawText(lane.adjusted(6, 2, 0, 0), QtCore.Qt.AlignTop | QtCore.Qt.AlignLeft, f"{track.name}{tempo}{state}")
+        text = f"{track.name}{tempo}{state}"
+        box = QtCore.QRectF(4, MUSIC_Y + 2, qp.fontMetrics().horizontalAdvance(text) + 6, qp.fontMetrics().height())
+        qp.fillRect(box, QtGui.QColor(30, 34, 34, 210))  # the name stays readable over the waveform
+        qp.setPen(COL_TEXT)
+        qp.drawText(box.adjusted(3, 0, 0, 0), QtCore.Qt.AlignVCenter | QtCore.Qt.AlignLeft, text)
 
     def _paint_waveform(self, qp, doc, track, media) -> None:
         key = (id(media), track.offset, self.offset, self.px_per_frame, self.width(), doc.fps)

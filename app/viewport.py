@@ -38,8 +38,10 @@ def pose_at(doc, frame: int):
     if doc is None or not (0 <= frame < doc.length):
         return None, None
     p = doc.pin_at(frame)
-    if p is not None:
+    if p is not None and not (p.partial and doc.fill is not None and frame < doc.fill.motion.n_frames):
         return p.source.positions[p.src_start + frame - p.at], "pinned"
+    if p is not None:  # a partial pin: the fill holds its joints and the body generated around them
+        return doc.fill.motion.positions[frame], "partial"
     if doc.fill is None or frame >= doc.fill.motion.n_frames:
         return None, None
     gap = doc.gap_at(frame)
@@ -135,10 +137,16 @@ class Viewport(gl.GLViewWidget):
                 item.setVisible(False)
             return
         skel = self._pose_skeleton()
-        palette = {"pinned": PINNED, "generated": GENERATED, "stale": STALE}[style]
         p = to_gl(pos)  # (J, 3)
-        segs, seg_side, head = figure(skel, p)  # (S, 2, 3), (S,)
-        self.bone_colors = np.array([palette[int(k)] + (1.0,) for k in seg_side])  # (S, 4)
+        segs, seg_side, head, ends = figure(skel, p)  # (S, 2, 3), (S,)
+        if style == "partial":  # the held joints' bones in the pin's colours, the generated body in its own
+            pin = self.doc.pin_at(self.frame)
+            held = {skel.joints.index(j) for j in pin.joints if j in skel.joints}
+            self.bone_colors = np.array([(PINNED if e in held else GENERATED)[int(k)] + (1.0,)
+                                         for k, e in zip(seg_side, ends)])
+        else:
+            palette = {"pinned": PINNED, "generated": GENERATED, "stale": STALE}[style]
+            self.bone_colors = np.array([palette[int(k)] + (1.0,) for k in seg_side])  # (S, 4)
         self.bones.setMeshData(meshdata=figure_mesh(segs, self.bone_colors, head))
         self._refresh_floor_marks(p)
         sh = segs.reshape(-1, 3).copy()  # (2S, 3)
@@ -257,18 +265,21 @@ class Viewport(gl.GLViewWidget):
     def _pose_skeleton(self, frame: int | None = None):
         frame = self.frame if frame is None else frame
         p = self.doc.pin_at(frame) if self.doc else None
-        return p.source.skeleton if p is not None else self.doc.fill.motion.skeleton
+        if p is not None and not (p.partial and self.doc.fill is not None):
+            return p.source.skeleton
+        return self.doc.fill.motion.skeleton
 
 
 def figure_segments(skel, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(S, 2, 3) line segments and (S,) sides (-1 left, 1 right, 0 centre) that draw the figure."""
-    segs, sides, _ = figure(skel, p)
+    segs, sides, _, _ = figure(skel, p)
     return segs, sides
 
 
-def figure(skel, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, int | None]:
-    """The figure's segments and sides (as ``figure_segments``) and the index of the segment that ends
-    at the head (drawn as a sphere), or None.
+def figure(skel, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, int | None, np.ndarray]:
+    """The figure's segments and sides (as ``figure_segments``), the index of the segment that ends
+    at the head (drawn as a sphere) or None, and (S,) the joint each segment ends at (-1 for the
+    display-only spine, neck and head lines).
 
     Display only: where a skeleton joins both shoulders and both sides of the head straight to the
     waist (tang23, as the Tang capture has it), the figure gets a spine to a chest point between the
@@ -283,23 +294,26 @@ def figure(skel, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, int | None]:
     heads = [c for c in kids if "head" in names[c]]
     if len(shoulders) != 2 or len(heads) not in (1, 2):
         ends = [i for i, (_, b) in enumerate(bones) if names[b].endswith("head")]
-        return p[bones], side[bones[:, 1]], (ends[0] if ends else None)
+        return p[bones], side[bones[:, 1]], (ends[0] if ends else None), bones[:, 1].copy()
     chest = p[shoulders].mean(axis=0)
     head = p[heads].mean(axis=0)
     neck = chest + 0.35 * (head - chest)
     keep = [(a, b) for a, b in bones if not (a == root and b in shoulders + heads)]
     segs = [p[[a, b]] for a, b in keep]
     sides = [side[b] for _, b in keep]
+    ends = [b for _, b in keep] + [-1, -1, -1]
     segs += [np.stack([p[root], chest]), np.stack([chest, neck]), np.stack([neck, head])]
     sides += [0, 0, 0]
     head_seg = len(segs) - 1
     for s_ in shoulders:
         segs.append(np.stack([chest, p[s_]]))
         sides.append(side[s_])
+        ends.append(s_)
     if len(heads) == 2:
         segs.append(p[heads])
         sides.append(0)
-    return np.asarray(segs), np.asarray(sides), head_seg
+        ends.append(-1)
+    return np.asarray(segs), np.asarray(sides), head_seg, np.asarray(ends)
 
 
 def _bones(skel) -> np.ndarray:

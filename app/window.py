@@ -184,6 +184,11 @@ class MainWindow(FileActions, ModelActions, PinActions, MusicActions, StyleActio
         e.addAction(self.act_redo)
         e.addSeparator()
         self._act(e, "&Pin selection", lambda: self.pin_selection(), "P")
+        joints_menu = e.addMenu("Pin &joints of selection")
+        from csgn_core.editing.partial import GROUPS
+
+        for group in GROUPS:
+            self._act(joints_menu, group.capitalize(), lambda _=False, g=group: self.pin_selection(joints=g))
         self._act(e, "&Delete pin", lambda: self.delete_pin(), "Delete")
         self.act_snap = self._act(e, "S&napping", lambda on: setattr(self.timeline, "snapping", on), checkable=True)
         self.act_snap.setChecked(True)

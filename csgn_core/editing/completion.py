@@ -281,13 +281,40 @@ def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, pr
     if abs(doc.fps - model.fps) > 1e-6:
         raise CSGNError(f"the timeline runs at {doc.fps:g} fps but the model at {model.fps:g}")
     pins = [(p.at, _pin_frames(p, model)) for p in doc.pins]
+    blends = [p.blend for p in doc.pins]
+    gaps = doc.gaps()
     with torch.no_grad() if refine_seconds <= 0 else _nullctx():
-        gaps = doc.gaps()
-        rot, root, pinned, contacts = complete_problem(model, Problem(doc.length, pins, [p.blend for p in doc.pins]),
+        if any(p.partial for p in doc.pins):
+            pins = _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds, cancel)
+        rot, root, pinned, contacts = complete_problem(model, Problem(doc.length, pins, blends),
                                                        seed, refine_seconds, progress, cancel,
                                                        styles=[g.style for g in gaps])
     return Fill(_with_contacts(_motion(model, rot, root, seed=seed), contacts, pinned),
                 {(g.start, g.stop): int(seed) for g in gaps}, frozenset(g.signature() for g in gaps))
+
+
+def _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds, cancel):
+    """The first pass for partial pins (partial.py): the timeline completed around the whole pins
+    only, then each partial pin made a whole pose from its held joints and that pass's body."""
+    from csgn_core.editing.partial import composite
+
+    whole = [(i, at_mo) for i, (p, at_mo) in enumerate(zip(doc.pins, pins)) if not p.partial]
+    mask = np.zeros(doc.length, bool)
+    for _, (at, mo) in whole:
+        mask[at:at + mo.n_frames] = True
+    # each open range of the first pass is drawn at the style of the gap it starts with
+    by_start = {g.start: g.style for g in gaps}
+    styles = [by_start.get(a, doc.style) for a, _ in open_ranges(mask)]
+    rot, root, _, _ = complete_problem(model, Problem(doc.length, [x for _, x in whole], [blends[i] for i, _ in whole]),
+                                       seed, refine_seconds, None, cancel, styles=styles)
+    out = list(pins)
+    for i, p in enumerate(doc.pins):
+        if p.partial:
+            at, mo = pins[i]
+            joints = [mo.skeleton.joints.index(j) for j in p.joints if j in mo.skeleton.joints]
+            r, t = composite(rot[at:at + mo.n_frames], root[at:at + mo.n_frames], mo.rotations, mo.root, joints)
+            out[i] = (at, Motion(mo.skeleton, mo.fps, rotations=r, root=t, meta=dict(mo.meta)))
+    return out
 
 
 def fill_stale(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, progress: Progress = None,
@@ -304,12 +331,19 @@ def fill_stale(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0
     rot, root = new.motion.rotations, new.motion.root
     seeds = dict(new.seeds)
     kept = np.zeros(doc.length, dtype=bool)
-    for g in doc.gaps():
+    gaps = doc.gaps()
+    for g in gaps:
         if g.signature() in prev.signatures:
             rot[g.start:g.stop] = prev.motion.rotations[g.start:g.stop]
             root[g.start:g.stop] = prev.motion.root[g.start:g.stop]
             seeds[(g.start, g.stop)] = prev.seeds.get((g.start, g.stop), seed)
             kept[g.start:g.stop] = True
+    for p in doc.pins:  # a partial pin's generated body stays while every gap beside it does
+        beside = [g for g in gaps if g.left is p or g.right is p]
+        if p.partial and beside and all(g.signature() in prev.signatures for g in beside):
+            rot[p.at:p.stop] = prev.motion.rotations[p.at:p.stop]
+            root[p.at:p.stop] = prev.motion.root[p.at:p.stop]
+            kept[p.at:p.stop] = True
     from csgn_core.motion.contacts import contacts_from_meta
 
     _merge_contacts(new.motion, contacts_from_meta(prev.motion), kept)  # kept gaps keep their contacts

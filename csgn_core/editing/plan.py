@@ -27,6 +27,7 @@ class PinSpec:
     end: int
     at: int
     label: str = ""
+    joints: object = None  # a partial pin's joints: a group name ("arms", "legs", ...) or joint names
 
 
 def parse_pin(text: str) -> PinSpec:
@@ -91,8 +92,12 @@ def read_plan(path: str | Path) -> tuple[dict, list[PinSpec]]:
         try:
             f = Path(q["file"])
             f = f if f.is_absolute() else p.parent / f
+            joints = q.get("joints")
+            if joints is not None and not (isinstance(joints, str) or (
+                    isinstance(joints, list) and all(isinstance(n, str) for n in joints))):
+                raise ValueError("joints must be a group name or a list of joint names")
             spec = PinSpec(str(f), int(q["start"]), int(q["end"]), int(q["at"]),
-                           str(q.get("label") or f"{Path(q['file']).name}:{q['start']}-{q['end']}"))
+                           str(q.get("label") or f"{Path(q['file']).name}:{q['start']}-{q['end']}"), joints)
             if not isinstance(q["file"], str) or min(spec.start, spec.end, spec.at) < 0 or spec.at > 10**8:
                 raise ValueError("file must be a path and start, end, at non-negative")
         except (KeyError, TypeError, ValueError, OverflowError) as e:
@@ -137,7 +142,10 @@ def build_timeline(model, pins: Sequence[PinSpec], *, seconds: float | None = No
         if frames == 0:
             raise CSGNError("give --seconds (or \"seconds\" in the plan): there are no pins to size the timeline")
     doc = Timeline(frames, model.fps, name, model.skeleton)
-    pins_ = [Pin(mo, a, b, spec.at, label=spec.label) for spec, mo, a, b in placed]
+    from csgn_core.editing.partial import resolve_joints
+
+    pins_ = [Pin(mo, a, b, spec.at, label=spec.label, joints=resolve_joints(mo.skeleton, spec.joints))
+             for spec, mo, a, b in placed]
     doc.pins = doc.check_pins(pins_)  # one check of the whole set: overlaps and range as one-line errors
     doc.set_style(style)
     gaps = doc.gaps()

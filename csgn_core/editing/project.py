@@ -40,12 +40,22 @@ def _blend(v) -> float | None:
     return float(v)
 
 
+def _joints(v) -> tuple[str, ...] | None:
+    """A partial pin's held joints from the manifest: absent (the whole pose), or joint names."""
+    if v is None:
+        return None
+    if not isinstance(v, list) or not all(isinstance(n, str) for n in v) or len(v) > 10_000:
+        raise ValueError("pin joints are not a list of joint names")
+    return tuple(v)
+
+
 def save_project(doc: Timeline, path: str | Path) -> Path:
     meta = {
         "format": FORMAT, "version": VERSION, "length": doc.length, "fps": doc.fps, "model": doc.model,
         "skeleton": doc.skeleton.to_dict() if doc.skeleton is not None else None,
         "pins": [{"id": p.id, "label": p.label, "src_start": p.src_start, "src_stop": p.src_stop, "at": p.at,
-                  "version": p.version, "source": f"pins/{p.id}.npz", **({"blend": p.blend} if p.blend is not None else {})}
+                  "version": p.version, "source": f"pins/{p.id}.npz", **({"blend": p.blend} if p.blend is not None else {}),
+                  **({"joints": list(p.joints)} if p.joints is not None else {})}
                  for p in doc.pins],
         "fill": None,
         "music": _music_to_json(doc.music, path),
@@ -142,7 +152,8 @@ def _timeline(meta: dict, zf: zipfile.ZipFile, path) -> Timeline:
         source = _read_member(zf, pm["source"], path)
         pins.append(Pin(source, _int(pm["src_start"], "src_start"), _int(pm["src_stop"], "src_stop"),
                         _int(pm["at"], "at"), id=str(pm["id"]), label=str(pm.get("label", "")),
-                        version=_int(pm.get("version", 0), "version"), blend=_blend(pm.get("blend"))))
+                        version=_int(pm.get("version", 0), "version"), blend=_blend(pm.get("blend")),
+                        joints=_joints(pm.get("joints"))))
     doc.pins = doc.check_pins(pins)
     doc.music = _music_from_json(meta.get("music"), path)
     doc.style, doc.gap_styles = _styles_from_json(meta.get("style"), meta.get("gap_styles"))
@@ -181,7 +192,12 @@ def _sig_to_json(sig: tuple) -> list:
 def _sig_from_json(s: list) -> tuple:
     start, stop, left, right = s[:4]
     style = tuple(tuple(float(v) for v in x) for x in s[4:5])  # a gap filled at a tempo or energy of its own
-    return (int(start), int(stop), tuple(left) if left else None, tuple(right) if right else None) + style
+    return (int(start), int(stop), _tuples(left) if left else None, _tuples(right) if right else None) + style
+
+
+def _tuples(v):
+    """JSON lists back to the tuples a signature holds (a partial pin's joints are one inside it)."""
+    return tuple(_tuples(x) for x in v) if isinstance(v, list) else v
 
 
 def _styles_from_json(style, gap_styles) -> tuple[tuple[float, float], dict]:

@@ -41,9 +41,17 @@ class Pin:
     # Seconds over which a fill bends into this pin at its edges (None: the sampler's default,
     # ``splice.BLEND_SECONDS``): short for a sharp hit, long for a soft arrival.
     blend: float | None = None
+    # The joints it holds, by name (None: the whole pose); the rest of the body is generated around
+    # them (editing/partial.py).
+    joints: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         n = self.source.n_frames
+        if self.joints is not None:
+            missing = [j for j in self.joints if j not in self.source.skeleton.joints]
+            if not self.joints or missing:
+                raise TimelineError(f"pin {self.label or self.id}: "
+                                    + (f"its source has no joint {missing[0]!r}" if missing else "holds no joints"))
         if self.blend is not None and not (MIN_BLEND <= self.blend <= MAX_BLEND):
             raise TimelineError(f"pin {self.label or self.id}: a blend of {self.blend:g} s is outside "
                                 f"{MIN_BLEND:g}-{MAX_BLEND:g} s")
@@ -59,8 +67,13 @@ class Pin:
     def stop(self) -> int:
         return self.at + self.length
 
+    @property
+    def partial(self) -> bool:
+        return self.joints is not None
+
     def signature(self) -> tuple:
-        return (self.id, self.version, self.src_start, self.src_stop, self.at, self.blend)
+        sig = (self.id, self.version, self.src_start, self.src_stop, self.at, self.blend)
+        return sig if self.joints is None else sig + (tuple(self.joints),)
 
     def frames(self) -> Motion:
         return self.source.slice(self.src_start, self.src_stop)
@@ -331,6 +344,8 @@ class Timeline:
             return m
         rot, root = m.rotations.copy(), m.root.copy()
         for p in self.pins:
+            if p.partial:  # the fill holds its joints already, and the generated body around them
+                continue
             src = p.frames()
             if src.has_rotations and src.skeleton.same_topology(m.skeleton):
                 rot[p.at:p.stop], root[p.at:p.stop] = src.rotations, src.root

@@ -398,7 +398,7 @@ def test_figure_mesh_is_shaded_tubes_and_spheres():
 
     sk = load_named("tang23")
     p = to_gl(sk.rest_positions())
-    segs, sides, head = figure(sk, p)
+    segs, sides, head, _ = figure(sk, p)
     heads = [sk.joints.index("l_head"), sk.joints.index("r_head")]
     assert head is not None and np.allclose(segs[head, 1], p[heads].mean(0))
     colours = np.tile([0.3, 0.6, 1.0, 1.0], (len(segs), 1))
@@ -413,3 +413,33 @@ def test_figure_mesh_is_shaded_tubes_and_spheres():
     assert np.allclose(np.linalg.norm(ring0 - segs[0, 0], axis=1), r[0, 0], atol=1e-3)
     assert r[head, 1] == HEAD_RADIUS and r[:, 0].max() <= 6.5
     assert np.allclose(md.vertexColors()[:, :3], [0.3, 0.6, 1.0])
+
+
+def test_partial_pins_from_the_selection_and_the_pin_panel(win, qtbot):
+    """Issue 17: pin the arms of a selection; the timeline says what the pin holds, the viewport draws
+    the held bones in the pin's colours and the generated body in its own; the panel changes it."""
+    from app.viewport import GENERATED, PINNED
+    from csgn_core.editing.partial import group_joints
+
+    def rgb(c):
+        return tuple(round(float(x), 2) for x in c[:3])
+
+    assert win.pin_selection(100, 140, joints="arms")
+    pin = win.doc.pins[0]
+    assert pin.joints == group_joints(win.doc.fill.motion.skeleton, "arms")
+    assert win.undo.undoText() == "Pin arms of selection"
+    assert "holds arms" in win.timeline.pin_caption(pin)
+    run(qtbot, win, win.fill_gaps(seed=3))
+    win.set_frame(120)
+    cols = {rgb(c) for c in win.viewport.bone_colors}
+    assert cols & {rgb(c) for c in PINNED.values()} and cols & {rgb(c) for c in GENERATED.values()}
+    panel = win.pin_panel
+    panel.holds.setCurrentText("legs")
+    panel._set_holds(panel.holds.currentIndex())
+    assert win.doc.pins[0].joints[0] == win.doc.skeleton.joints[0] and win.doc.is_stale()
+    panel.holds.setCurrentText("all joints")
+    panel._set_holds(panel.holds.currentIndex())
+    assert win.doc.pins[0].joints is None
+    win.undo.undo()
+    win.undo.undo()
+    assert win.doc.pins[0].joints == pin.joints

@@ -1,0 +1,92 @@
+"""Partial-pose pins (issue 17): a pin that holds chosen joints only (an arm, the legs, the head).
+
+Completion runs twice (``completion.fill``). The first pass generates the whole body through a
+partial pin's frames, as through a gap; the pin then becomes a whole pose, its held joints from
+the pin and the rest from that first pass (``composite``), and the second pass fills every gap
+around it as around any pin, so the seams are spliced as a whole pin's are and the held joints are
+the pin's exactly. A held joint's position relative to the body (the root's frame) is the pin's,
+since its chain down from the root turns as the pin's did; when the root is held too (the legs
+group: the legs carry the body), the body's travel over the floor is the pin's as well. Joint
+groups are found by name, so they exist on every skeleton the project reads.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from csgn_core.errors import CSGNError
+
+_ARM = ("shoulder", "clavicle", "collar", "arm", "elbow", "forearm", "wrist", "hand", "finger", "thumb")
+_LEG = ("hip", "leg", "thigh", "knee", "shin", "ankle", "heel", "foot", "toe")
+_HEAD = ("head", "neck")
+# group name -> (words any of which a joint's name holds, side: "l", "r" or None, hold the root too)
+GROUPS = {
+    "left arm": (_ARM, "l", False),
+    "right arm": (_ARM, "r", False),
+    "arms": (_ARM, None, False),
+    "legs": (_LEG, None, True),  # the legs carry the body: their pin holds its travel too
+    "head": (_HEAD, None, False),
+}
+
+
+def _side(name: str) -> str | None:
+    n = name.lower()
+    if n.startswith(("l_", "left")) or n.endswith(("_l", "left", ".l")):
+        return "l"
+    if n.startswith(("r_", "right")) or n.endswith(("_r", "right", ".r")):
+        return "r"
+    return None
+
+
+def group_joints(skeleton, group: str) -> tuple[str, ...]:
+    """The skeleton's joints in a named group (``GROUPS``), in skeleton order."""
+    if group not in GROUPS:
+        raise CSGNError(f"unknown joint group {group!r}: one of {', '.join(GROUPS)}")
+    words, side, with_root = GROUPS[group]
+    names = list(skeleton.joints)
+    root = names[0]
+    out = [n for n in names[1:] if any(w in n.lower() for w in words) and (side is None or _side(n) == side)
+           and not (group != "legs" and n.lower() in ("hips", "hip"))]  # a "Hips" joint is the pelvis
+    if with_root:
+        out = [root] + [n for n in out if n != root]
+    if not out:
+        raise CSGNError(f"the skeleton {skeleton.name} has no joints that read as {group}")
+    return tuple(n for n in names if n in out)
+
+
+def resolve_joints(skeleton, spec) -> tuple[str, ...] | None:
+    """A pin's held joints from a group name or a list of joint names (None: the whole pose)."""
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        return group_joints(skeleton, spec)
+    names = [str(n) for n in spec]
+    unknown = [n for n in names if n not in skeleton.joints]
+    if unknown:
+        raise CSGNError(f"the skeleton {skeleton.name} has no joint {unknown[0]!r}")
+    if not names:
+        raise CSGNError("a partial pin must hold at least one joint")
+    return tuple(n for n in skeleton.joints if n in names)
+
+
+def describe(skeleton, joints: tuple[str, ...] | None) -> str:
+    """What a pin holds, in words: "all", a group's name, or the joint count."""
+    if joints is None:
+        return "all"
+    for g in GROUPS:
+        try:
+            if group_joints(skeleton, g) == tuple(joints):
+                return g
+        except CSGNError:
+            continue
+    return f"{len(joints)} joints"
+
+
+def composite(gen_rot: np.ndarray, gen_root: np.ndarray, pin_rot: np.ndarray, pin_root: np.ndarray,
+              joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A whole pose for a partial pin's frames (n, J, 4), (n, 3): the held joints (index 0 among them
+    holds the root's track too) from the pin, every other joint from the generated motion there."""
+    rot = gen_rot.copy()
+    j = np.asarray(joints, dtype=int)
+    rot[:, j] = pin_rot[:, j]
+    root = pin_root.copy() if 0 in j else gen_root.copy()
+    return rot, root

@@ -1,0 +1,128 @@
+"""Partial-pose pins: joint groups on every skeleton, the document and its files, and fills that hold
+the chosen joints exactly with the body generated around them."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from csgn_core.editing.partial import describe, group_joints, resolve_joints
+from csgn_core.editing.timeline import Pin, Timeline, TimelineError
+from csgn_core.errors import CSGNError
+from csgn_core.motion import quaternion as Q
+from csgn_core.motion.skeleton import load_named
+
+REPO = Path(__file__).resolve().parents[2]
+DANCE = REPO / "resources" / "models" / "dance"
+
+
+@pytest.mark.parametrize("name", ["tang23", "bandai22", "kinect20"])
+def test_groups_exist_on_every_skeleton(name):
+    sk = load_named(name)
+    left, right, arms = (group_joints(sk, g) for g in ("left arm", "right arm", "arms"))
+    assert left and right and set(left) | set(right) <= set(arms) and not set(left) & set(right)
+    legs = group_joints(sk, "legs")
+    assert legs[0] == sk.joints[0] and len(legs) >= 5  # the legs hold the root: they carry the body
+    assert group_joints(sk, "head")
+    assert describe(sk, arms) == "arms" and describe(sk, None) == "all" and describe(sk, left[:1]) == "1 joints"
+
+
+def test_bad_joint_specs_are_clear():
+    sk = load_named("tang23")
+    with pytest.raises(CSGNError, match="unknown joint group"):
+        resolve_joints(sk, "tail")
+    with pytest.raises(CSGNError, match="no joint 'nose'"):
+        resolve_joints(sk, ["nose"])
+    assert resolve_joints(sk, ["r_hand", "l_hand"]) == ("l_hand", "r_hand")  # skeleton order
+
+
+@pytest.fixture(scope="module")
+def dance():
+    from csgn_core.editing.completion import conform
+    from csgn_core.evaluation.infill import _held_out
+    from csgn_core.model.inference import load_model
+
+    if not (DANCE / "model.safetensors").is_file():
+        pytest.skip(f"bundled model missing at {DANCE}")
+    from tests.conftest import require_data
+
+    require_data()
+    model = load_model(DANCE)
+    return model, [conform(c, model) for c in _held_out("tang-dance", 4)]
+
+
+def _root_frame(pos, rot):
+    return Q.rotate(Q.conjugate(rot[:, None, 0]), pos - pos[:, :1])
+
+
+def _seam_peak(pos, fps, at, n):
+    acc = np.linalg.norm(np.diff(pos, 2, axis=0), axis=-1).mean(axis=1) * fps ** 2
+    return np.r_[acc[at - 4:at + 4], acc[at + n - 4:at + n + 4]].max() / np.median(acc)
+
+
+def test_fills_hold_the_joints_and_generate_the_rest(dance, tmp_path):
+    from csgn_core.editing.completion import fill, fill_stale
+    from csgn_core.editing.project import load_project, save_project
+
+    model, clips = dance
+    sk = model.skeleton
+    peaks = {"whole": [], "partial": []}
+    for i, src in enumerate(clips):
+        for group in ("arms", "legs"):
+            joints = group_joints(sk, group)
+            doc = Timeline(250, model.fps, "dance", sk)
+            pin = doc.add_pin(Pin(src, 100, 150, 100, joints=joints))
+            f = fill(doc, model, seed=i)
+            doc.set_fill(f)
+            out, ref = f.motion, src.slice(100, 150)
+            idx = [sk.joints.index(j) for j in joints]
+            held = _root_frame(out.positions[100:150], out.rotations[100:150])[:, idx]
+            assert np.abs(held - _root_frame(ref.positions, ref.rotations)[:, idx]).max() < 1.0  # cm
+            if group == "legs":  # the root is held too: the body travels as the pin's did
+                assert np.abs(out.positions[100:150][:, idx] - ref.positions[:, idx]).max() < 1.0
+            free = [j for j in range(sk.n_joints) if j not in idx]
+            assert np.abs(out.rotations[100:150][:, free] - ref.rotations[:, free]).max() > 0.05  # generated
+            assert doc.current_motion() is f.motion or np.allclose(doc.current_motion().rotations, out.rotations)
+            peaks["partial"].append(_seam_peak(out.positions, model.fps, 100, 50))
+            whole = Timeline(250, model.fps, "dance", sk)
+            whole.add_pin(Pin(src, 100, 150, 100))
+            peaks["whole"].append(_seam_peak(fill(whole, model, seed=i).motion.positions, model.fps, 100, 50))
+            # a fill of nothing new keeps the generated body under the pin bit for bit
+            again = fill_stale(doc, model, seed=99)
+            assert np.array_equal(again.motion.rotations, out.rotations)
+            back = load_project(save_project(doc, tmp_path / f"{group}.csgnproj"))
+            assert back.pins[0].joints == joints and not back.is_stale() and back.pins[0].id == pin.id
+    # seams as smooth as a whole pin's (the peak acceleration at the edges over the take's median)
+    assert np.median(peaks["partial"]) <= 1.25 * np.median(peaks["whole"])
+
+
+def test_a_partial_pin_names_joints_its_source_has():
+    src_sk = load_named("tang23")
+    from .helpers import random_motion
+
+    m = random_motion(src_sk, 10, fps=25.0)
+    with pytest.raises(TimelineError, match="no joint 'Head'"):
+        Pin(m, 0, 5, 0, joints=("Head",))
+    p = Pin(m, 0, 5, 0, joints=("l_hand",))
+    assert p.partial and len(p.signature()) == 7 and len(Pin(m, 0, 5, 0).signature()) == 6
+
+
+def test_plans_take_partial_pins(dance, tmp_path):
+    from csgn_core.editing.plan import build_timeline, read_plan
+    from csgn_core.io import save_motion
+
+    model, clips = dance
+    save_motion(clips[0], tmp_path / "clip.npz")
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"seconds": 8, "pins": [
+        {"file": "clip.npz", "start": 0, "end": 24, "at": 10, "joints": "head"},
+        {"file": "clip.npz", "start": 50, "end": 74, "at": 100, "joints": ["l_hand", "l_wrist"]}]}))
+    _, pins = read_plan(plan)
+    doc = build_timeline(model, pins, seconds=8)
+    assert doc.pins[0].joints == group_joints(model.skeleton, "head")
+    assert doc.pins[1].joints == ("l_wrist", "l_hand")
+    plan.write_text(json.dumps({"pins": [{"file": "clip.npz", "start": 0, "end": 5, "at": 0, "joints": 3}]}))
+    with pytest.raises(CSGNError, match="joints must be"):
+        read_plan(plan)
