@@ -41,12 +41,14 @@ class PinActions:
         from csgn_core.editing.partial import resolve_joints
 
         try:
-            held = resolve_joints(motion.skeleton, joints)
+            held = None if joints == "path" else resolve_joints(motion.skeleton, joints)
         except CSGNError as e:
             self.error(str(e))
             return False
-        pin = Pin(motion, start - a, stop - a, start, label=f"{source} @{start}", joints=held)
-        text = "Pin selection" if held is None else f"Pin {joints if isinstance(joints, str) else 'joints'} of selection"
+        pin = Pin(motion, start - a, stop - a, start, label=f"{source} @{start}", joints=held, path=joints == "path")
+        text = "Pin selection" if joints is None else (
+            "Pin floor path of selection" if joints == "path" else
+            f"Pin {joints if isinstance(joints, str) else 'joints'} of selection")
         ok = self._push(C.AddPin(self.doc, pin, text), self.doc.pins + [pin])
         if ok:
             self.timeline.selection = None
@@ -102,11 +104,12 @@ class PinActions:
         from csgn_core.editing.partial import resolve_joints
 
         try:
-            held = resolve_joints(self.doc.pin(pin_id).source.skeleton, joints)
+            held = None if joints == "path" else resolve_joints(self.doc.pin(pin_id).source.skeleton, joints)
         except CSGNError as e:
             self.error(str(e))
             return False
-        return self._edit_pin(pin_id, "Pin holds " + ("all" if held is None else str(joints)), joints=held)
+        return self._edit_pin(pin_id, "Pin holds " + ("all" if joints is None else str(joints)), joints=held,
+                              path=joints == "path")
 
     def rename_pin(self, pin_id: str, label: str) -> bool:
         return self._edit_pin(pin_id, "Rename pin", label=label.strip())

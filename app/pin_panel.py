@@ -36,7 +36,7 @@ class PinPanel(QtWidgets.QWidget):
         self.blend.setToolTip("How long the fill takes to bend into this pin at its edges: short for a sharp "
                               "hit, long for a soft arrival")
         self.holds = QtWidgets.QComboBox()
-        self.holds.addItems(["all joints"] + list(GROUPS))
+        self.holds.addItems(["all joints"] + list(GROUPS) + ["floor path"])
         self.holds.setToolTip("The joints the pin holds; the rest of the body is generated around them")
         self.info = QtWidgets.QLabel()
         self.info.setWordWrap(True)
@@ -86,7 +86,7 @@ class PinPanel(QtWidgets.QWidget):
             self.src_start.setValue(p.src_start)
             self.src_end.setValue(p.src_stop - 1)
             self.blend.setValue(0.0 if p.blend is None else p.blend)
-            held = describe(p.source.skeleton, p.joints)
+            held = describe(p.source.skeleton, p.holds)
             if self.holds.findText(held) < 0:
                 self.holds.addItem(held)
             self.holds.setCurrentText("all joints" if held == "all" else held)
@@ -98,9 +98,9 @@ class PinPanel(QtWidgets.QWidget):
     def _set_holds(self, index: int) -> None:
         p = self.pin()
         text = self.holds.itemText(index)
-        if p is not None and text in ("all joints", *GROUPS):
-            spec = None if text == "all joints" else text
-            if describe(p.source.skeleton, p.joints) != (spec or "all"):
+        if p is not None and text in ("all joints", *GROUPS, "floor path"):
+            spec = {"all joints": None, "floor path": "path"}.get(text, text)
+            if describe(p.source.skeleton, p.holds) != {None: "all", "path": "floor path"}.get(spec, spec):
                 self.win.set_pin_joints(p.id, spec)
         self.refresh()
 

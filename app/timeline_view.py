@@ -121,7 +121,7 @@ class TimelineView(QtWidgets.QWidget):
         if pin.partial:
             from csgn_core.editing.partial import describe
 
-            held = f"  holds {describe(pin.source.skeleton, pin.joints)}"
+            held = f"  holds {describe(pin.source.skeleton, pin.holds)}"
         return f"{pin.label or 'pin ' + pin.id[:4]}{held}  [{pin.at}-{pin.stop - 1}]"
 
     def pin_rect(self, pin, at=None, length=None) -> QtCore.QRectF:

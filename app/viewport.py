@@ -141,7 +141,7 @@ class Viewport(gl.GLViewWidget):
         segs, seg_side, head, ends = figure(skel, p)  # (S, 2, 3), (S,)
         if style == "partial":  # the held joints' bones in the pin's colours, the generated body in its own
             pin = self.doc.pin_at(self.frame)
-            held = {skel.joints.index(j) for j in pin.joints if j in skel.joints}
+            held = {skel.joints.index(j) for j in (pin.joints or ()) if j in skel.joints} | ({0} if pin.path else set())
             self.bone_colors = np.array([(PINNED if e in held else GENERATED)[int(k)] + (1.0,)
                                          for k, e in zip(seg_side, ends)])
         else:

@@ -189,6 +189,8 @@ class MainWindow(FileActions, ModelActions, PinActions, MusicActions, StyleActio
 
         for group in GROUPS:
             self._act(joints_menu, group.capitalize(), lambda _=False, g=group: self.pin_selection(joints=g))
+        joints_menu.addSeparator()
+        self._act(joints_menu, "Floor &path", lambda: self.pin_selection(joints="path"))
         self._act(e, "&Delete pin", lambda: self.delete_pin(), "Delete")
         self.act_snap = self._act(e, "S&napping", lambda on: setattr(self.timeline, "snapping", on), checkable=True)
         self.act_snap.setChecked(True)

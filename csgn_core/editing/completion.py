@@ -284,7 +284,7 @@ def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, pr
     blends = [p.blend for p in doc.pins]
     gaps = doc.gaps()
     with torch.no_grad() if refine_seconds <= 0 else _nullctx():
-        if any(p.partial for p in doc.pins):
+        if any(p.holds is not None for p in doc.pins):
             pins = _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds, cancel)
         rot, root, pinned, contacts = complete_problem(model, Problem(doc.length, pins, blends),
                                                        seed, refine_seconds, progress, cancel,
@@ -294,26 +294,62 @@ def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, pr
 
 
 def _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds, cancel):
-    """The first pass for partial pins (partial.py): the timeline completed around the whole pins
-    only, then each partial pin made a whole pose from its held joints and that pass's body."""
-    from csgn_core.editing.partial import composite
-
-    whole = [(i, at_mo) for i, (p, at_mo) in enumerate(zip(doc.pins, pins)) if not p.partial]
-    mask = np.zeros(doc.length, bool)
-    for _, (at, mo) in whole:
-        mask[at:at + mo.n_frames] = True
-    # each open range of the first pass is drawn at the style of the gap it starts with
+    """``composite_held_pins`` for a document: each first-pass range at the style of the gap it starts with."""
     by_start = {g.start: g.style for g in gaps}
-    styles = [by_start.get(a, doc.style) for a, _ in open_ranges(mask)]
-    rot, root, _, _ = complete_problem(model, Problem(doc.length, [x for _, x in whole], [blends[i] for i, _ in whole]),
-                                       seed, refine_seconds, None, cancel, styles=styles)
-    out = list(pins)
-    for i, p in enumerate(doc.pins):
-        if p.partial:
-            at, mo = pins[i]
-            joints = [mo.skeleton.joints.index(j) for j in p.joints if j in mo.skeleton.joints]
-            r, t = composite(rot[at:at + mo.n_frames], root[at:at + mo.n_frames], mo.rotations, mo.root, joints)
-            out[i] = (at, Motion(mo.skeleton, mo.fps, rotations=r, root=t, meta=dict(mo.meta)))
+    return composite_held_pins(model, Problem(doc.length, pins, blends), [p.holds for p in doc.pins], seed,
+                               refine_seconds, cancel, lambda ranges: [by_start.get(a, doc.style) for a, _ in ranges])
+
+
+PATH_CANDIDATES = 8
+
+
+def _seed_k(seed, k: int):
+    return seed if k == 0 else (hash((int(seed) if seed is not None else 0, k)) & 0x7FFFFFFF)
+
+
+def _floor_speed(root: np.ndarray) -> np.ndarray:
+    """(n-1,) the root's speed over the floor, per frame."""
+    return np.linalg.norm(np.diff(root[:, [0, 2]], axis=0), axis=-1) if len(root) > 1 else np.zeros(1)
+
+
+def composite_held_pins(model, prob: Problem, holds, seed, refine_seconds: float = 0.0, cancel: Cancel = None,
+                        styles_for=None) -> list[tuple[int, Motion]]:
+    """The first pass for pins that hold part of the motion (partial.py): the problem completed around
+    the whole pins only, then each of the others made a whole pose from what it holds (``holds[i]``:
+    joint names, or "path" for the root's floor track and facing) and that pass's motion."""
+    from csgn_core.editing.partial import composite, path_composite
+
+    whole = [i for i, h in enumerate(holds) if h is None]
+    mask = np.zeros(prob.length, bool)
+    for i in whole:
+        at, mo = prob.pins[i]
+        mask[at:at + mo.n_frames] = True
+    styles = styles_for(open_ranges(mask)) if styles_for is not None else None
+    blends = prob.blends or [None] * len(prob.pins)
+    first = Problem(prob.length, [prob.pins[i] for i in whole], [blends[i] for i in whole])
+    paths = [prob.pins[i] for i, h in enumerate(holds) if h == "path"]
+    best = None
+    # A floor path is followed best by a body that already travels at its speed (its legs were made
+    # for that speed; carried faster or slower, its feet would slide): of a few first passes, the
+    # one whose root speed over the path's frames is nearest the path's.
+    for k in range(PATH_CANDIDATES if paths else 1):
+        rot, root, _, _ = complete_problem(model, first, _seed_k(seed, k), refine_seconds, None, cancel, styles=styles)
+        cost = sum(float(np.abs(_floor_speed(root[at:at + mo.n_frames]) - _floor_speed(mo.root)).mean())
+                   for at, mo in paths)
+        if best is None or cost < best[0]:
+            best = (cost, rot, root)
+    _, rot, root = best
+    out = list(prob.pins)
+    for i, h in enumerate(holds):
+        if h is None:
+            continue
+        at, mo = prob.pins[i]
+        g_rot, g_root = rot[at:at + mo.n_frames], root[at:at + mo.n_frames]
+        if h == "path":
+            r, t = path_composite(g_rot, g_root, mo.rotations, mo.root)
+        else:
+            r, t = composite(g_rot, g_root, mo.rotations, mo.root, [mo.skeleton.joints.index(j) for j in h])
+        out[i] = (at, Motion(mo.skeleton, mo.fps, rotations=r, root=t, meta=dict(mo.meta)))
     return out
 
 

@@ -69,9 +69,11 @@ def resolve_joints(skeleton, spec) -> tuple[str, ...] | None:
 
 
 def describe(skeleton, joints: tuple[str, ...] | None) -> str:
-    """What a pin holds, in words: "all", a group's name, or the joint count."""
+    """What a pin holds, in words: "all", "floor path", a group's name, or the joint count."""
     if joints is None:
         return "all"
+    if joints == "path":
+        return "floor path"
     for g in GROUPS:
         try:
             if group_joints(skeleton, g) == tuple(joints):
@@ -89,4 +91,19 @@ def composite(gen_rot: np.ndarray, gen_root: np.ndarray, pin_rot: np.ndarray, pi
     j = np.asarray(joints, dtype=int)
     rot[:, j] = pin_rot[:, j]
     root = pin_root.copy() if 0 in j else gen_root.copy()
+    return rot, root
+
+
+def path_composite(gen_rot: np.ndarray, gen_root: np.ndarray, pin_rot: np.ndarray, pin_root: np.ndarray,
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """A whole pose for a floor-path pin's frames: the generated body, turned about the vertical to the
+    pin's facing and carried along the pin's floor track (x, z); its height stays the generated one."""
+    from csgn_core.editing.splice import _ry, _wrap, _yaw
+    from csgn_core.motion import quaternion as Q
+
+    rot = gen_rot.copy()
+    turn = _wrap(_yaw(pin_rot[:, 0]) - _yaw(gen_rot[:, 0]))
+    rot[:, 0] = Q.multiply(_ry(turn), gen_rot[:, 0])
+    root = gen_root.copy()
+    root[:, [0, 2]] = pin_root[:, [0, 2]]
     return rot, root

@@ -28,6 +28,7 @@ class PinSpec:
     at: int
     label: str = ""
     joints: object = None  # a partial pin's joints: a group name ("arms", "legs", ...) or joint names
+    path: bool = False  # a floor-path pin: the file's root track over the floor and facing only
 
 
 def parse_pin(text: str) -> PinSpec:
@@ -97,7 +98,10 @@ def read_plan(path: str | Path) -> tuple[dict, list[PinSpec]]:
                     isinstance(joints, list) and all(isinstance(n, str) for n in joints))):
                 raise ValueError("joints must be a group name or a list of joint names")
             spec = PinSpec(str(f), int(q["start"]), int(q["end"]), int(q["at"]),
-                           str(q.get("label") or f"{Path(q['file']).name}:{q['start']}-{q['end']}"), joints)
+                           str(q.get("label") or f"{Path(q['file']).name}:{q['start']}-{q['end']}"), joints,
+                           q.get("path", False) is True)
+            if q.get("path", False) not in (True, False) or (spec.path and joints is not None):
+                raise ValueError("path must be true or false, and a path pin holds no joints")
             if not isinstance(q["file"], str) or min(spec.start, spec.end, spec.at) < 0 or spec.at > 10**8:
                 raise ValueError("file must be a path and start, end, at non-negative")
         except (KeyError, TypeError, ValueError, OverflowError) as e:
@@ -144,7 +148,7 @@ def build_timeline(model, pins: Sequence[PinSpec], *, seconds: float | None = No
     doc = Timeline(frames, model.fps, name, model.skeleton)
     from csgn_core.editing.partial import resolve_joints
 
-    pins_ = [Pin(mo, a, b, spec.at, label=spec.label, joints=resolve_joints(mo.skeleton, spec.joints))
+    pins_ = [Pin(mo, a, b, spec.at, label=spec.label, joints=resolve_joints(mo.skeleton, spec.joints), path=spec.path)
              for spec, mo, a, b in placed]
     doc.pins = doc.check_pins(pins_)  # one check of the whole set: overlaps and range as one-line errors
     doc.set_style(style)

@@ -55,7 +55,7 @@ def save_project(doc: Timeline, path: str | Path) -> Path:
         "skeleton": doc.skeleton.to_dict() if doc.skeleton is not None else None,
         "pins": [{"id": p.id, "label": p.label, "src_start": p.src_start, "src_stop": p.src_stop, "at": p.at,
                   "version": p.version, "source": f"pins/{p.id}.npz", **({"blend": p.blend} if p.blend is not None else {}),
-                  **({"joints": list(p.joints)} if p.joints is not None else {})}
+                  **({"joints": list(p.joints)} if p.joints is not None else {}), **({"path": True} if p.path else {})}
                  for p in doc.pins],
         "fill": None,
         "music": _music_to_json(doc.music, path),
@@ -153,7 +153,7 @@ def _timeline(meta: dict, zf: zipfile.ZipFile, path) -> Timeline:
         pins.append(Pin(source, _int(pm["src_start"], "src_start"), _int(pm["src_stop"], "src_stop"),
                         _int(pm["at"], "at"), id=str(pm["id"]), label=str(pm.get("label", "")),
                         version=_int(pm.get("version", 0), "version"), blend=_blend(pm.get("blend")),
-                        joints=_joints(pm.get("joints"))))
+                        joints=_joints(pm.get("joints")), path=pm.get("path", False) is True))
     doc.pins = doc.check_pins(pins)
     doc.music = _music_from_json(meta.get("music"), path)
     doc.style, doc.gap_styles = _styles_from_json(meta.get("style"), meta.get("gap_styles"))

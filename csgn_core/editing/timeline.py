@@ -44,9 +44,14 @@ class Pin:
     # The joints it holds, by name (None: the whole pose); the rest of the body is generated around
     # them (editing/partial.py).
     joints: tuple[str, ...] | None = None
+    # A floor-path pin: it holds only the root's track over the floor (x, z) and its facing; the
+    # body is generated to follow it.
+    path: bool = False
 
     def __post_init__(self) -> None:
         n = self.source.n_frames
+        if self.path and self.joints is not None:
+            raise TimelineError(f"pin {self.label or self.id}: a floor-path pin holds no joints")
         if self.joints is not None:
             missing = [j for j in self.joints if j not in self.source.skeleton.joints]
             if not self.joints or missing:
@@ -69,11 +74,17 @@ class Pin:
 
     @property
     def partial(self) -> bool:
-        return self.joints is not None
+        """Whether the pin holds part of the motion only (some joints, or the floor path)."""
+        return self.joints is not None or self.path
+
+    @property
+    def holds(self):
+        """None (the whole pose), the joint names it holds, or "path"."""
+        return "path" if self.path else self.joints
 
     def signature(self) -> tuple:
         sig = (self.id, self.version, self.src_start, self.src_stop, self.at, self.blend)
-        return sig if self.joints is None else sig + (tuple(self.joints),)
+        return sig if self.holds is None else sig + ((self.holds,) if self.path else (tuple(self.joints),))
 
     def frames(self) -> Motion:
         return self.source.slice(self.src_start, self.src_stop)

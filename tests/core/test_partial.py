@@ -126,3 +126,27 @@ def test_plans_take_partial_pins(dance, tmp_path):
     plan.write_text(json.dumps({"pins": [{"file": "clip.npz", "start": 0, "end": 5, "at": 0, "joints": 3}]}))
     with pytest.raises(CSGNError, match="joints must be"):
         read_plan(plan)
+
+
+def test_floor_path_pins_carry_the_body_along_the_path(dance, tmp_path):
+    """A path pin holds the root's floor track and facing only: the fill's root follows it (within
+    5 cm), the body is generated (not the source's), the height is the generated one."""
+    from csgn_core.editing.completion import fill
+    from csgn_core.editing.project import load_project, save_project
+    from csgn_core.editing.splice import _wrap, _yaw
+
+    model, clips = dance
+    src = clips[1]
+    doc = Timeline(260, model.fps, "dance", model.skeleton)
+    doc.add_pin(Pin(src, 0, 40, 0))
+    path = doc.add_pin(Pin(src, 40, 160, 40, path=True))
+    doc.set_fill(fill(doc, model, seed=3))
+    out = doc.fill.motion
+    assert np.linalg.norm(out.root[40:160][:, [0, 2]] - src.root[40:160][:, [0, 2]], axis=-1).max() < 5.0
+    assert np.abs(_wrap(_yaw(out.rotations[40:160, 0]) - _yaw(src.rotations[40:160, 0]))).max() < 1e-3
+    assert np.abs(out.rotations[40:160, 1:] - src.rotations[40:160, 1:]).max() > 0.05  # the body is generated
+    assert path.partial and path.holds == "path" and "('path',)" not in str(Pin(src, 0, 5, 0).signature())
+    back = load_project(save_project(doc, tmp_path / "path.csgnproj"))
+    assert back.pins[1].path and not back.is_stale()
+    with pytest.raises(TimelineError, match="holds no joints"):
+        Pin(src, 0, 5, 0, path=True, joints=("waist",))
