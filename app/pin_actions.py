@@ -99,6 +99,38 @@ class PinActions:
         """The seconds the fill takes to bend into this pin (None: the default); the gaps beside it go stale."""
         return self._edit_pin(pin_id, "Set pin blend", blend=seconds)
 
+    def pin_drawn_path(self, points, start: int | None = None, stop: int | None = None) -> bool:
+        """A floor-path pin over [start, stop) (default: the selection, else the gap at the playhead)
+        following the drawn floor points (N, 2) (x, z, cm): one undo step, then the gaps around it fill."""
+        from csgn_core.editing.partial import path_from_points
+        from csgn_core.editing.timeline import Pin
+
+        doc = self.doc
+        if doc is None or doc.fill is None:
+            self.error("nothing generated yet: generate or fill the timeline first")
+            return False
+        if start is None:
+            if self.timeline.selection is not None:
+                start, stop = self.timeline.selection
+            else:
+                gap = doc.gap_at(self.frame)
+                if gap is None:
+                    self.error("select the frames the path takes on the timeline (or put the playhead in a gap)")
+                    return False
+                start, stop = gap.start, gap.stop
+        try:
+            source = path_from_points(doc.fill.motion.slice(int(start), int(stop)), points)
+            pin = Pin(source, 0, source.n_frames, int(start), label=f"path @{start}", path=True)
+        except CSGNError as e:
+            self.error(str(e))
+            return False
+        ok = self._push(C.AddPin(doc, pin, "Draw floor path"), doc.pins + [pin])
+        if ok:
+            self.timeline.selection = None
+            self.timeline.selected_pin = pin.id
+            self.refill_now()
+        return ok
+
     def set_pin_joints(self, pin_id: str, joints) -> bool:
         """What the pin holds: None (the whole pose), a group name or joint names; one undo step."""
         from csgn_core.editing.partial import resolve_joints

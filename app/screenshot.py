@@ -3,7 +3,8 @@
 Starts the editor on the bundled model, pins a range, and writes ``editor.png`` (the window),
 ``editor-generated.png`` and ``editor-pinned.png`` (the 3D viewport at a generated and at a pinned
 frame), then ``editor-onion.png`` / ``editor-onion-viewport.png`` with the onion skin on, and
-``editor-partial.png`` (a pin holding the arms only) and ``editor-modal.png`` (the view's screen
+``editor-partial.png`` (a pin holding the arms only), ``editor-path.png`` (a floor-path pin drawn in
+the top view) and ``editor-modal.png`` (the view's screen
 pixels under a modal message box). Needs a display with OpenGL (run under ``xvfb-run -a`` on a headless machine); exits with
 status 3 when no OpenGL context could be made.
 """
@@ -97,6 +98,22 @@ def main(argv: list[str] | None = None) -> int:
     win.set_frame(a + n // 12)
     settle()
     win.grab().save(str(args.out / "editor-partial.png"))
+    # A floor-path pin drawn in the top view: an arc from where the take is at the range's start.
+    import numpy as np
+
+    win.viewport.set_path_mode(True)
+    b0, b1 = n // 2 + n // 5 + 5, n - 5
+    start = win.doc.fill.motion.root[b0, [0, 2]]
+    ang = np.linspace(0, np.pi, 24)
+    win.pin_drawn_path(start + np.stack([150 * (1 - np.cos(ang)), 120 * np.sin(ang)], axis=1), b0, b1)
+    t0 = time.monotonic()
+    while win.busy and time.monotonic() - t0 < 120:
+        app.processEvents()
+        time.sleep(0.01)
+    win.set_frame((b0 + b1) // 2)
+    settle()
+    win.grab().save(str(args.out / "editor-path.png"))
+    win.viewport.set_path_mode(False)
     _shoot_under_modal(app, win, args.out / "editor-modal.png")
     win.close()
     return 0

@@ -57,6 +57,7 @@ class Viewport(gl.GLViewWidget):
     jointPicked = QtCore.Signal(int)
     poseDragged = QtCore.Signal(int, float, float)
     poseDropped = QtCore.Signal(int, float, float)
+    pathDrawn = QtCore.Signal(object)  # (N, 2) floor points (x, z, cm) a drag in path mode drew
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -64,6 +65,8 @@ class Viewport(gl.GLViewWidget):
         self._path_key = None  # (fill motion, pin signatures) the floor path was drawn for
         self._contacts_key, self._contact_flags = None, None  # (fill motion, its contact meta) -> flags
         self.preview = None  # (J, 3) positions drawn instead of the document's while a drag previews
+        self.path_mode = False  # a left drag draws a floor path (top view) instead of orbiting
+        self._drawing: list | None = None  # floor points (x, z) of the path being drawn
         self.setBackgroundColor(BACKGROUND)
         self.doc = None
         self.frame = 0
@@ -80,6 +83,14 @@ class Viewport(gl.GLViewWidget):
         self.path = gl.GLLinePlotItem(mode="line_strip", width=1.5, color=(0.55, 0.60, 0.70, 0.35), antialias=True)
         self.path.setGLOptions("translucent")
         self.addItem(self.path)
+        # the floor-path pins' tracks, and the path being drawn
+        self.path_pins = gl.GLLinePlotItem(mode="lines", width=3, color=(1.0, 0.62, 0.1, 0.95), antialias=True)
+        self.path_pins.setGLOptions("translucent")
+        self.addItem(self.path_pins)
+        self.sketch = gl.GLLinePlotItem(mode="line_strip", width=3, color=(1.0, 0.9, 0.3, 1.0), antialias=True)
+        self.sketch.setGLOptions("translucent")
+        self.sketch.setVisible(False)
+        self.addItem(self.sketch)
         self.contacts = gl.GLScatterPlotItem(size=12, pxMode=True, color=(0.35, 0.95, 0.55, 0.85))
         self.contacts.setGLOptions("translucent")
         self.addItem(self.contacts)
@@ -100,6 +111,33 @@ class Viewport(gl.GLViewWidget):
         c = to_gl(pos[0]) if pos is not None else np.zeros(3)
         self.opts["center"] = _vec(c[0], c[1], 85)
         self.update()
+
+    def set_path_mode(self, on: bool) -> None:
+        """Path drawing: the camera looks straight down, and a left drag draws where the dancer goes."""
+        self.path_mode = bool(on)
+        if self.path_mode:
+            self.setCameraPosition(distance=900, elevation=90, azimuth=-90)
+        else:
+            self.reset_camera()
+        self.update()
+
+    def floor_point(self, x: float, y: float) -> np.ndarray | None:
+        """The floor position (x, z, cm) under widget point (x, y), or None when the ray misses the floor."""
+        vp = self.getViewport()
+        inv, ok = (self.projectionMatrix(vp, vp) * self.viewMatrix()).inverted()
+        if not ok:
+            return None
+        ndc_x, ndc_y = 2 * x / max(1, vp[2]) - 1, 1 - 2 * y / max(1, vp[3])
+        near, far = (inv.map(QtGui.QVector4D(ndc_x, ndc_y, d, 1.0)) for d in (-1.0, 1.0))
+        a = np.array([near.x(), near.y(), near.z()]) / near.w()
+        b = np.array([far.x(), far.y(), far.z()]) / far.w()
+        if abs(b[2] - a[2]) < 1e-9:
+            return None
+        t = -a[2] / (b[2] - a[2])  # GL z is up: the floor is z = 0
+        if t < 0:
+            return None
+        g = a + t * (b - a)
+        return np.array([g[0], -g[1]])  # GL (x, y) -> project (x, z)
 
     def set_onion(self, on: bool) -> None:
         """Show ghosts of the frames at ONION_OFFSETS around the current one."""
@@ -133,7 +171,7 @@ class Viewport(gl.GLViewWidget):
         if self.preview is not None and pos is not None:
             pos, style = self.preview, "pinned"
         if pos is None:
-            for item in (self.bones, self.shadow, self.path, self.contacts):
+            for item in (self.bones, self.shadow, self.path, self.contacts, self.path_pins):
                 item.setVisible(False)
             return
         skel = self._pose_skeleton()
@@ -172,6 +210,7 @@ class Viewport(gl.GLViewWidget):
         fill = doc.fill.motion if doc is not None and doc.fill is not None else None
         if fill is None:
             self.path.setVisible(False)
+            self.path_pins.setVisible(False)
             self.contacts.setVisible(False)
             return
         key = (fill, tuple(pin.signature() for pin in doc.pins))
@@ -179,6 +218,15 @@ class Viewport(gl.GLViewWidget):
             root = to_gl(doc.current_motion().root)  # the root joint's track: no kinematics needed
             root[:, 2] = 0.2
             self.path.setData(pos=root)
+            segs = []
+            for pin in doc.pins:
+                if pin.path:
+                    track = to_gl(pin.source.root[pin.src_start:pin.src_stop])
+                    track[:, 2] = 0.6
+                    segs += [np.stack([a, b]) for a, b in zip(track[:-1], track[1:])]
+            if segs:
+                self.path_pins.setData(pos=np.concatenate(segs))
+            self.path_pins.setVisible(bool(segs))
             self._path_key = key
         self.path.setVisible(True)
         marks = fill.meta.get("contacts")
@@ -226,6 +274,10 @@ class Viewport(gl.GLViewWidget):
         return float(d.y()) * DEG_PER_PX, float(d.x()) * DEG_PER_PX
 
     def mousePressEvent(self, ev) -> None:
+        if self.path_mode and ev.button() == QtCore.Qt.LeftButton:
+            pt = self.floor_point(ev.position().x(), ev.position().y())
+            self._drawing = [] if pt is None else [pt]
+            return
         if ev.modifiers() & QtCore.Qt.ControlModifier and ev.button() == QtCore.Qt.LeftButton:
             j = self.pick(ev.position().x(), ev.position().y())
             if j is not None:
@@ -235,12 +287,26 @@ class Viewport(gl.GLViewWidget):
         super().mousePressEvent(ev)
 
     def mouseMoveEvent(self, ev) -> None:
+        if self._drawing is not None:
+            pt = self.floor_point(ev.position().x(), ev.position().y())
+            if pt is not None and (not self._drawing or np.linalg.norm(pt - self._drawing[-1]) > 2.0):
+                self._drawing.append(pt)
+                d = np.asarray(self._drawing)
+                self.sketch.setData(pos=np.stack([d[:, 0], -d[:, 1], np.full(len(d), 1.0)], axis=1))
+                self.sketch.setVisible(len(d) > 1)
+            return
         if self._pose_drag is not None:
             self.poseDragged.emit(self._pose_drag[0], *self._turn(ev))
             return
         super().mouseMoveEvent(ev)
 
     def mouseReleaseEvent(self, ev) -> None:
+        if self._drawing is not None:
+            pts, self._drawing = np.asarray(self._drawing), None
+            self.sketch.setVisible(False)
+            if len(pts) > 1:
+                self.pathDrawn.emit(pts)
+            return
         if self._pose_drag is not None:
             j, turn = self._pose_drag[0], self._turn(ev)
             self._pose_drag = None

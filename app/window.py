@@ -111,6 +111,7 @@ class MainWindow(FileActions, ModelActions, PinActions, MusicActions, StyleActio
         self.viewport.jointPicked.connect(self.pose_panel.joint.setCurrentIndex)
         self.viewport.poseDragged.connect(self._preview_pose)
         self.viewport.poseDropped.connect(lambda j, ax, ay: self.key_pose(j, [ax, ay, 0.0]))
+        self.viewport.pathDrawn.connect(self.pin_drawn_path)
 
         self.progress_bar = QtWidgets.QProgressBar()
         self.progress_bar.setMaximumWidth(180)
@@ -219,6 +220,7 @@ class MainWindow(FileActions, ModelActions, PinActions, MusicActions, StyleActio
         self._act(v, "&Reset camera", self.viewport.reset_camera, "R")
         self.act_follow = self._act(v, "&Follow root", self.viewport.set_follow_root, "F", checkable=True)
         self.act_follow.setChecked(self.viewport.follow_root)
+        self.act_draw_path = self._act(v, "&Draw floor path", self.viewport.set_path_mode, "D", checkable=True)
         self.act_onion = self._act(v, "&Onion skin", self.set_onion, "O", checkable=True)
         self.act_onion.setChecked(_bool(self.settings.value("onion_skin", False)))
         self.viewport.set_onion(self.act_onion.isChecked())

@@ -107,3 +107,40 @@ def path_composite(gen_rot: np.ndarray, gen_root: np.ndarray, pin_rot: np.ndarra
     root = gen_root.copy()
     root[:, [0, 2]] = pin_root[:, [0, 2]]
     return rot, root
+
+
+def path_from_points(take, points: np.ndarray):
+    """A floor-path pin's source drawn by the user: the frames of ``take`` (the motion under the
+    range), carried along the polyline ``points`` (N, 2) of floor positions (x, z, cm).
+
+    The take's own pace along its track is kept (where it slowed down, it slows down on the drawn
+    path too; a take that stands still is spread evenly), and its facing is turned by the one angle
+    that takes its overall direction of travel onto the drawn one, so a dancer who moved backwards
+    still does: dancers do not always face where they go."""
+    from csgn_core.editing.splice import _ry
+    from csgn_core.motion import quaternion as Q
+    from csgn_core.motion.clip import Motion
+
+    pts = np.asarray(points, dtype=float).reshape(-1, 2)
+    if len(pts) < 2 or not np.isfinite(pts).all():
+        raise CSGNError("draw a path of at least two points on the floor")
+    seg = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+    if seg.sum() < 1.0:
+        raise CSGNError("the drawn path is shorter than a centimetre: drag further on the floor")
+    arc = np.concatenate([[0.0], np.cumsum(seg)]) / seg.sum()  # 0..1 along the drawing
+    track = take.root[:, [0, 2]]
+    step = np.linalg.norm(np.diff(track, axis=0), axis=1)
+    n = take.n_frames
+    pace = np.concatenate([[0.0], np.cumsum(step)])
+    u = pace / pace[-1] if pace[-1] > 5.0 else np.linspace(0.0, 1.0, n)  # where along the path each frame is
+    xz = np.stack([np.interp(u, arc, pts[:, 0]), np.interp(u, arc, pts[:, 1])], axis=1)
+    travel = track[-1] - track[0]
+    drawn = pts[-1] - pts[0]
+    turn = 0.0
+    if np.linalg.norm(travel) > 5.0 and np.linalg.norm(drawn) > 5.0:
+        turn = float(np.arctan2(drawn[0], drawn[1]) - np.arctan2(travel[0], travel[1]))
+    rot = take.rotations.copy()
+    rot[:, 0] = Q.multiply(_ry(np.full(n, turn)), rot[:, 0])
+    root = take.root.copy()
+    root[:, [0, 2]] = xz
+    return Motion(take.skeleton, take.fps, rotations=rot, root=root, meta=dict(take.meta, drawn_path=True))

@@ -443,3 +443,52 @@ def test_partial_pins_from_the_selection_and_the_pin_panel(win, qtbot):
     win.undo.undo()
     win.undo.undo()
     assert win.doc.pins[0].joints == pin.joints
+
+
+def test_drawing_a_floor_path_in_the_top_view_pins_it(win, qtbot):
+    """Issue 17: in path mode a left drag over the floor draws where the dancer goes; on release the
+    selected frames get a floor-path pin along the drawing (one undo step), shown as a curve."""
+    from PySide6 import QtCore
+
+    vp = win.viewport
+    win.act_draw_path.trigger()
+    assert vp.path_mode and vp.opts["elevation"] == 90
+    win.timeline.selection = (120, 200)
+    w, h = vp.width(), vp.height()
+    pts = [QtCore.QPoint(int(w * f), int(h * 0.5 + h * 0.2 * (f - 0.3))) for f in (0.3, 0.4, 0.5, 0.6, 0.7)]
+    floor = [vp.floor_point(p.x(), p.y()) for p in pts]
+    assert all(f is not None for f in floor)
+    n = win.undo.count()
+    qtbot.mousePress(vp, QtCore.Qt.LeftButton, pos=pts[0])
+    for p in pts[1:]:
+        qtbot.mouseMove(vp, p)
+    qtbot.mouseRelease(vp, QtCore.Qt.LeftButton, pos=pts[-1])
+    assert win.undo.count() == n + 1 and win.undo.undoText() == "Draw floor path"
+    pin = next(p for p in win.doc.pins if p.path)
+    assert (pin.at, pin.stop) == (120, 200)
+    track = pin.source.root[:, [0, 2]]
+    assert np.linalg.norm(track[0] - floor[0]) < 3.0 and np.linalg.norm(track[-1] - floor[-1]) < 3.0
+    run(qtbot, win, True)  # the gaps around it fill at once
+    win.set_frame(150)
+    assert vp.path_pins.visible() and not win.doc.is_stale()
+    out = win.doc.fill.motion.root[120:200][:, [0, 2]]
+    assert np.linalg.norm(out - track, axis=-1).max() < 5.0  # the root follows the drawing
+    win.act_draw_path.trigger()
+    assert not vp.path_mode
+
+
+def test_path_from_points_keeps_the_pace_and_turns_the_facing():
+    from csgn_core.editing.partial import path_from_points
+    from csgn_core.errors import CSGNError
+    from tests.core.helpers import random_motion, toy_skeleton
+
+    m = random_motion(toy_skeleton(), 50, fps=25.0)
+    m.root[:, 0] = np.linspace(0, 100, 50) ** 2 / 100  # speeding up along +x
+    m.root[:, 2] = 0
+    out = path_from_points(m, [[0, 0], [0, 200]])  # drawn along +z
+    assert np.allclose(out.root[[0, -1]][:, [0, 2]], [[0, 0], [0, 200]], atol=1e-6)
+    z = out.root[:, 2]
+    assert np.all(np.diff(z) >= -1e-9) and np.diff(z)[-1] > 3 * np.diff(z)[1]  # it still speeds up
+    assert np.allclose(out.root[:, 1], m.root[:, 1])
+    with pytest.raises(CSGNError, match="at least two points"):
+        path_from_points(m, [[0, 0]])
