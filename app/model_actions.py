@@ -144,6 +144,43 @@ class ModelActions:
         return self.run_job("predict", {"doc": doc, "start": start, "stop": stop, "frames": frames, "seed": seed},
                             f"Predict continuation ({frames / doc.fps:g} s)", done)
 
+    # --- blend -----------------------------------------------------------------------------------------
+    def blend_into(self, path: str | Path | None = None, seconds: float | None = None, seed: int | None = None):
+        """The take up to the playhead, then a transition of ``seconds`` morphing it into the clip at
+        ``path``, then the clip: the timeline ends with it (one undo step, as Predict is)."""
+        doc = self.doc
+        if doc is None or doc.fill is None or doc.fill.motion.n_frames != doc.length:
+            self.error("nothing to blend from yet: fill the timeline first")
+            return None
+        if path is None:
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Blend into a clip", self._last_dir("import"),
+                                                            "Motion (*.bvh *.vmd *.npz *.json *.txt);;All files (*)")
+            if not path:
+                return None
+            self._remember_dir("import", path)
+        if seconds is None:
+            seconds, ok = QtWidgets.QInputDialog.getDouble(self, "Blend into a clip",
+                                                           "Seconds the transition takes:", 2.0, 0.2, 60.0, 1)
+            if not ok:
+                return None
+        stop = max(1, self.frame)
+        seed = int(time.time()) % 100000 if seed is None else int(seed)
+        before = DocState.of(doc)
+        a = doc.current_motion().slice(0, stop)
+
+        def done(out):
+            if self.doc is not doc:
+                return
+            if doc.length != before.length or tuple(doc.pins) != before.pins or doc.fill is not before.fill:
+                raise CSGNError("the document changed while the model was blending; nothing was applied")
+            new = continued_state(doc, stop, out.slice(stop, out.n_frames), seed)
+            self.undo.push(C.SetState(doc, before, new, f"Blend into {Path(path).name}"))
+            self.set_frame(stop)
+            self._schedule_auto_fill()
+
+        return self.run_job("blend", {"a": a, "path": str(path), "seconds": float(seconds), "seed": seed},
+                            f"Blend into {Path(path).name}", done)
+
     # --- preferences ---------------------------------------------------------------------------------
     def _device_setting(self) -> str:
         v = str(self.settings.value("device") or "cpu").lower()

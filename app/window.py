@@ -206,6 +206,7 @@ class MainWindow(FileActions, ModelActions, PinActions, MusicActions, StyleActio
         self.act_auto_fill = self._act(g, "&Auto-fill", self.set_auto_fill, "Ctrl+Shift+F", checkable=True)
         self.act_auto_fill.setChecked(self.auto_fill)
         self.act_match_tempo = self._act(g, "&Match tempo to music", lambda: self.match_tempo_to_music())
+        self._act(g, "&Blend into a clip...", lambda: self.blend_into())
         self._act(g, "&Cancel job", self.cancel_job, "Esc")
         g.addSeparator()
         self._act(g, "Choose &model folder...", lambda: self.choose_model())

@@ -54,6 +54,14 @@ def _run_job(model, model_name, kind, args, progress, cancel):
             ".vmd") else load_motion(args["path"])
         progress(0.5, "fitting to the model's skeleton and rate")
         return conform(motion, model)
+    if kind == "blend":
+        from csgn_core.editing.blend import blend_takes
+        from csgn_core.io import load_motion
+
+        progress(0.1, "reading")
+        path = str(args["path"])
+        b = load_motion(path, skeleton=model.skeleton) if path.lower().endswith(".vmd") else load_motion(path)
+        return blend_takes(model, args["a"], b, args["seconds"], args.get("seed", 0), progress=progress, cancel=cancel)
     if kind == "music":
         from csgn_core.editing.music import load_music
 

@@ -41,13 +41,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-SAMPLING_COMMANDS = ("predict", "complete", "eval")
+SAMPLING_COMMANDS = ("predict", "complete", "blend", "eval")
 
 
 def _add_sampling_commands(sub, full: bool) -> None:
     """predict, complete and eval need torch and the sampler; import them only when one of them runs."""
     helps = {"predict": "continue a clip for N seconds",
              "complete": "fill the gaps between pinned clips (a plan or --pin options)",
+             "blend": "morph one take into another over a transition: csgn blend A B --over S -o OUT",
              "eval": "evaluation: `csgn eval infill`, `csgn eval fid`, `csgn eval motion`"}
     if not full:
         for name, text in helps.items():
@@ -56,7 +57,8 @@ def _add_sampling_commands(sub, full: bool) -> None:
     from csgn_core.cli.eval_fid import add_eval_fid_args, eval_fid_main
     from csgn_core.cli.eval_infill import add_eval_infill_args, eval_infill_main
     from csgn_core.cli.eval_motion import add_eval_motion_args, eval_motion_main
-    from csgn_core.cli.sampling import add_complete_args, add_predict_args, complete_main, predict_main
+    from csgn_core.cli.sampling import (add_blend_args, add_complete_args, add_predict_args, blend_main, complete_main,
+                                        predict_main)
 
     pred = sub.add_parser("predict", help=helps["predict"])
     add_predict_args(pred)
@@ -64,6 +66,9 @@ def _add_sampling_commands(sub, full: bool) -> None:
     comp = sub.add_parser("complete", help=helps["complete"])
     add_complete_args(comp)
     comp.set_defaults(func=complete_main)
+    bl = sub.add_parser("blend", help=helps["blend"])
+    add_blend_args(bl)
+    bl.set_defaults(func=blend_main)
     ev = sub.add_parser("eval", help=helps["eval"])
     esub = ev.add_subparsers(metavar="WHAT")
     infill = esub.add_parser("infill", help="in-betweening benchmark against interpolation")

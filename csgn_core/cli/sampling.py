@@ -39,6 +39,52 @@ def add_complete_args(p) -> None:
     add_npz_compression(p)
 
 
+def add_blend_args(p) -> None:
+    p.add_argument("a", help="the first take: a motion file, FILE:START-END for some of its frames (inclusive)")
+    p.add_argument("b", help="the take it turns into (the same forms)")
+    p.add_argument("--over", type=float, required=True, metavar="SECONDS", help="length of the transition")
+    p.add_argument("--model", default="dance", help="bundled model name (dance, actions) or a model folder")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--spread", type=float, default=0.5, help="0: the smoothest morph between the takes' latents "
+                   "(the GP's mean path), 1: a draw of the path (only for a model whose H inverts G)")
+    p.add_argument("-o", "--output", required=True, help="output motion file (.bvh, .npz, ...)")
+    add_npz_compression(p)
+
+
+def _take(text: str):
+    """A motion file, or FILE:START-END for frames START..END (inclusive) of it."""
+    import re
+
+    from csgn_core.io import load_motion
+
+    m = re.fullmatch(r"(.+):(\d+)-(\d+)", text)
+    if m and not Path(text).exists():
+        motion = load_motion(m.group(1))
+        a, b = int(m.group(2)), int(m.group(3))
+        if not (0 <= a <= b < motion.n_frames):
+            raise CSGNError(f"{text}: frames {a}-{b} are outside the file (0-{motion.n_frames - 1})")
+        return motion.slice(a, b + 1)
+    return load_motion(text)
+
+
+def blend_main(args) -> int:
+    """``csgn blend A B --over S -o OUT``: A, an S-second transition morphing it into B, then B."""
+    from csgn_core.editing.blend import blend_takes
+    from csgn_core.io import save_motion
+    from csgn_core.model.inference import load_model
+
+    a = parse_namespace(args, add_blend_args)
+    take_a, take_b = _take(a.a), _take(a.b)
+    model = load_model(model_location(a.model))
+    t0 = time.perf_counter()
+    out = blend_takes(model, take_a, take_b, a.over, a.seed, a.spread)
+    save_motion(out, a.output, npz_compression=a.npz_compression)
+    s0, s1 = out.meta["blend_frames"]
+    print(f"wrote {a.output}: {s0} frames of A, a {s1 - s0}-frame transition, {out.n_frames - s1} of B "
+          f"at {out.fps:g} fps ({time.perf_counter() - t0:.2f} s)")
+    return 0
+
+
 def predict_main(args) -> int:
     """``csgn predict --model M --prefix FILE --seconds S --seed K -o OUT``."""
     from csgn_core.io import load_motion, save_motion

@@ -110,13 +110,15 @@ def uses_inverse(model, condition: str = "auto") -> bool:
 
 def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, progress: Progress = None,
                      cancel: Cancel = None, blend: int | None = None, condition: str = "auto",
-                     styles: list[tuple[float, float]] | None = None,
-                     energy: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
+                     styles: list[tuple[float, float]] | None = None, energy: np.ndarray | None = None,
+                     spread: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
     """(rotations (L, J, 4), root (L, 3), pinned (L,), contacts) of the completed problem; contacts
     are the generator's foot-contact flags {joint: (L,) bool} (None for a model without them).
 
     ``styles``: (tempo, energy) of each unpinned range of the problem in order (styling.py);
-    ``energy``: the latent's gain per frame (L,), which ``styles`` sets for the warped problem."""
+    ``energy``: the latent's gain per frame (L,), which ``styles`` sets for the warped problem.
+    ``spread``: how far the latent strays from the GP's conditional mean given the pins' latents (1: a
+    sample; 0: the mean, the GP's own interpolation between them; only where the pins were encoded)."""
     from csgn_core.model.inference import decode_features, encode
 
     if styles is not None and any(tuple(s) != DEFAULT_STYLE for s in styles):
@@ -149,7 +151,11 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
     _check(cancel)
     rng = np.random.default_rng(seed)
     if kidx:
-        z = model.prior.condition(np.concatenate(zk, axis=1), np.asarray(kidx), T, 1, rng)[0]
+        known = np.concatenate(zk, axis=1)
+        z = model.prior.condition(known, np.asarray(kidx), T, 1, rng)[0]
+        if spread != 1.0:
+            mean = model.prior.conditional_mean(known, np.asarray(kidx), T)
+            z = mean + float(spread) * (z - mean)
     else:
         z = model.prior.sample(T, 1, rng)[0]
     if energy is not None:

@@ -492,3 +492,21 @@ def test_path_from_points_keeps_the_pace_and_turns_the_facing():
     assert np.allclose(out.root[:, 1], m.root[:, 1])
     with pytest.raises(CSGNError, match="at least two points"):
         path_from_points(m, [[0, 0]])
+
+
+def test_blend_into_a_clip_is_one_undo_step(win, qtbot, tmp_path):
+    """Issue 17: the take up to the playhead, a transition, then the clip; Undo gives the old take back."""
+    from csgn_core.io import load_motion
+    from tests.conftest import require_data
+
+    clip = require_data("bandai-namco", "dataset-2.zip") / "dataset-2" / "data" / "dataset-2_walk_active_001.bvh"
+    before = win.doc.fill
+    win.set_frame(150)
+    shown = win.doc.current_motion().rotations[:150].copy()
+    run(qtbot, win, win.blend_into(clip, seconds=1.5, seed=2))
+    b = load_motion(clip)
+    assert win.undo.undoText() == f"Blend into {clip.name}"
+    assert abs(win.doc.length - (150 + 45 + b.n_frames * win.doc.fps / b.fps)) <= 2  # A, 1.5 s, then the clip
+    assert np.allclose(win.doc.fill.motion.rotations[:150], shown, atol=1e-6)  # the take up to the playhead stays
+    win.undo.undo()
+    assert win.doc.fill is before and win.doc.length == 300
