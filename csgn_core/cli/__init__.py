@@ -57,8 +57,14 @@ def _add_sampling_commands(sub, full: bool) -> None:
     from csgn_core.cli.eval_fid import add_eval_fid_args, eval_fid_main
     from csgn_core.cli.eval_infill import add_eval_infill_args, eval_infill_main
     from csgn_core.cli.eval_motion import add_eval_motion_args, eval_motion_main
-    from csgn_core.cli.sampling import (add_blend_args, add_complete_args, add_predict_args, blend_main, complete_main,
-                                        predict_main)
+    from csgn_core.cli.sampling import (
+        add_blend_args,
+        add_complete_args,
+        add_predict_args,
+        blend_main,
+        complete_main,
+        predict_main,
+    )
 
     pred = sub.add_parser("predict", help=helps["predict"])
     add_predict_args(pred)
