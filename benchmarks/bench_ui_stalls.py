@@ -33,6 +33,12 @@ def song(path: Path, seconds: float = 60.0, bpm: float = 118.0) -> Path:
     return path
 
 
+def free_range(doc, n: int) -> tuple[int, int]:
+    """Frames [a, a + n) in the first gap long enough to leave 10 frames either side."""
+    gap = next(g for g in doc.gaps() if g.length >= n + 20)
+    return gap.start + 10, gap.start + 10 + n
+
+
 def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6 import QtCore, QtWidgets
@@ -72,6 +78,9 @@ def main() -> int:
         while time.perf_counter() < end:
             app.processEvents()
             time.sleep(0.001)
+        if getattr(win, "last_error", ""):
+            print(f"  ({name}: {win.last_error})")
+            win.last_error = ""
         print(f"{name:<28} longest stall {1e3 * worst[0]:6.1f} ms   (action took {time.perf_counter() - t0 - settle:5.2f} s)")
         return worst[0]
 
@@ -89,6 +98,10 @@ def main() -> int:
         measure("resample this gap", lambda: win.resample_gap(100, seed=9)),
         measure("take tempo 1.25 (+ re-fill)", lambda: win.set_style((1.25, 1.0))),
         measure("one gap's energy (+ re-fill)", lambda: win.set_style((1.25, 0.7), win.doc.gaps()[0].key)),
+        measure("draw a floor path (+ re-fill)", lambda: win.pin_drawn_path(
+            [[0, 0], [100, 50], [200, 0]], *free_range(win.doc, 50))),
+        measure("pin arms of a range (+ fill)", lambda: (win.pin_selection(*free_range(win.doc, 40), joints="arms"),
+                                                         win.refill_now())),
         measure("undo", win.undo.undo, wait_job=False),
         measure("redo", win.undo.redo, wait_job=False),
         measure("load music (60 s MP3)", lambda: win.load_music(mp3)),

@@ -318,43 +318,74 @@ def _floor_speed(root: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.diff(root[:, [0, 2]], axis=0), axis=-1) if len(root) > 1 else np.zeros(1)
 
 
+HELD_CONTEXT_SECONDS = 2.0  # the first pass around a held pin sees this much either side of it
+
+
 def composite_held_pins(model, prob: Problem, holds, seed, refine_seconds: float = 0.0, cancel: Cancel = None,
                         styles_for=None) -> list[tuple[int, Motion]]:
-    """The first pass for pins that hold part of the motion (partial.py): the problem completed around
-    the whole pins only, then each of the others made a whole pose from what it holds (``holds[i]``:
-    joint names, or "path" for the root's floor track and facing) and that pass's motion."""
+    """The first pass for pins that hold part of the motion (partial.py): around each such pin, the
+    problem completed around the whole pins only, then the pin made a whole pose from what it holds
+    (``holds[i]``: joint names, or "path" for the root's floor track and facing) and that pass's motion.
+
+    Joint-held pins share one first pass over the whole problem with the fill's own seed, so the
+    second pass draws the same latent there and the generated body runs on across the pin's edges.
+    A floor path's candidate passes run on a window of the problem (``HELD_CONTEXT_SECONDS`` either
+    side, the whole pins in it cut to it): several short decodes, not several fills."""
     from csgn_core.editing.partial import composite, path_composite
 
-    whole = [i for i, h in enumerate(holds) if h is None]
-    mask = np.zeros(prob.length, bool)
-    for i in whole:
-        at, mo = prob.pins[i]
-        mask[at:at + mo.n_frames] = True
-    styles = styles_for(open_ranges(mask)) if styles_for is not None else None
+    S = model.step_frames
+    ctx = int(round(HELD_CONTEXT_SECONDS * model.fps)) + model.G.latent_radius() * S
     blends = prob.blends or [None] * len(prob.pins)
-    first = Problem(prob.length, [prob.pins[i] for i in whole], [blends[i] for i in whole])
-    paths = [prob.pins[i] for i, h in enumerate(holds) if h == "path"]
-    best = None
-    # A floor path is followed best by a body that already travels at its speed (its legs were made
-    # for that speed; carried faster or slower, its feet would slide): of a few first passes, the
-    # one whose root speed over the path's frames is nearest the path's.
-    for k in range(PATH_CANDIDATES if paths else 1):
-        rot, root, _, _ = complete_problem(model, first, _seed_k(seed, k), refine_seconds, None, cancel, styles=styles)
-        cost = sum(float(np.abs(_floor_speed(root[at:at + mo.n_frames]) - _floor_speed(mo.root)).mean())
-                   for at, mo in paths)
-        if best is None or cost < best[0]:
-            best = (cost, rot, root)
-    _, rot, root = best
+    whole = [i for i, h in enumerate(holds) if h is None]
     out = list(prob.pins)
+    full = None  # the shared first pass of the joint-held pins
     for i, h in enumerate(holds):
         if h is None:
             continue
         at, mo = prob.pins[i]
-        g_rot, g_root = rot[at:at + mo.n_frames], root[at:at + mo.n_frames]
-        if h == "path":
-            r, t = path_composite(g_rot, g_root, mo.rotations, mo.root)
-        else:
+        if h != "path":
+            if full is None:
+                w_mask = np.zeros(prob.length, bool)
+                for j in whole:
+                    a, m_ = prob.pins[j]
+                    w_mask[a:a + m_.n_frames] = True
+                styles = styles_for(open_ranges(w_mask)) if styles_for is not None else None
+                first = Problem(prob.length, [prob.pins[j] for j in whole], [blends[j] for j in whole])
+                full = complete_problem(model, first, seed, refine_seconds, None, cancel, styles=styles)[:2]
+            g_rot, g_root = full[0][at:at + mo.n_frames], full[1][at:at + mo.n_frames]
             r, t = composite(g_rot, g_root, mo.rotations, mo.root, [mo.skeleton.joints.index(j) for j in h])
+            out[i] = (at, Motion(mo.skeleton, mo.fps, rotations=r, root=t, meta=dict(mo.meta)))
+            continue
+        w0 = max(0, at - ctx)
+        w0 -= w0 % S  # the window's latent steps on the same grid as the whole problem's
+        w1 = min(prob.length, at + mo.n_frames + ctx)
+        pins, pblends = [], []
+        for j in whole:
+            a, m_ = prob.pins[j]
+            lo, hi = max(a, w0), min(a + m_.n_frames, w1)
+            if hi > lo:
+                pins.append((lo - w0, m_.slice(lo - a, hi - a)))
+                pblends.append(blends[j])
+        mask = np.zeros(w1 - w0, bool)
+        for a, m_ in pins:
+            mask[a:a + m_.n_frames] = True
+        styles = None
+        if styles_for is not None:
+            styles = styles_for([(a + w0, b + w0) for a, b in open_ranges(mask)])
+        first = Problem(w1 - w0, pins, pblends)
+        best = None
+        # A floor path is followed best by a body that already travels at its speed (its legs were made
+        # for that speed; carried faster or slower, its feet would slide): of a few first passes, the
+        # one whose root speed over the path's frames is nearest the path's.
+        for k in range(PATH_CANDIDATES):
+            rot, root, _, _ = complete_problem(model, first, _seed_k(seed, k), refine_seconds, None, cancel,
+                                               styles=styles)
+            g_rot, g_root = rot[at - w0:at - w0 + mo.n_frames], root[at - w0:at - w0 + mo.n_frames]
+            cost = float(np.abs(_floor_speed(g_root) - _floor_speed(mo.root)).mean())
+            if best is None or cost < best[0]:
+                best = (cost, g_rot, g_root)
+        _, g_rot, g_root = best
+        r, t = path_composite(g_rot, g_root, mo.rotations, mo.root)
         out[i] = (at, Motion(mo.skeleton, mo.fps, rotations=r, root=t, meta=dict(mo.meta)))
     return out
 
