@@ -90,12 +90,7 @@ def continued_state(doc, stop: int, cont, seed: int = 0) -> DocState:
         raise CSGNError(f"cannot continue from frame {stop}")
     n = cont.n_frames
     length = stop + n
-    pins = []
-    for p in doc.pins:
-        if p.stop <= stop:
-            pins.append(p)
-        elif p.at < stop:
-            pins.append(replace(p, src_stop=p.src_start + stop - p.at))
+    pins = pins_cut_at(doc.pins, stop)
     m = old.motion
     motion = Motion(m.skeleton, m.fps, rotations=np.concatenate([m.rotations[:stop], cont.rotations]),
                     root=np.concatenate([m.root[:stop], cont.root]), meta=dict(m.meta))
@@ -117,6 +112,17 @@ def continued_state(doc, stop: int, cont, seed: int = 0) -> DocState:
     return DocState(length, tuple(probe.pins), Fill(motion, seeds, frozenset(sigs)))
 
 
+def pins_cut_at(pins, stop: int) -> list:
+    """The pins that start before frame ``stop``, one running across it cut there."""
+    out = []
+    for p in pins:
+        if p.stop <= stop:
+            out.append(p)
+        elif p.at < stop:
+            out.append(replace(p, src_stop=p.src_start + stop - p.at))
+    return out
+
+
 def resized_state(doc, length: int) -> DocState:
     """The document at a new length (the music track's *Fit timeline to song*): pins past the new end
     dropped and one across it cut; the fill cut, or held on its last frame up to the new end. Every
@@ -128,12 +134,7 @@ def resized_state(doc, length: int) -> DocState:
     length = int(length)
     if length < 1:
         raise CSGNError("a timeline needs at least one frame")
-    pins = []
-    for p in doc.pins:
-        if p.stop <= length:
-            pins.append(p)
-        elif p.at < length:
-            pins.append(replace(p, src_stop=p.src_start + length - p.at))
+    pins = pins_cut_at(doc.pins, length)
     fill = doc.fill
     if fill is not None and fill.motion.n_frames == doc.length:
         m = fill.motion

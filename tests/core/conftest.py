@@ -32,3 +32,21 @@ def tang_subset(tmp_path_factory):
         return built[limit]
 
     return get
+
+
+@pytest.fixture(scope="module")
+def dance_held_out():
+    """(the bundled dance model, four held-out dances on it): skips without the model or the data."""
+    from pathlib import Path
+
+    from csgn_core.editing.completion import conform
+    from csgn_core.evaluation.infill import _held_out
+    from csgn_core.model.inference import load_model
+    from tests.conftest import require_data
+
+    folder = Path(__file__).resolve().parents[2] / "resources" / "models" / "dance"
+    if not (folder / "model.safetensors").is_file():
+        pytest.skip(f"bundled model missing at {folder}")
+    require_data()
+    model = load_model(folder)
+    return model, [conform(c, model) for c in _held_out("tang-dance", 4)]

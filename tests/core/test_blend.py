@@ -13,17 +13,9 @@ DANCE = REPO / "resources" / "models" / "dance"
 
 
 @pytest.fixture(scope="module")
-def dance():
-    from csgn_core.editing.completion import conform
-    from csgn_core.evaluation.infill import _held_out
-    from csgn_core.model.inference import load_model
-    from tests.conftest import require_data
-
-    if not (DANCE / "model.safetensors").is_file():
-        pytest.skip(f"bundled model missing at {DANCE}")
-    require_data()
-    model = load_model(DANCE)
-    return model, [conform(c, model) for c in _held_out("tang-dance", 2)]
+def dance(dance_held_out):
+    model, clips = dance_held_out
+    return model, clips[:2]
 
 
 def test_blend_keeps_both_takes_and_joins_them(dance):

@@ -39,18 +39,8 @@ def test_bad_joint_specs_are_clear():
 
 
 @pytest.fixture(scope="module")
-def dance():
-    from csgn_core.editing.completion import conform
-    from csgn_core.evaluation.infill import _held_out
-    from csgn_core.model.inference import load_model
-
-    if not (DANCE / "model.safetensors").is_file():
-        pytest.skip(f"bundled model missing at {DANCE}")
-    from tests.conftest import require_data
-
-    require_data()
-    model = load_model(DANCE)
-    return model, [conform(c, model) for c in _held_out("tang-dance", 4)]
+def dance(dance_held_out):
+    return dance_held_out
 
 
 def _root_frame(pos, rot):
