@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from csgn_core.editing.completion import conform  # noqa: E402
-from csgn_core.editing.splice import _yaw, splice
+from csgn_core.editing.splice import heading_angle, splice
 from csgn_core.evaluation.infill import interpolate, windows  # noqa: E402
 from csgn_core.io.datasets import SPLITS, Dataset, default_cache_path  # noqa: E402
 from csgn_core.model.inference import load_model  # noqa: E402
@@ -43,7 +43,7 @@ LEFT, RIGHT, K = 40, 20, 10
 def _features(m: Motion) -> tuple[np.ndarray, np.ndarray]:
     """(F, J*3) root-relative positions in the root's heading frame, (F,) heading."""
     P = m.positions - m.root[:, None]
-    yaw = _yaw(m.rotations[:, 0])
+    yaw = heading_angle(m.rotations[:, 0])
     c, s = np.cos(-yaw)[:, None], np.sin(-yaw)[:, None]
     x, z = c * P[..., 0] + s * P[..., 2], -s * P[..., 0] + c * P[..., 2]
     return np.stack([x, P[..., 1], z], -1).reshape(len(P), -1), yaw

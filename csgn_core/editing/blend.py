@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from csgn_core.editing.completion import Problem, complete_problem, conform
-from csgn_core.editing.splice import _ry, _wrap, _yaw
+from csgn_core.editing.splice import heading_angle, turn_about_y, wrap_angle
 from csgn_core.errors import CSGNError
 from csgn_core.motion import quaternion as Q
 from csgn_core.motion.clip import Motion
@@ -24,9 +24,9 @@ from csgn_core.motion.clip import Motion
 
 def placed_after(a: Motion, b: Motion) -> Motion:
     """``b`` turned about the vertical and moved so its first frame faces and stands where ``a``'s last does."""
-    turn = float(_wrap(_yaw(a.rotations[-1:, 0]) - _yaw(b.rotations[:1, 0]))[0])
+    turn = float(wrap_angle(heading_angle(a.rotations[-1:, 0]) - heading_angle(b.rotations[:1, 0]))[0])
     rot = b.rotations.copy()
-    rot[:, 0] = Q.multiply(_ry(np.full(b.n_frames, turn)), rot[:, 0])
+    rot[:, 0] = Q.multiply(turn_about_y(np.full(b.n_frames, turn)), rot[:, 0])
     rel = b.root - b.root[:1]
     c, s = math.cos(turn), math.sin(turn)
     root = b.root.copy()
@@ -53,8 +53,8 @@ def blend_takes(model, a: Motion, b: Motion, seconds: float, seed: int = 0, spre
         rot, root, pinned, contacts = complete_problem(model, Problem(L, [(0, a), (a.n_frames + n, b)]), seed,
                                                        progress=progress, cancel=cancel, condition=condition,
                                                        spread=spread)
-    from csgn_core.editing.completion import _with_contacts
+    from csgn_core.editing.completion import with_contacts
 
     out = Motion(model.skeleton, model.fps, rotations=rot, root=root,
                  meta={"blend_frames": [a.n_frames, a.n_frames + n], "seed": int(seed)})
-    return _with_contacts(out, contacts, pinned)
+    return with_contacts(out, contacts, pinned)

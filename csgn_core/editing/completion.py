@@ -211,7 +211,7 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
     return rot, root, pinned, contacts
 
 
-def _with_contacts(motion: Motion, generated: dict | None, pinned: np.ndarray) -> Motion:
+def with_contacts(motion: Motion, generated: dict | None, pinned: np.ndarray) -> Motion:
     """The motion with foot contacts in its meta (``footclean.contacts_to_meta``): the generator's in
     generated frames, detected ones in pinned frames (the pins are the user's motion)."""
     if generated is None:
@@ -295,7 +295,7 @@ def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, pr
         rot, root, pinned, contacts = complete_problem(model, Problem(doc.length, pins, blends),
                                                        seed, refine_seconds, progress, cancel,
                                                        styles=[g.style for g in gaps])
-    return Fill(_with_contacts(_motion(model, rot, root, seed=seed), contacts, pinned),
+    return Fill(with_contacts(_motion(model, rot, root, seed=seed), contacts, pinned),
                 {(g.start, g.stop): int(seed) for g in gaps}, frozenset(g.signature() for g in gaps))
 
 
@@ -465,7 +465,7 @@ def predict(model, prefix: Motion, seconds: float, seed: int = 0, *, refine_seco
     L = pre.n_frames + max(1, int(round(seconds * model.fps)))
     with torch.no_grad() if refine_seconds <= 0 else _nullctx():
         rot, root, pinned, contacts = complete_problem(model, Problem(L, [(0, pre)]), seed, refine_seconds, progress, cancel)
-    return _with_contacts(_motion(model, rot, root, seed=seed, prefix_frames=pre.n_frames), contacts, pinned)
+    return with_contacts(_motion(model, rot, root, seed=seed, prefix_frames=pre.n_frames), contacts, pinned)
 
 
 def resample_gap(doc: Timeline, model, gap_start: int, seed: int, *, progress: Progress = None,

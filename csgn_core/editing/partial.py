@@ -98,12 +98,12 @@ def path_composite(gen_rot: np.ndarray, gen_root: np.ndarray, pin_rot: np.ndarra
                    ) -> tuple[np.ndarray, np.ndarray]:
     """A whole pose for a floor-path pin's frames: the generated body, turned about the vertical to the
     pin's facing and carried along the pin's floor track (x, z); its height stays the generated one."""
-    from csgn_core.editing.splice import _ry, _wrap, _yaw
+    from csgn_core.editing.splice import heading_angle, turn_about_y, wrap_angle
     from csgn_core.motion import quaternion as Q
 
     rot = gen_rot.copy()
-    turn = _wrap(_yaw(pin_rot[:, 0]) - _yaw(gen_rot[:, 0]))
-    rot[:, 0] = Q.multiply(_ry(turn), gen_rot[:, 0])
+    turn = wrap_angle(heading_angle(pin_rot[:, 0]) - heading_angle(gen_rot[:, 0]))
+    rot[:, 0] = Q.multiply(turn_about_y(turn), gen_rot[:, 0])
     root = gen_root.copy()
     root[:, [0, 2]] = pin_root[:, [0, 2]]
     return rot, root
@@ -117,7 +117,7 @@ def path_from_points(take, points: np.ndarray):
     path too; a take that stands still is spread evenly), and its facing is turned by the one angle
     that takes its overall direction of travel onto the drawn one, so a dancer who moved backwards
     still does: dancers do not always face where they go."""
-    from csgn_core.editing.splice import _ry
+    from csgn_core.editing.splice import turn_about_y
     from csgn_core.motion import quaternion as Q
     from csgn_core.motion.clip import Motion
 
@@ -140,7 +140,7 @@ def path_from_points(take, points: np.ndarray):
     if np.linalg.norm(travel) > 5.0 and np.linalg.norm(drawn) > 5.0:
         turn = float(np.arctan2(drawn[0], drawn[1]) - np.arctan2(travel[0], travel[1]))
     rot = take.rotations.copy()
-    rot[:, 0] = Q.multiply(_ry(np.full(n, turn)), rot[:, 0])
+    rot[:, 0] = Q.multiply(turn_about_y(np.full(n, turn)), rot[:, 0])
     root = take.root.copy()
     root[:, [0, 2]] = xz
     return Motion(take.skeleton, take.fps, rotations=rot, root=root, meta=dict(take.meta, drawn_path=True))

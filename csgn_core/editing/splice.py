@@ -21,13 +21,13 @@ BLEND_SECONDS = 0.5  # how far into a gap a seam correction reaches
 
 
 # --- small quaternion helpers ---------------------------------------------------------------------------
-def _yaw(q: np.ndarray) -> np.ndarray:
+def heading_angle(q: np.ndarray) -> np.ndarray:
     """Heading angle (about +y) of rotations (..., 4), read from both horizontal axes."""
     m = Q.to_matrix(q)
     return np.arctan2(m[..., 0, 2] - m[..., 2, 0], m[..., 2, 2] + m[..., 0, 0])
 
 
-def _ry(angle: np.ndarray) -> np.ndarray:
+def turn_about_y(angle: np.ndarray) -> np.ndarray:
     angle = np.asarray(angle, dtype=np.float64)
     out = np.zeros(angle.shape + (4,))
     out[..., 0] = np.cos(angle / 2)
@@ -44,7 +44,7 @@ def _rot_y(angle: np.ndarray, v: np.ndarray) -> np.ndarray:
     return out
 
 
-def _wrap(a):
+def wrap_angle(a):
     return (a + np.pi) % (2 * np.pi) - np.pi
 
 
@@ -65,7 +65,7 @@ def _seam_base(gen_rot, gen_root, pin_root, vel, psi, k: int, f: int, side: str)
     """The gap's construction (turned heading, root path from the pin) carried on to pin frame f
     at or beyond the seam frame k: what the correction measures the pin against."""
     r = gen_rot[f].copy()
-    r[0] = Q.multiply(_ry(psi), r[0])
+    r[0] = Q.multiply(turn_about_y(psi), r[0])
     p = gen_root[f].copy()
     if f == k:
         p[[0, 2]] = pin_root[k][[0, 2]]
@@ -94,15 +94,15 @@ def splice(gen_rot: np.ndarray, gen_root: np.ndarray, pin_rot: np.ndarray, pin_r
         idx = np.arange(g0, g1)
         n = g1 - g0
         # Heading and horizontal root path.
-        psi_l = _wrap(_yaw(pin_rot[s, 0]) - _yaw(gen_rot[s, 0])) if s is not None else None
-        psi_r = _wrap(_yaw(pin_rot[e, 0]) - _yaw(gen_rot[e, 0])) if e is not None else None
+        psi_l = wrap_angle(heading_angle(pin_rot[s, 0]) - heading_angle(gen_rot[s, 0])) if s is not None else None
+        psi_r = wrap_angle(heading_angle(pin_rot[e, 0]) - heading_angle(gen_rot[e, 0])) if e is not None else None
         if s is not None and e is not None:
             h = smoothstep((idx - s) / float(e - s))
-            psi = psi_l + _wrap(psi_r - psi_l) * h
+            psi = psi_l + wrap_angle(psi_r - psi_l) * h
         else:
             h = None
             psi = np.full(n, psi_l if s is not None else psi_r)
-        out_rot[idx, 0] = Q.multiply(_ry(psi), gen_rot[idx, 0])
+        out_rot[idx, 0] = Q.multiply(turn_about_y(psi), gen_rot[idx, 0])
         vel = np.diff(gen_root, axis=0, prepend=gen_root[:1])  # vel[t] = root[t] - root[t-1]
         path = np.zeros((n, 3))
         if s is not None:

@@ -20,7 +20,7 @@ def dance(dance_held_out):
 
 def test_blend_keeps_both_takes_and_joins_them(dance):
     from csgn_core.editing.blend import blend_takes
-    from csgn_core.editing.splice import _wrap, _yaw
+    from csgn_core.editing.splice import heading_angle, wrap_angle
 
     model, (a, b) = dance
     a, b = a.slice(0, 100), b.slice(50, 150)
@@ -30,7 +30,7 @@ def test_blend_keeps_both_takes_and_joins_them(dance):
     assert np.allclose(out.rotations[:100], a.rotations, atol=1e-6) and np.allclose(out.root[:100], a.root)
     # B's body exactly, turned and moved to carry on from A's last frame
     assert np.allclose(out.rotations[150:, 1:], b.rotations[:, 1:], atol=1e-6)
-    assert abs(float(_wrap(_yaw(out.rotations[150:151, 0]) - _yaw(a.rotations[-1:, 0]))[0])) < 1e-6
+    assert abs(float(wrap_angle(heading_angle(out.rotations[150:151, 0]) - heading_angle(a.rotations[-1:, 0]))[0])) < 1e-6
     step = np.linalg.norm(np.diff(out.root[:, [0, 2]], axis=0), axis=1)
     assert step.max() < 15.0  # no jump anywhere: B stands where the transition leaves it (cm per frame)
     for bad in (dict(seconds=0), dict(seconds=2, spread=2)):
@@ -40,7 +40,7 @@ def test_blend_keeps_both_takes_and_joins_them(dance):
 
 def test_placed_after_turns_and_moves_b():
     from csgn_core.editing.blend import placed_after
-    from csgn_core.editing.splice import _wrap, _yaw
+    from csgn_core.editing.splice import heading_angle, wrap_angle
 
     from .helpers import random_motion, toy_skeleton
 
@@ -48,7 +48,7 @@ def test_placed_after_turns_and_moves_b():
     a, b = random_motion(sk, 20, fps=25.0), random_motion(sk, 20, fps=25.0)
     p = placed_after(a, b)
     assert np.allclose(p.root[0, [0, 2]], a.root[-1, [0, 2]])
-    assert abs(float(_wrap(_yaw(p.rotations[:1, 0]) - _yaw(a.rotations[-1:, 0]))[0])) < 1e-6
+    assert abs(float(wrap_angle(heading_angle(p.rotations[:1, 0]) - heading_angle(a.rotations[-1:, 0]))[0])) < 1e-6
     d_b = np.linalg.norm(np.diff(b.root[:, [0, 2]], axis=0), axis=1)
     assert np.allclose(np.linalg.norm(np.diff(p.root[:, [0, 2]], axis=0), axis=1), d_b)  # the same steps
 

@@ -123,7 +123,7 @@ def test_floor_path_pins_carry_the_body_along_the_path(dance, tmp_path):
     5 cm), the body is generated (not the source's), the height is the generated one."""
     from csgn_core.editing.completion import fill
     from csgn_core.editing.project import load_project, save_project
-    from csgn_core.editing.splice import _wrap, _yaw
+    from csgn_core.editing.splice import heading_angle, wrap_angle
 
     model, clips = dance
     src = clips[1]
@@ -133,7 +133,7 @@ def test_floor_path_pins_carry_the_body_along_the_path(dance, tmp_path):
     doc.set_fill(fill(doc, model, seed=3))
     out = doc.fill.motion
     assert np.linalg.norm(out.root[40:160][:, [0, 2]] - src.root[40:160][:, [0, 2]], axis=-1).max() < 5.0
-    assert np.abs(_wrap(_yaw(out.rotations[40:160, 0]) - _yaw(src.rotations[40:160, 0]))).max() < 1e-3
+    assert np.abs(wrap_angle(heading_angle(out.rotations[40:160, 0]) - heading_angle(src.rotations[40:160, 0]))).max() < 1e-3
     assert np.abs(out.rotations[40:160, 1:] - src.rotations[40:160, 1:]).max() > 0.05  # the body is generated
     assert path.partial and path.holds == "path" and "('path',)" not in str(Pin(src, 0, 5, 0).signature())
     back = load_project(save_project(doc, tmp_path / "path.csgnproj"))

@@ -415,7 +415,7 @@ def test_fill_stale_keeps_current_gaps(tiny):
 
 
 def test_splice_turns_heading_and_path_smoothly():
-    from csgn_core.editing.splice import _yaw
+    from csgn_core.editing.splice import heading_angle
     sk = toy_skeleton()
     F = 120
     # generated: walking straight along +z, facing +z
@@ -432,7 +432,7 @@ def test_splice_turns_heading_and_path_smoothly():
     pinned[:30] = pinned[80:] = True
     rot, root = splice(gen_rot, gen_root, pin_rot, pin_root, pinned, blend=15)
     assert np.array_equal(rot[pinned], pin_rot[pinned]) and np.array_equal(root[pinned], pin_root[pinned])
-    yaw = np.unwrap(_yaw(rot[:, 0]))
+    yaw = np.unwrap(heading_angle(rot[:, 0]))
     assert abs(yaw[-1] - yaw[0] - np.pi / 2) < 1e-6
     assert np.abs(np.diff(yaw)).max() < np.radians(5)  # 90 degrees spread over the 50-frame gap
     step = np.linalg.norm(np.diff(root, axis=0), axis=-1)
