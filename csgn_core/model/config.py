@@ -193,6 +193,9 @@ class TrainConfig:
     # root over the floor) to the data's: the recipe's reconstruction terms pull G towards a still average
     # body (session 6: root 0.06-0.24x, joints 0.3-0.55x real), which the critic alone did not undo.
     motion_stats: float = 0.0
+    # Weight of the squared difference between free samples' contact fraction per heel and toe point
+    # and the data's: without it G can meet foot_still by marking no contacts (session 8: planted 0.02x).
+    contact_rate: float = 0.0
     complete: float = 0.0  # weight of the completion losses (pins, gap, path, critic)
     complete_batch: int = 8  # windows per step through the completion path
     complete_window: int = 128  # their length in frames: a pin, a gap of up to complete_max_gap, a pin

@@ -239,3 +239,23 @@ def test_speed_match_term_moves_g_towards_the_data_speeds():
     assert all(np.isfinite(vals)) and len({round(v, 6) for v in vals}) > 1
     after = tr.model_tensors()
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("G."))
+
+
+def test_contact_rate_term_keeps_g_marking_contacts():
+    """G cannot meet foot_still by marking no contacts: free samples' contact fraction per point is
+    pulled to the data's, and the term trains G and survives a checkpoint."""
+    tr = _contact_trainer()
+    tr.tcfg.contact_rate = 1.0
+    real = tr.real_contact_rates()
+    assert real.shape == (4,) and torch.all((real > 0.3) & (real < 1.0))  # the resting halves stand
+    x = tr.sampler.sample(8, np.random.default_rng(2), yaw=True)
+    lifted = x.clone()
+    lifted[:, 6, :, tr.codec.contact_joints] = -1.0  # every point in the air
+    cost = lambda f: float((tr.codec.contacts(f).mean(dim=(0, 1)) - real).pow(2).mean())  # noqa: E731
+    assert cost(lifted) > 10 * cost(x) + 0.05
+    before = state(tr)
+    logs = [tr.train_step() for _ in range(4)]
+    vals = [m["contact_rate"] for m in logs]
+    assert all(np.isfinite(vals)) and len({round(v, 7) for v in vals}) > 1
+    after = tr.model_tensors()
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("G."))

@@ -167,6 +167,7 @@ class Trainer:
         self.kernel_rows = torch.from_numpy(self.prior.kernel_rows(t0)).float().to(self.device)  # (C, T0)
         self._conditioners: dict[tuple, GPConditioner] = {}
         self._real_speeds: torch.Tensor | None = None
+        self._real_contacts: torch.Tensor | None = None
 
     # helpers --------------------------------------------------------------------------------------
     def autocast(self):
@@ -237,6 +238,10 @@ class Trainer:
             loss_feet = self.codec.foot_slide(fake, pos)
             loss_g = loss_g + t.foot_still * loss_feet
             feet["foot_slide"] = float(loss_feet.detach())
+        if t.contact_rate > 0 and self.codec.contact_joints:
+            loss_rate = (self.codec.contacts(fake).mean(dim=(0, 1)) - self.real_contact_rates()).pow(2).mean()
+            loss_g = loss_g + t.contact_rate * loss_rate
+            feet["contact_rate"] = float(loss_rate.detach())
         if t.motion_stats > 0:
             loss_speed = ((self.codec.speed_profile(fake, pos) + 0.05).log() - self.real_speeds().log()).pow(2).mean()
             loss_g = loss_g + t.motion_stats * loss_speed
@@ -314,6 +319,16 @@ class Trainer:
                 x = torch.cat([self.sampler.sample(64, rng, yaw=True) for _ in range(4)]).to(self.device)
                 self._real_speeds = self.codec.speed_profile(x) + 0.05
         return self._real_speeds
+
+    def real_contact_rates(self) -> torch.Tensor:
+        """(K,) the data's fraction of frames each heel and toe point is in contact, from 256 windows
+        drawn once per process with a generator of their own."""
+        if self._real_contacts is None:
+            rng = np.random.default_rng([self.seed, 7927])
+            with torch.no_grad():
+                x = torch.cat([self.sampler.sample(64, rng, yaw=True) for _ in range(4)]).to(self.device)
+                self._real_contacts = self.codec.contacts(x).mean(dim=(0, 1))
+        return self._real_contacts
 
     def conditioner(self, layout: CompletionLayout) -> GPConditioner:
         key = (layout.T0, layout.a, layout.b)
