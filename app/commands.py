@@ -107,6 +107,21 @@ class SetMusic(QUndoCommand):
         self.doc.set_music(self.old)
 
 
+class SetMorph(QUndoCommand):
+    """Make one gap a morph between its pins at a spread, or a plain fill again (spread None)."""
+
+    def __init__(self, doc, key, spread, text: str):
+        super().__init__(text)
+        self.doc, self.key, self.new = doc, tuple(key), spread
+        self.old = doc.gap_morphs.get(self.key)
+
+    def redo(self):
+        self.doc.set_morph(self.key, self.new)
+
+    def undo(self):
+        self.doc.set_morph(self.key, self.old)
+
+
 class SetStyle(QUndoCommand):
     """The take's tempo and energy, or one gap's own (``key``: the gap's pins; style None: the gap
     follows the take again)."""

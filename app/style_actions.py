@@ -1,5 +1,5 @@
-"""The window's tempo and energy edits (mixed into ``MainWindow``; the panel is style_panel.py): each
-is one undo command, and the affected gaps are filled again at once, as an auto-fill is."""
+"""The window's tempo, energy and morph edits (mixed into ``MainWindow``; the panel is style_panel.py):
+each is one undo command, and the affected gaps are filled again at once, as an auto-fill is."""
 from __future__ import annotations
 
 from csgn_core.errors import CSGNError
@@ -34,6 +34,24 @@ class StyleActions:
             self.error(str(e))
             return False
         if not self._push(C.SetStyle(doc, None if style is None else tuple(map(float, style)), gap_key, text)):
+            return False
+        self.refill_now()
+        return True
+
+    def set_morph(self, gap_key, spread: float | None) -> bool:
+        """Make the gap ``gap_key`` morph its left pin into its right one (``spread`` 0-1), or a plain
+        fill again (None); one undo step, and the gap fills again at once."""
+        doc = self.doc
+        if doc is None:
+            return False
+        key = tuple(gap_key)
+        if (None if spread is None else float(spread)) == doc.gap_morphs.get(key):
+            return False
+        if spread is not None and (None in key or not 0.0 <= float(spread) <= 1.0):
+            self.error("a morph needs a pin on both sides of the gap and a spread between 0 and 1")
+            return False
+        text = "Gap fills plainly" if spread is None else f"Gap morphs, spread {float(spread):.2f}"
+        if not self._push(C.SetMorph(doc, key, None if spread is None else float(spread), text)):
             return False
         self.refill_now()
         return True

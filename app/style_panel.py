@@ -1,6 +1,7 @@
-"""The style panel: tempo and energy of the whole take, or of the gap at the playhead. A slider edits
-on release (a drag is one undo step), a typed value on Enter; the affected gaps fill again at once.
-It reads the document; it owns no data."""
+"""The style panel: tempo and energy of the whole take, or of the gap at the playhead, and whether that
+gap morphs the pin before it into the pin after it. A slider edits on release (a drag is one undo
+step), a typed value on Enter; the affected gaps fill again at once. It reads the document; it owns
+no data."""
 from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
@@ -8,6 +9,8 @@ from PySide6 import QtCore, QtWidgets
 from csgn_core.editing.styling import ENERGY_RANGE, TEMPO_RANGE
 
 TAKE, GAP = 0, 1
+MORPH_TIP = ("Fill the gap along the model's latent path from the pin before it to the pin after it (the two "
+             "takes' latents, interpolated by the GP prior), not a new draw")
 
 
 class StylePanel(QtWidgets.QWidget):
@@ -23,15 +26,29 @@ class StylePanel(QtWidgets.QWidget):
                                                      "How far the poses and steps reach (the latent's amplitude)")
         self.follow = QtWidgets.QPushButton("Follow the take")
         self.follow.setToolTip("The gap drops its own tempo and energy and takes the take's again")
+        self.morph = QtWidgets.QCheckBox("Morph")
+        self.morph.setToolTip(MORPH_TIP)
+        self.spread = QtWidgets.QDoubleSpinBox()
+        self.spread.setRange(0.0, 1.0)
+        self.spread.setSingleStep(0.1)
+        self.spread.setDecimals(2)
+        self.spread.setPrefix("spread ")
+        self.spread.setKeyboardTracking(False)
+        self.spread.setToolTip("0: the smoothest morph (the path's mean); 1: as free as a plain fill")
+        self.transition = self._row(self.morph, self.spread)
         self.info = QtWidgets.QLabel()
         self.info.setWordWrap(True)
         form.addRow("Applies to", self.scope)
         form.addRow("Tempo", self._row(self.tempo, self.tempo_box))
         form.addRow("Energy", self._row(self.energy, self.energy_box))
         form.addRow(self.follow)
+        self.transition_label = QtWidgets.QLabel("Transition")
+        form.addRow(self.transition_label, self.transition)
         form.addRow(self.info)
         self.scope.currentIndexChanged.connect(lambda _i: self.refresh())
         self.follow.clicked.connect(self._follow)
+        self.morph.toggled.connect(lambda _on: self._apply_morph())
+        self.spread.valueChanged.connect(lambda _v: self._apply_morph())
         self.refresh()
 
     def _control(self, rng, suffix, tip):
@@ -101,6 +118,7 @@ class StylePanel(QtWidgets.QWidget):
         own = gap is not None and gap.key in doc.gap_styles
         self.follow.setVisible(self.scope.currentIndex() == GAP)
         self.follow.setEnabled(own)
+        self._refresh_morph(gap)
         if doc is None:
             self.info.setText("")
         elif self.scope.currentIndex() == TAKE:
@@ -109,7 +127,35 @@ class StylePanel(QtWidgets.QWidget):
         elif gap is None:
             self.info.setText("The playhead is on a pin: move it into a gap.")
         else:
-            self.info.setText(f"Gap {gap.start}-{gap.stop - 1}: " + ("its own style." if own else "follows the take."))
+            text = f"Gap {gap.start}-{gap.stop - 1}: " + ("its own style." if own else "follows the take.")
+            if gap.morph is not None:
+                info = getattr(self.win.worker, "info", None) or {}
+                text += (" It morphs the pin before it into the pin after it." if info.get("inverts", True) else
+                         " Morph is on, but this model's inverse network does not invert its generator, so the "
+                         "gap is filled from the prior as a plain gap is (docs/sampling.md).")
+            self.info.setText(text)
+
+    def _refresh_morph(self, gap) -> None:
+        shown = self.scope.currentIndex() == GAP
+        self.transition.setVisible(shown)
+        self.transition_label.setVisible(shown)
+        both = gap is not None and gap.left is not None and gap.right is not None
+        for w in (self.morph, self.spread):
+            w.blockSignals(True)
+        self.morph.setEnabled(both)
+        self.morph.setChecked(gap is not None and gap.morph is not None)
+        self.spread.setEnabled(both and gap.morph is not None)
+        self.spread.setValue(0.0 if gap is None or gap.morph is None else gap.morph)
+        for w in (self.morph, self.spread):
+            w.blockSignals(False)
+        self.morph.setToolTip(MORPH_TIP if both else "A morph needs a pin on both sides of the gap")
+
+    def _apply_morph(self) -> None:
+        g = self.gap()
+        if g is None or self.scope.currentIndex() != GAP:
+            return
+        self.win.set_morph(g.key, round(self.spread.value(), 3) if self.morph.isChecked() else None)
+        self.refresh()
 
     def _slid(self, value: int, box) -> None:
         box.blockSignals(True)

@@ -18,7 +18,9 @@ MODEL_FREE = ("music",)  # jobs that need no model: the music track loads even w
 
 def _run_job(model, model_name, kind, args, progress, cancel):
     if kind == "info":
-        return {"fps": model.fps, "skeleton": model.skeleton, "name": model_name}
+        from csgn_core.editing.completion import uses_inverse
+
+        return {"fps": model.fps, "skeleton": model.skeleton, "name": model_name, "inverts": uses_inverse(model, "auto")}
     if kind == "generate":
         from csgn_core.model.inference import generate
 

@@ -111,18 +111,20 @@ def uses_inverse(model, condition: str = "auto") -> bool:
 def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, progress: Progress = None,
                      cancel: Cancel = None, blend: int | None = None, condition: str = "auto",
                      styles: list[tuple[float, float]] | None = None, energy: np.ndarray | None = None,
-                     spread: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
+                     spread: float | np.ndarray = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
     """(rotations (L, J, 4), root (L, 3), pinned (L,), contacts) of the completed problem; contacts
     are the generator's foot-contact flags {joint: (L,) bool} (None for a model without them).
 
     ``styles``: (tempo, energy) of each unpinned range of the problem in order (styling.py);
     ``energy``: the latent's gain per frame (L,), which ``styles`` sets for the warped problem.
     ``spread``: how far the latent strays from the GP's conditional mean given the pins' latents (1: a
-    sample; 0: the mean, the GP's own interpolation between them; only where the pins were encoded)."""
+    sample; 0: the mean, the GP's own interpolation between them; only where the pins were encoded),
+    one value or one per frame (L,): a morphing gap's frames have their own (``Gap.morph``)."""
     from csgn_core.model.inference import decode_features, encode
 
     if styles is not None and any(tuple(s) != DEFAULT_STYLE for s in styles):
-        return _complete_styled(model, prob, seed, refine_seconds, progress, cancel, blend, condition, styles)
+        return _complete_styled(model, prob, seed, refine_seconds, progress, cancel, blend, condition, styles,
+                                spread)
 
     use_h = uses_inverse(model, condition)
     L, S = prob.length, model.step_frames
@@ -153,9 +155,10 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
     if kidx:
         known = np.concatenate(zk, axis=1)
         z = model.prior.condition(known, np.asarray(kidx), T, 1, rng)[0]
-        if spread != 1.0:
+        if np.ndim(spread) or spread != 1.0:
             mean = model.prior.conditional_mean(known, np.asarray(kidx), T)
-            z = mean + float(spread) * (z - mean)
+            gain = float(spread) if not np.ndim(spread) else _spread_steps(np.asarray(spread, float), S, m, T)[None, :]
+            z = mean + gain * (z - mean)
     else:
         z = model.prior.sample(T, 1, rng)[0]
     if energy is not None:
@@ -184,8 +187,19 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
     return rot, root, pinned, contacts
 
 
-def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cancel, blend, condition, styles):
-    """``complete_problem`` with each unpinned range at its own tempo (a time-warp) and energy."""
+def _spread_steps(spread: np.ndarray, step: int, radius: int, steps: int) -> np.ndarray:
+    """(steps,) the spread at each latent step from (L,) per-frame values: the lowest over the
+    step's frames (a step that reaches into a morphing gap morphs with it), the margins the nearest
+    step's."""
+    L = len(spread)
+    inner = np.array([spread[i * step:min(L, (i + 1) * step)].min() for i in range(-(-L // step))])
+    return np.concatenate([np.full(radius, inner[0]), inner, np.full(steps - radius - len(inner), inner[-1])])
+
+
+def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cancel, blend, condition, styles,
+                     spread=1.0):
+    """``complete_problem`` with each unpinned range at its own tempo (a time-warp) and energy (and,
+    for a per-frame ``spread``, each range at the value of its first frame)."""
     pinned = np.zeros(prob.length, bool)
     for at, mo in prob.pins:
         pinned[at:at + mo.n_frames] = True
@@ -201,12 +215,15 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
         return W
 
     energy = np.ones(W)
+    wspread = np.ones(W) if np.ndim(spread) else spread
     for (a, b), (_, e) in zip(gaps, styles):
         wa, wb = warped(a), (warped(b) if b < prob.length else W)
         energy[wa:wb] = e
+        if np.ndim(spread):
+            wspread[wa:wb] = spread[a]
     wprob = Problem(W, [(warped(at), mo) for at, mo in prob.pins], prob.blends)
     rot, root, _, contacts = complete_problem(model, wprob, seed, refine_seconds, progress, cancel, blend, condition,
-                                              energy=energy)
+                                              energy=energy, spread=wspread)
     rot, root, contacts = unwarp(rot, root, contacts, prob.length, segs)
     return rot, root, pinned, contacts
 
@@ -294,9 +311,21 @@ def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, pr
             pins = _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds, cancel)
         rot, root, pinned, contacts = complete_problem(model, Problem(doc.length, pins, blends),
                                                        seed, refine_seconds, progress, cancel,
-                                                       styles=[g.style for g in gaps])
+                                                       styles=[g.style for g in gaps], spread=gap_spreads(doc.length, gaps))
     return Fill(with_contacts(_motion(model, rot, root, seed=seed), contacts, pinned),
                 {(g.start, g.stop): int(seed) for g in gaps}, frozenset(g.signature() for g in gaps))
+
+
+def gap_spreads(length: int, gaps, offset: int = 0) -> float | np.ndarray:
+    """``complete_problem``'s spread for a problem of ``length`` frames starting at timeline frame
+    ``offset``: 1 (a draw everywhere), or per frame with each morphing gap's ``Gap.morph`` over it."""
+    morphs = [g for g in gaps if g.morph is not None]
+    if not morphs:
+        return 1.0
+    out = np.ones(length)
+    for g in morphs:
+        out[max(0, g.start - offset):max(0, g.stop - offset)] = g.morph
+    return out
 
 
 def _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds, cancel):
@@ -502,7 +531,8 @@ def resample_gap(doc: Timeline, model, gap_start: int, seed: int, *, progress: P
         mask[at:at + mo.n_frames] = True
     with torch.no_grad():
         rot, root, _, contacts = complete_problem(model, window, seed, progress=progress, cancel=cancel,
-                                                  styles=[gap.style] * len(open_ranges(mask)))
+                                                  styles=[gap.style] * len(open_ranges(mask)),
+                                                  spread=gap_spreads(window.length, [gap], w0))
     new_rot, new_root = pm.rotations.copy(), pm.root.copy()
     new_rot[gap.start:gap.stop] = rot[gap.start - w0:gap.stop - w0]
     new_root[gap.start:gap.stop] = root[gap.start - w0:gap.stop - w0]

@@ -78,12 +78,16 @@ def read_plan(path: str | Path) -> tuple[dict, list[PinSpec]]:
         check_style(d.get("tempo", 1.0), d.get("energy", 1.0))
         gaps = d.get("gaps", [])
         if not isinstance(gaps, list):
-            raise CSGNError("\"gaps\" must be a list of {\"after\": PIN_INDEX or null, \"tempo\", \"energy\"}")
+            raise CSGNError("\"gaps\" must be a list of {\"after\": PIN_INDEX or null, \"tempo\", \"energy\", \"morph\"}")
         for g in gaps:
             after = g.get("after") if isinstance(g, dict) else "?"
             if not (after is None or is_number(after, 0, len(d.get("pins", [])) - 1, whole=True)):
                 raise CSGNError(f"a gap's \"after\" must be a pin's index in the plan (or null), got {after!r}")
             check_style(g.get("tempo", 1.0), g.get("energy", 1.0))
+            if set(g) - {"after", "tempo", "energy", "morph"}:
+                raise CSGNError(f"unknown gap keys {sorted(set(g) - {'after', 'tempo', 'energy', 'morph'})}")
+            if g.get("morph") is not None and not is_number(g["morph"], 0.0, 1.0):
+                raise CSGNError(f"a gap's \"morph\" is its spread, a number in 0-1 (0: the smoothest), got {g['morph']!r}")
     except CSGNError as e:
         raise CSGNError(f"{p}: {e}") from None
     if d.get("model") is not None and not isinstance(d["model"], str):
@@ -116,8 +120,9 @@ def build_timeline(model, pins: Sequence[PinSpec], *, seconds: float | None = No
     """A document at the model's fps with the plan's pins (sources retargeted and resampled).
 
     Without a length, the timeline ends with the last pin. ``style``: the take's (tempo, energy);
-    ``gap_styles``: a gap's own, as ``{"after": i, "tempo", "energy"}`` for the gap after the plan's
-    pin ``i`` (``None``: the gap before the first pin). Bad pins raise one-line CSGNErrors.
+    ``gap_styles``: a gap's own, as ``{"after": i, "tempo", "energy", "morph"}`` for the gap after the
+    plan's pin ``i`` (``None``: the gap before the first pin); ``morph``: the gap morphs the pin before
+    it into the pin after it (blend.py), at that spread. Bad pins raise one-line CSGNErrors.
     """
     from csgn_core.io import load_motion
 
@@ -160,5 +165,11 @@ def build_timeline(model, pins: Sequence[PinSpec], *, seconds: float | None = No
         if gap is None:
             raise CSGNError(f"no gap {'before the first pin' if after is None else f'after pin {after}'}: "
                             "the next pin starts where it ends")
-        doc.set_style((float(g.get("tempo", 1.0)), float(g.get("energy", 1.0))), gap.key)
+        if "tempo" in g or "energy" in g:
+            doc.set_style((float(g.get("tempo", 1.0)), float(g.get("energy", 1.0))), gap.key)
+        if g.get("morph") is not None:
+            try:
+                doc.set_morph(gap.key, g["morph"])
+            except CSGNError as e:
+                raise CSGNError(f"the gap {'before the first pin' if after is None else f'after pin {after}'}: {e}") from None
     return doc

@@ -61,6 +61,7 @@ def save_project(doc: Timeline, path: str | Path) -> Path:
         "music": _music_to_json(doc.music, path),
         "style": {"tempo": doc.style[0], "energy": doc.style[1]},
         "gap_styles": [{"left": k[0], "right": k[1], "tempo": v[0], "energy": v[1]} for k, v in doc.gap_styles.items()],
+        "gap_morphs": [{"left": k[0], "right": k[1], "spread": v} for k, v in doc.gap_morphs.items()],
     }
     members = {f"pins/{p.id}.npz": npz_bytes(p.source) for p in doc.pins}
     if doc.fill is not None:
@@ -157,6 +158,7 @@ def _timeline(meta: dict, zf: zipfile.ZipFile, path) -> Timeline:
     doc.pins = doc.check_pins(pins)
     doc.music = _music_from_json(meta.get("music"), path)
     doc.style, doc.gap_styles = _styles_from_json(meta.get("style"), meta.get("gap_styles"))
+    doc.gap_morphs = _morphs_from_json(meta.get("gap_morphs"))
     if meta.get("fill"):
         fm = meta["fill"]
         if not isinstance(fm, dict) or not isinstance(fm.get("motion"), str):
@@ -191,8 +193,9 @@ def _sig_to_json(sig: tuple) -> list:
 
 def _sig_from_json(s: list) -> tuple:
     start, stop, left, right = s[:4]
-    style = tuple(tuple(float(v) for v in x) for x in s[4:5])  # a gap filled at a tempo or energy of its own
-    return (int(start), int(stop), _tuples(left) if left else None, _tuples(right) if right else None) + style
+    # A gap filled at a tempo or energy of its own, and one that morphs: ("morph", spread).
+    extra = tuple(("morph", float(x[1])) if x and x[0] == "morph" else tuple(float(v) for v in x) for x in s[4:6])
+    return (int(start), int(stop), _tuples(left) if left else None, _tuples(right) if right else None) + extra
 
 
 def _tuples(v):
@@ -223,6 +226,23 @@ def _styles_from_json(style, gap_styles) -> tuple[tuple[float, float], dict]:
                 raise ValueError("a gap style does not name its pins")
             own[key] = pair(g)
     return take, own
+
+
+def _morphs_from_json(morphs) -> dict:
+    """The gaps that morph between their pins, by pin ids; absent in projects written before morphs."""
+    from csgn_core.io.safejson import is_number
+
+    if morphs is not None and not isinstance(morphs, list):
+        raise ValueError("gap_morphs is not a list")
+    out = {}
+    for g in morphs or []:
+        key = (g.get("left"), g.get("right")) if isinstance(g, dict) else None
+        if key is None or not all(isinstance(k, str) for k in key):
+            raise ValueError("a gap morph does not name the pins on both its sides")
+        if not is_number(g.get("spread"), 0.0, 1.0):
+            raise ValueError(f"a gap morph's spread must be a number in 0-1, got {str(g.get('spread'))[:20]!r}")
+        out[key] = float(g["spread"])
+    return out
 
 
 def _music_to_json(track, project_path) -> dict | None:

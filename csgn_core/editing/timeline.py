@@ -10,6 +10,7 @@ is out of date.
 """
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -97,6 +98,9 @@ class Gap:
     left: Pin | None  # the pin ending at start, if any
     right: Pin | None  # the pin starting at stop, if any
     style: tuple[float, float] = (1.0, 1.0)  # (tempo, energy) its fill is drawn with (styling.py)
+    # A morph between the pins either side (blend.py): the fill's latent is the GP's path between
+    # their latents, this far from its conditional mean (0: the smoothest morph, 1: a draw); None: a fill.
+    morph: float | None = None
 
     @property
     def length(self) -> int:
@@ -112,7 +116,9 @@ class Gap:
         sig = (self.start, self.stop, self.left.signature() if self.left else None,
                self.right.signature() if self.right else None)
         # The default style leaves the signature as files written before styles existed have it.
-        return sig if self.style == (1.0, 1.0) else sig + (tuple(self.style),)
+        if self.style != (1.0, 1.0):
+            sig += (tuple(self.style),)
+        return sig if self.morph is None else sig + (("morph", float(self.morph)),)
 
 
 class Events:
@@ -157,6 +163,7 @@ class Timeline:
         # The take's tempo and energy, and the gaps that have their own, by Gap.key (styling.py).
         self.style: tuple[float, float] = (1.0, 1.0)
         self.gap_styles: dict[tuple[str | None, str | None], tuple[float, float]] = {}
+        self.gap_morphs: dict[tuple[str | None, str | None], float] = {}  # gaps that morph, by Gap.key
         self.events = Events()
 
     # --- pickling: a document travels to the model worker without the editor's listeners ------
@@ -167,7 +174,7 @@ class Timeline:
         return state
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
+        self.__dict__.update({"gap_morphs": {}, **state})
         self.events = Events()
 
     # --- queries -----------------------------------------------------------------------------
@@ -183,7 +190,7 @@ class Timeline:
 
         def gap(a, b, lp, rp):
             key = (lp.id if lp else None, rp.id if rp else None)
-            return Gap(a, b, lp, rp, self.gap_styles.get(key, self.style))
+            return Gap(a, b, lp, rp, self.gap_styles.get(key, self.style), self.gap_morphs.get(key))
 
         for p in self.pins:
             if p.at > cursor:
@@ -322,6 +329,21 @@ class Timeline:
             if style is not None:
                 self.gap_styles[tuple(gap_key)] = check_style(*style)
         self.events.emit("style_changed", gap_key)
+        return old
+
+    def set_morph(self, gap_key, spread: float | None) -> float | None:
+        """Make the gap ``gap_key`` a morph between its pins (``spread`` 0-1: how far its latent
+        strays from the GP's path between theirs), or a plain fill again (None); returns the old value."""
+        key = tuple(gap_key)
+        if spread is not None:
+            if not (isinstance(spread, (int, float)) and math.isfinite(spread) and 0.0 <= spread <= 1.0):
+                raise TimelineError(f"a morph's spread must be between 0 and 1, got {spread}")
+            if None in key:
+                raise TimelineError("a morph needs a pin on both sides of the gap")
+        old = self.gap_morphs.pop(key, None)
+        if spread is not None:
+            self.gap_morphs[key] = float(spread)
+        self.events.emit("style_changed", key)
         return old
 
     def set_music(self, track) -> object:

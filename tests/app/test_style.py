@@ -94,3 +94,31 @@ def test_match_tempo_to_music(swin, qtbot, monkeypatch, tmp_path):
     assert win.match_tempo_to_music()
     assert win.doc.style[0] == pytest.approx(win.doc.music.bpm / 100.0, abs=1e-3)
     run(qtbot, win, True)
+
+
+def test_morph_a_gap_is_one_undo_step_saved_with_the_project(swin, qtbot, tmp_path):
+    from app.style_panel import GAP
+    from csgn_core.editing.project import load_project
+
+    win, panel = swin, swin.style_panel
+    win.set_frame(140)
+    panel.scope.setCurrentIndex(GAP)
+    assert panel.morph.isEnabled() and not panel.morph.isChecked() and not panel.spread.isEnabled()
+    n = win.undo.count()
+    panel.morph.setChecked(True)
+    key = next(g for g in win.doc.gaps() if g.start == 90).key
+    assert win.doc.gap_morphs == {key: 0.0} and win.undo.undoText() == "Gap morphs, spread 0.00"
+    assert win.busy  # the gap fills again by itself
+    run(qtbot, win, True)
+    assert not win.doc.is_stale() and panel.spread.isEnabled()
+    assert "morph" in panel.info.text().lower()
+    panel.spread.setValue(0.5)
+    run(qtbot, win, True)
+    assert win.doc.gap_morphs == {key: 0.5}
+    assert win.save_as(tmp_path / "m.csgnproj")
+    assert load_project(tmp_path / "m.csgnproj").gap_morphs == {key: 0.5}
+    while win.undo.index() > n:
+        win.undo.undo()
+    assert win.doc.gap_morphs == {} and not panel.morph.isChecked()
+    win.set_frame(20)  # the gap before the first pin has no take to morph from
+    assert not panel.morph.isEnabled()
