@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,11 +35,16 @@ class TempoSource:
         self.model, self.tempo, self.energy = gen.model, tempo, energy
         self.name, self.fps, self.skeleton = f"tempo {tempo:g}", gen.fps, gen.skeleton
 
+        self.speeds: list[float] = []
+
     def sample(self, seconds: float, seed: int) -> Motion:
         n = max(1, int(round(seconds * self.fps)))
         with torch.no_grad():
             rot, root, _, _ = complete_problem(self.model, Problem(n, []), seed, styles=[(self.tempo, self.energy)])
-        return Motion(self.skeleton, self.fps, rotations=rot, root=root)
+        m = Motion(self.skeleton, self.fps, rotations=rot, root=root)
+        p = m.positions
+        self.speeds.append(float(np.linalg.norm(np.diff(p - p[:, :1], axis=0), axis=-1).mean() * self.fps))
+        return m
 
 
 def main(argv=None) -> int:
@@ -47,7 +53,8 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=100)
     p.add_argument("--m", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--tempos", default="0.5,0.75,1,1.25,1.5,2")
+    p.add_argument("--tempos", default="0.5,0.75,1,1.25,1.5,2",
+                   help="tempos, or TEMPO:ENERGY pairs, comma-separated")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     gen = load_generator(args.model)
@@ -55,18 +62,22 @@ def main(argv=None) -> int:
     clf = load_classifier(DATASET_CLASSIFIER[ds.name])
     ref, _ = reference_stats(clf, ds, "cls", 4000, seed=args.seed)
     rows = []
-    for t in (float(x) for x in args.tempos.split(",")):
+    for item in args.tempos.split(","):
+        t, _, e = item.partition(":")
+        src = TempoSource(gen, float(t), float(e or 1.0))
         t0 = time.perf_counter()
-        r = score_source(TempoSource(gen, t), clf, ref, args.n, args.m, args.seed)
-        rows.append((t, r))
-        print(f"tempo {t:g}: FID ens {r['fid_ensemble']:.2f} time {r['fid_time']:.2f} "
-              f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
-    base = next((r for t, r in rows if t == 1.0), rows[0][1])
+        r = score_source(src, clf, ref, args.n, args.m, args.seed)
+        r["speed"] = float(np.mean(src.speeds))
+        rows.append(((src.tempo, src.energy), r))
+        print(f"tempo {t} energy {e or 1}: FID ens {r['fid_ensemble']:.2f} time {r['fid_time']:.2f} speed "
+              f"{r['speed']:.1f} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    base = next((r for k, r in rows if k == (1.0, 1.0)), rows[0][1])
     print(f"{args.model}, N = {args.n}, M = {args.m}, seed {args.seed}\n")
-    print("| tempo | FID short | FID ensemble (x default) | FID time (x default) | IS ensemble |")
-    print("|---:|---:|---:|---:|---:|")
-    for t, r in rows:
-        print(f"| {t:g} | {r['fid_short']:.2f} | {r['fid_ensemble']:.2f} ({r['fid_ensemble'] / base['fid_ensemble']:.2f}x) "
+    print("| tempo | energy | joint speed (x default) | FID short | FID ensemble (x default) | FID time (x default) | IS ensemble |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for (t, e), r in rows:
+        print(f"| {t:g} | {e:g} | {r['speed']:.1f} ({r['speed'] / base['speed']:.2f}x) | {r['fid_short']:.2f} "
+              f"| {r['fid_ensemble']:.2f} ({r['fid_ensemble'] / base['fid_ensemble']:.2f}x) "
               f"| {r['fid_time']:.2f} ({r['fid_time'] / base['fid_time']:.2f}x) | {r['is_ensemble']:.2f} |")
     return 0
 

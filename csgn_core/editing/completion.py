@@ -30,7 +30,7 @@ import torch
 
 from csgn_core.editing.splice import BLEND_SECONDS, splice
 from csgn_core.editing.styling import DEFAULT as DEFAULT_STYLE
-from csgn_core.editing.styling import energy_steps, open_ranges, unwarp, warp
+from csgn_core.editing.styling import PACE_CANDIDATES, energy_steps, open_ranges, pick_pace, tempo_warp, unwarp, warp
 from csgn_core.editing.timeline import Fill, Pin, Timeline
 from csgn_core.errors import CSGNError
 from csgn_core.motion import quaternion as Q
@@ -111,11 +111,13 @@ def uses_inverse(model, condition: str = "auto") -> bool:
 def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, progress: Progress = None,
                      cancel: Cancel = None, blend: int | None = None, condition: str = "auto",
                      styles: list[tuple[float, float]] | None = None, energy: np.ndarray | None = None,
-                     spread: float | np.ndarray = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
+                     spread: float | np.ndarray = 1.0,
+                     candidates: int = PACE_CANDIDATES) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
     """(rotations (L, J, 4), root (L, 3), pinned (L,), contacts) of the completed problem; contacts
     are the generator's foot-contact flags {joint: (L,) bool} (None for a model without them).
 
-    ``styles``: (tempo, energy) of each unpinned range of the problem in order (styling.py);
+    ``styles``: (tempo, energy) of each unpinned range of the problem in order (styling.py; a range
+    at a tempo of its own is picked from ``candidates`` draws by pace);
     ``energy``: the latent's gain per frame (L,), which ``styles`` sets for the warped problem.
     ``spread``: how far the latent strays from the GP's conditional mean given the pins' latents (1: a
     sample; 0: the mean, the GP's own interpolation between them; only where the pins were encoded),
@@ -124,7 +126,7 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
 
     if styles is not None and any(tuple(s) != DEFAULT_STYLE for s in styles):
         return _complete_styled(model, prob, seed, refine_seconds, progress, cancel, blend, condition, styles,
-                                spread)
+                                spread, candidates)
 
     use_h = uses_inverse(model, condition)
     L, S = prob.length, model.step_frames
@@ -197,16 +199,18 @@ def _spread_steps(spread: np.ndarray, step: int, radius: int, steps: int) -> np.
 
 
 def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cancel, blend, condition, styles,
-                     spread=1.0):
-    """``complete_problem`` with each unpinned range at its own tempo (a time-warp) and energy (and,
-    for a per-frame ``spread``, each range at the value of its first frame)."""
+                     spread=1.0, candidates: int = PACE_CANDIDATES):
+    """``complete_problem`` with each unpinned range at its own tempo (a time-warp and a pick of
+    ``candidates`` draws by pace) and energy (and, for a per-frame ``spread``, each range at the value
+    of its first frame)."""
     pinned = np.zeros(prob.length, bool)
     for at, mo in prob.pins:
         pinned[at:at + mo.n_frames] = True
     gaps = open_ranges(pinned)
     if len(styles) != len(gaps):
         raise CSGNError(f"{len(styles)} styles for {len(gaps)} unpinned ranges")
-    W, segs = warp(prob.length, gaps, [t for t, _ in styles])
+    tempos = [float(t) for t, _ in styles]
+    W, segs = warp(prob.length, gaps, [tempo_warp(t) for t in tempos])
 
     def warped(f: int) -> int:
         for a, b, wa, _ in segs:
@@ -222,10 +226,34 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
         if np.ndim(spread):
             wspread[wa:wb] = spread[a]
     wprob = Problem(W, [(warped(at), mo) for at, mo in prob.pins], prob.blends)
-    rot, root, _, contacts = complete_problem(model, wprob, seed, refine_seconds, progress, cancel, blend, condition,
-                                              energy=energy, spread=wspread)
-    rot, root, contacts = unwarp(rot, root, contacts, prob.length, segs)
+    paced = [i for i, t in enumerate(tempos) if t != 1.0]
+    n = max(1, int(candidates)) if paced else 1
+    draws = []
+    for k in range(n):
+        sub = None if progress is None else (lambda f, msg, k=k: progress((k + f) / n, msg))
+        rot, root, _, contacts = complete_problem(model, wprob, _seed_k(seed, k), refine_seconds, sub, cancel, blend,
+                                                  condition, energy=energy, spread=wspread)
+        draws.append(unwarp(rot, root, contacts, prob.length, segs))
+    rot, root, contacts = draws[0]
+    if n > 1:
+        rot, root = rot.copy(), root.copy()
+        contacts = None if contacts is None else {k: np.array(v) for k, v in contacts.items()}
+        for i in paced:
+            a, b = gaps[i]
+            if b - a < 2:
+                continue
+            k = pick_pace([_joint_speed(model, d[0][a:b], d[1][a:b]) for d in draws], tempos[i])
+            rot[a:b], root[a:b] = draws[k][0][a:b], draws[k][1][a:b]
+            if contacts is not None and draws[k][2] is not None:
+                for name in contacts:
+                    contacts[name][a:b] = draws[k][2][name][a:b]
     return rot, root, pinned, contacts
+
+
+def _joint_speed(model, rot: np.ndarray, root: np.ndarray) -> float:
+    """Mean speed of the joints relative to the root over these frames (the pace ``pick_pace`` compares)."""
+    p = Motion(model.skeleton, model.fps, rotations=rot, root=root).positions
+    return float(np.linalg.norm(np.diff(p - p[:, :1], axis=0), axis=-1).mean())
 
 
 def with_contacts(motion: Motion, generated: dict | None, pinned: np.ndarray) -> Motion:
@@ -380,7 +408,7 @@ def composite_held_pins(model, prob: Problem, holds, seed, refine_seconds: float
                     w_mask[a:a + m_.n_frames] = True
                 styles = styles_for(open_ranges(w_mask)) if styles_for is not None else None
                 first = Problem(prob.length, [prob.pins[j] for j in whole], [blends[j] for j in whole])
-                full = complete_problem(model, first, seed, refine_seconds, None, cancel, styles=styles)[:2]
+                full = complete_problem(model, first, seed, refine_seconds, None, cancel, styles=styles, candidates=1)[:2]
             g_rot, g_root = full[0][at:at + mo.n_frames], full[1][at:at + mo.n_frames]
             r, t = composite(g_rot, g_root, mo.rotations, mo.root, [mo.skeleton.joints.index(j) for j in h])
             out[i] = (at, Motion(mo.skeleton, mo.fps, rotations=r, root=t, meta=dict(mo.meta)))
@@ -408,7 +436,7 @@ def composite_held_pins(model, prob: Problem, holds, seed, refine_seconds: float
         # one whose root speed over the path's frames is nearest the path's.
         for k in range(PATH_CANDIDATES):
             rot, root, _, _ = complete_problem(model, first, _seed_k(seed, k), refine_seconds, None, cancel,
-                                               styles=styles)
+                                               styles=styles, candidates=1)
             g_rot, g_root = rot[at - w0:at - w0 + mo.n_frames], root[at - w0:at - w0 + mo.n_frames]
             cost = float(np.abs(_floor_speed(g_root) - _floor_speed(mo.root)).mean())
             if best is None or cost < best[0]:
