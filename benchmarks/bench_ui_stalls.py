@@ -98,10 +98,14 @@ def main() -> int:
         measure("resample this gap", lambda: win.resample_gap(100, seed=9)),
         measure("take tempo 1.25 (+ re-fill)", lambda: win.set_style((1.25, 1.0))),
         measure("one gap's energy (+ re-fill)", lambda: win.set_style((1.25, 0.7), win.doc.gaps()[0].key)),
+        measure("back to the default style", lambda: (win.set_style(None, win.doc.gaps()[0].key),
+                                                      win.set_style((1.0, 1.0)))),
         measure("draw a floor path (+ re-fill)", lambda: win.pin_drawn_path(
             [[0, 0], [100, 50], [200, 0]], *free_range(win.doc, 50))),
         measure("pin arms of a range (+ fill)", lambda: (win.pin_selection(*free_range(win.doc, 40), joints="arms"),
                                                          win.refill_now())),
+        # The controls together: every gap at a tempo (four passes each) around a path and an arms pin.
+        measure("take tempo 1.25 with both (+ re-fill)", lambda: win.set_style((1.25, 1.0))),
         measure("undo", win.undo.undo, wait_job=False),
         measure("redo", win.undo.redo, wait_job=False),
         measure("load music (60 s MP3)", lambda: win.load_music(mp3)),

@@ -196,6 +196,12 @@ class TrainConfig:
     # Weight of the squared difference between free samples' contact fraction per heel and toe point
     # and the data's: without it G can meet foot_still by marking no contacts (session 8: planted 0.02x).
     contact_rate: float = 0.0
+    # Free samples drawn as inference draws them: the latent has the generator's receptive radius of
+    # extra steps on both sides and the window is the middle of G's output. Without it the critic and
+    # the floor and speed terms judge G on windows whose every edge frame reads zero padding, which
+    # inference never decodes (session 9: a G that matched the data's speed on such windows moved at
+    # 0.62x in 60 s takes). Off for checkpoints written before it existed.
+    fake_margin: bool = False
     complete: float = 0.0  # weight of the completion losses (pins, gap, path, critic)
     complete_batch: int = 8  # windows per step through the completion path
     complete_window: int = 128  # their length in frames: a pin, a gap of up to complete_max_gap, a pin

@@ -175,9 +175,26 @@ class Trainer:
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    def margin(self) -> int:
+        """Latent steps drawn beyond the window on each side of a free sample (``fake_margin``)."""
+        return self.G.latent_radius() if self.tcfg.fake_margin else 0
+
     def latent(self, n: int) -> torch.Tensor:
-        t0 = self.mcfg.window // self.mcfg.step_frames
+        """(n, C, T0 + 2 margin) prior draws for free samples."""
+        t0 = self.mcfg.window // self.mcfg.step_frames + 2 * self.margin()
         return torch.from_numpy(self.prior.sample(t0, n, self.rng)).float().to(self.device)
+
+    def fake(self, z: torch.Tensor) -> torch.Tensor:
+        """(n, 9, W, J) the window of G's output for a latent from ``latent``: its middle, as
+        inference crops a decode."""
+        out = self.G(z).float()
+        a = self.margin() * self.mcfg.step_frames
+        return out[:, :, a:a + self.mcfg.window] if a else out
+
+    def window_latent(self, z: torch.Tensor) -> torch.Tensor:
+        """The steps of a ``latent`` draw that the window covers (what H of the window recovers)."""
+        m = self.margin()
+        return z[:, :, m:z.shape[2] - m] if m else z
 
     def real(self, n: int) -> torch.Tensor:
         return self.sampler.sample(n, self.rng, yaw=self.tcfg.yaw_augment, mirror=self.tcfg.mirror).to(self.device)
@@ -203,7 +220,7 @@ class Trainer:
             real = self.real(B)
             z = self.latent(B)
             with torch.no_grad(), self.autocast():
-                fake = self.G(z).float()
+                fake = self.fake(z)
             eps = torch.from_numpy(self.rng.random(B)).float().to(self.device)[:, None, None, None]
             if t.gp_critic_input:
                 with torch.no_grad():
@@ -229,7 +246,7 @@ class Trainer:
         self.opt["H"].zero_grad(set_to_none=True)
         z = self.latent(B)
         with self.autocast():
-            fake = self.G(z).float()
+            fake = self.fake(z)
         loss_g = -t.adversarial * self.critic(fake).mean() if t.adversarial > 0 else torch.zeros((), device=self.device)
         feet = {}
         # One forward kinematics of the fake batch for both floor terms.
@@ -251,19 +268,19 @@ class Trainer:
             with self.autocast():
                 if t.cycle_z_eval:
                     self.G.eval()
-                    fake_z = self.G(z).float()
+                    fake_z = self.fake(z)
                     self.G.train()
                 else:
                     fake_z = fake
                 z_rec = self.H(self.codec.critic_input(_scale_grad(fake_z, t.cycle_z_g / t.cycle_z))).float()
-            loss_z = self.z_cycle_loss(z_rec, z)
+            loss_z = self.z_cycle_loss(z_rec, self.window_latent(z))
             (loss_g + t.cycle_z * loss_z).backward()
         else:
             if loss_g.requires_grad:
                 loss_g.backward()
             with self.autocast():
                 z_rec = self.H(self.codec.critic_input(fake.detach())).float()
-            loss_z = self.z_cycle_loss(z_rec, z)
+            loss_z = self.z_cycle_loss(z_rec, self.window_latent(z))
         if t.n_critic == 0:  # no critic batch to reuse
             real = self.real(B)
         if real_ci is None:
