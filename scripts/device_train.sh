@@ -9,9 +9,11 @@ set -uo pipefail
 minutes=${1:-9}
 # Session 6's CPU runs: the z-cycle's pull on G is what lets H invert it (docs/model.md); these
 # settings took the fidelity from 0.03 to 0.55 in 2,500 CPU steps where the presets' stayed at 0.3.
+# Session 9 added contact_rate (feet that plant) and fake_margin (free samples as inference decodes
+# them: without it G moved at 0.62x the data's speed in long takes).
 recipe="--cycle-z-g 20 --train-set cycle_z=20 --train-set cycle_z_mse=true --train-set beta1_h=0.9
   --train-set lr_h=0.0005 --train-set latent_decorrelate=1 --train-set latent_moments=0.3 --train-set foot_still=0.2
-  --train-set motion_stats=1"
+  --train-set motion_stats=1 --train-set contact_rate=1 --train-set fake_margin=true"
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"

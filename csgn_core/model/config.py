@@ -244,7 +244,7 @@ class TrainConfig:
 
 # The recipe that makes H invert G and trains the completion path (docs/model.md), on in every preset.
 _RECIPE = dict(cycle_x_g=1.0, cycle_z_g=1.0, mirror=True, latent_moments=1.0, complete=1.0, foot_still=1.0,
-               gp_critic_input=True)
+               gp_critic_input=True, contact_rate=1.0, fake_margin=True)
 
 # Table 1 widths (1024 latent, 512 .. 32 in the generator), narrow halves them; cpu learns in about
 # an hour on two cores; tiny exists for tests.
