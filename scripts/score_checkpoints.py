@@ -3,7 +3,7 @@ than by loss: inverse fidelity, G(H(x)) on withheld windows, free 60 s takes (`c
 goals) and gap fills against interpolation (`csgn eval infill`, no refinement, as the editor fills).
 
     python scripts/score_checkpoints.py RUN_OR_MODEL_DIR [...] [--every 1] [--windows 45] [--gaps 30,60]
-        [--json out.json]
+        [--json out.json] [--conditions auto,prior,inverse]
 
 Each checkpoint is exported to a temporary model folder first (G and H, as the trainer's model/).
 """
@@ -59,21 +59,27 @@ def reconstruction_cm(model, data: str, n: int = 64) -> float:
     return float(np.mean(errs))
 
 
-def score(folder: Path, data: str, windows: int, gaps: list[int], index) -> dict:
+def score(folder: Path, data: str, windows: int, gaps: list[int], index, conditions=("auto",)) -> dict:
     model = load_model(folder)
     motion = evaluate_motion(str(folder), seconds=(60.0,), seeds=2, data=data)
     ds = resolve_dataset(data)
     clips = [ds.clip(int(c)) for c in np.nonzero(ds.clip_split == SPLITS.index("cls"))[0]]
-    inf = eval_infill(model, clips, gaps, refine_seconds=0.0, max_windows=windows, methods=("csgn-norefine", "interp"),
-                      index=index)
-    rows = {(r["gap"], r["method"]): r for r in inf["rows"]}
+    fills = {}
+    for cond in conditions:  # the same windows and seeds for each path
+        inf = eval_infill(model, clips, gaps, refine_seconds=0.0, max_windows=windows,
+                          methods=("csgn-norefine", "interp"), index=index, condition=cond)
+        rows = {(r["gap"], r["method"]): r for r in inf["rows"]}
+        fills[cond] = {
+            "uses_inverse": inf["uses_inverse"],
+            "l2p_ratio": {g: rows[(g, "csgn-norefine")]["l2p_cm"] / rows[(g, "interp")]["l2p_cm"] for g in gaps},
+            "gap_skate": {g: rows[(g, "csgn-norefine")]["skate_cms"] for g in gaps},
+            "real_gap_skate": inf["real_skate"],
+        }
     return {
         "inverse_fidelity": model.inverse_fidelity,
         "reconstruction_cm": reconstruction_cm(model, data),
-        "uses_inverse": inf["uses_inverse"],
-        "l2p_ratio": {g: rows[(g, "csgn-norefine")]["l2p_cm"] / rows[(g, "interp")]["l2p_cm"] for g in gaps},
-        "gap_skate": {g: rows[(g, "csgn-norefine")]["skate_cms"] for g in gaps},
-        "real_gap_skate": inf["real_skate"],
+        **fills[conditions[0]],
+        "fills": fills,
         "goals": motion["check"]["goals"],
         "speed_ratios": [motion["check"]["root_speed_ratio"], motion["check"]["joint_speed_ratio"]],
     }
@@ -87,7 +93,10 @@ def main() -> int:
     ap.add_argument("--windows", type=int, default=45)
     ap.add_argument("--gaps", default="30,60")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--conditions", default="auto",
+                    help="completion paths to score the fills with, comma-separated: auto, inverse, prior")
     a = ap.parse_args()
+    conditions = tuple(a.conditions.split(","))
     gaps = [int(g) for g in a.gaps.split(",")]
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -101,11 +110,12 @@ def main() -> int:
                 folder = ck if ck is run else export(ck, Path(tmp) / run.name / ck.name, a.data)
                 if index is None:
                     index = training_index([a.data], str(folder), load_model(folder))
-                res = score(folder, a.data, a.windows, gaps, index)
+                res = score(folder, a.data, a.windows, gaps, index, conditions)
                 out[f"{run.name}/{ck.name}"] = res
                 g = res["goals"]
                 print(f"{run.name}/{ck.name}: fidelity {res['inverse_fidelity']:.2f}, G(H(x)) {res['reconstruction_cm']:.1f} cm, "
-                      f"L2P/interp " + " ".join(f"{k}:{v:.2f}" for k, v in res["l2p_ratio"].items()) +
+                      "L2P/interp " + "; ".join(c + " " + " ".join(f"{k}:{v:.2f}" for k, v in f["l2p_ratio"].items())
+                                           for c, f in res["fills"].items()) +
                       f", skate ratio {g.get('skating_ratio', float('nan')):.2f}, planted {g.get('planted_ratio', float('nan')):.2f}, "
                       f"travel {g.get('travel_max_m', float('nan')):.1f} m, acc {g.get('acceleration_ratio', float('nan')):.2f}, "
                       f"flips {g.get('waist_flips')}, speeds {res['speed_ratios'][0]:.2f}/{res['speed_ratios'][1]:.2f}", flush=True)

@@ -202,6 +202,12 @@ class TrainConfig:
     # inference never decodes (session 9: a G that matched the data's speed on such windows moved at
     # 0.62x in 60 s takes). Off for checkpoints written before it existed.
     fake_margin: bool = False
+    # The completion path and the x-cycle decoded with the same margins: the pins' and the window's
+    # latents sit in a latent that reaches G's receptive radius beyond them on both sides (the margin
+    # steps drawn from the GP conditioned on the known ones, as the editor's sampler draws them), and
+    # the window is cropped from the middle. Without it a pin's outer frames read zero padding in
+    # training and a conditioned latent at the editor's (session 10).
+    complete_margin: bool = False
     complete: float = 0.0  # weight of the completion losses (pins, gap, path, critic)
     complete_batch: int = 8  # windows per step through the completion path
     complete_window: int = 128  # their length in frames: a pin, a gap of up to complete_max_gap, a pin
@@ -244,7 +250,8 @@ class TrainConfig:
 
 # The recipe that makes H invert G and trains the completion path (docs/model.md), on in every preset.
 _RECIPE = dict(cycle_x_g=1.0, cycle_z_g=1.0, mirror=True, latent_moments=1.0, complete=1.0, foot_still=1.0,
-               gp_critic_input=True, contact_rate=1.0, fake_margin=True)
+               gp_critic_input=True, contact_rate=1.0, fake_margin=True,
+               complete_margin=True)
 
 # Table 1 widths (1024 latent, 512 .. 32 in the generator), narrow halves them; cpu learns in about
 # an hour on two cores; tiny exists for tests.

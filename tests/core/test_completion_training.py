@@ -6,7 +6,7 @@ import torch
 from csgn_core.model.features import FeatureCodec
 from csgn_core.model.gp.config import GPPriorConfig
 from csgn_core.model.gp.prior import GPPrior
-from csgn_core.model.train.completion import GPConditioner, draw_layout, latent_moment_loss
+from csgn_core.model.train.completion import CompletionLayout, GPConditioner, draw_layout, latent_moment_loss
 from csgn_core.model.train.windows import mirror_features
 
 from .helpers import dataset_of, random_motion, toy_skeleton, toy_trainer
@@ -287,3 +287,30 @@ def test_fake_margin_draws_free_samples_as_inference_decodes_them():
 
         doc, _, _ = read_checkpoint(tr.save(Path(d)))
         assert doc["train"]["fake_margin"] is True
+
+
+def test_complete_margin_decodes_pins_inside_a_conditioned_latent():
+    """With complete_margin, the completion path and the x-cycle decode the window's latents inside a
+    latent with G's receptive radius of GP-conditioned steps on each side, as the editor decodes
+    H's latents of a pin, and keep the middle; the known steps come back as given. It trains."""
+    tr = toy_trainer(seed=6)
+    tr.tcfg.complete_margin = True
+    m, S = tr.decode_margin(), tr.mcfg.step_frames
+    assert m == tr.G.latent_radius() > 0
+    z = torch.from_numpy(tr.prior.sample(3, 2, np.random.default_rng(0))).float()
+    cond = tr.conditioner(CompletionLayout(3, 3, 3))
+    zz = cond(z, torch.randn(2, z.shape[1], 3 + 2 * m))
+    assert zz.shape[2] == 3 + 2 * m and torch.allclose(zz[:, :, m:m + 3], z, atol=1e-2)
+    tr.G.eval()
+    with torch.no_grad():
+        out = tr.decode_known(z)
+    assert out.shape[2] == 3 * S
+    # The margins are drawn, not zero: the edge frames differ from a decode of the window alone.
+    with torch.no_grad():
+        alone = tr.G(z).float()
+    assert not torch.allclose(out[:, :, :S], alone[:, :, :S], atol=1e-4)
+    before = state(tr)
+    logs = [tr.train_step() for _ in range(3)]
+    assert all(np.isfinite(r["complete_pin"]) and np.isfinite(r["cycle_x"]) for r in logs)
+    assert len({round(r["complete_pin"], 7) for r in logs}) > 1
+    assert any(not torch.equal(before[k], v) for k, v in tr.model_tensors().items() if k.startswith("G."))

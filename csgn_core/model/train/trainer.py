@@ -293,7 +293,7 @@ class Trainer:
         else:
             _requires_grad(self.G, False)
         with self.autocast():
-            rec = self.G(self.H(real_ci)).float()
+            rec = self.decode_known(self.H(real_ci).float())
         loss_x = F.l1_loss(self.codec.critic_input(rec)[:, :N_CRITIC_BASE], real_ci[:, :N_CRITIC_BASE])
         (t.cycle_x * loss_x if z_through_g else t.cycle_z * loss_z + t.cycle_x * loss_x).backward()
         self.G.train()
@@ -347,11 +347,30 @@ class Trainer:
                 self._real_contacts = self.codec.contacts(x).mean(dim=(0, 1))
         return self._real_contacts
 
+    def decode_margin(self) -> int:
+        """Latent steps beyond the window the completion path and the x-cycle decode (``complete_margin``)."""
+        return self.G.latent_radius() if self.tcfg.complete_margin else 0
+
     def conditioner(self, layout: CompletionLayout) -> GPConditioner:
-        key = (layout.T0, layout.a, layout.b)
+        """The GP conditioned on the layout's pin steps, over the window and ``decode_margin`` steps
+        on each side (the margins unknown, as in the editor's latent)."""
+        m = self.decode_margin()
+        key = (layout.T0, layout.a, layout.b, m)
         if key not in self._conditioners:
-            self._conditioners[key] = GPConditioner(self.prior, layout.T0, layout.known()).to(self.device)
+            self._conditioners[key] = GPConditioner(self.prior, layout.T0 + 2 * m, layout.known() + m).to(self.device)
         return self._conditioners[key]
+
+    def decode_known(self, z: torch.Tensor) -> torch.Tensor:
+        """(n, 9, W, J) G's decode of a window's latents z (n, C, T0), as the editor decodes H's latents
+        of a pin: with ``decode_margin`` steps on each side drawn from the GP conditioned on z."""
+        m = self.decode_margin()
+        if not m:
+            return self.G(z).float()
+        T0 = z.shape[2]
+        eps = torch.from_numpy(self.rng.standard_normal((z.shape[0], z.shape[1], T0 + 2 * m))).float()
+        zz = self.conditioner(CompletionLayout(T0, T0, T0))(z, eps.to(self.device))
+        a = m * self.mcfg.step_frames
+        return self.G(zz).float()[:, :, a:a + T0 * self.mcfg.step_frames]
 
     def job_losses(self) -> tuple[torch.Tensor, dict]:
         """What the editor asks of H and G (``train/completion.py``): the moment term on H's latents of
@@ -375,12 +394,13 @@ class Trainer:
             ci = self.codec.critic_input
             with self.autocast():
                 zk = torch.cat([self.H(ci(x[:, :, :a])), self.H(ci(x[:, :, b:]))], dim=2).float()
-            eps = torch.from_numpy(self.rng.standard_normal((n, self.mcfg.latent_channels, lay.T0))).float()
+            m = self.decode_margin()
+            eps = torch.from_numpy(self.rng.standard_normal((n, self.mcfg.latent_channels, lay.T0 + 2 * m))).float()
             n_rec = int(round(n * t.complete_recon))
             eps[:n_rec] = 0.0  # the conditional mean: what the context implies
             z = self.conditioner(lay)(zk, eps.to(self.device))
             with self.autocast():
-                out = self.G(z).float()  # (n, 9, W, J)
+                out = self.G(z).float()[:, :, m * S:m * S + t.complete_window]  # (n, 9, W, J)
             fo, fx = ci(out)[:, :N_CRITIC_BASE], ci(x)[:, :N_CRITIC_BASE]
             loss_pin = 0.5 * (F.l1_loss(fo[..., :a, :], fx[..., :a, :]) + F.l1_loss(fo[..., b:, :], fx[..., b:, :]))
             loss = loss_pin
