@@ -50,6 +50,42 @@ def quat_to_6d_np(q: np.ndarray) -> np.ndarray:
     return matrix_to_6d_np(Q.to_matrix(q))
 
 
+# A generator that turns a joint half round sometimes fades a 6D column through zero instead of
+# rotating it; Gram-Schmidt then reads the column's direction from a near-zero vector and the joint
+# turns 90-180 degrees in one frame (session 10: every waist turn over 90 degrees in a frame of the
+# dance models' free takes sat at such a dip). Such frames are decoded from their neighbours.
+DEGENERATE_SHARE = 0.4  # a frame whose 6D columns span under this share of the joint's median area
+
+
+def degenerate_frames(six: np.ndarray, share: float = DEGENERATE_SHARE) -> np.ndarray:
+    """(F, J) bool: the frames of raw (6, F, J) 6D features whose two columns span a parallelogram
+    of under ``share`` of that joint's median area over the frames (a column near zero, or the two
+    near parallel): their rotation is ill-defined. Unit, orthogonal columns (real motion) never are."""
+    a, b = six[:3], six[3:6]
+    area = np.linalg.norm(np.cross(a, b, axis=0), axis=0)  # (F, J)
+    return area < share * np.median(area, axis=0, keepdims=True)
+
+
+def bridge_rotations(quats: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    """(F, J, 4) quaternions with each run of ``bad`` (F, J) frames replaced by the slerp between the
+    good frames either side (a run at an end holds its one good neighbour); continuous in time."""
+    q = Q.make_continuous(np.asarray(quats, dtype=float))
+    F = len(q)
+    bad = bad & ~bad.all(axis=0, keepdims=True)  # a joint with no good frame keeps what it has
+    if not bad.any():
+        return q
+    idx = np.arange(F)[:, None].repeat(bad.shape[1], axis=1)  # (F, J)
+    prev = np.maximum.accumulate(np.where(bad, -1, idx), axis=0)  # the last good frame at or before
+    nxt = np.minimum.accumulate(np.where(bad, F, idx)[::-1], axis=0)[::-1]  # the first at or after
+    f, j = np.nonzero(bad)
+    p0, p1 = prev[f, j], nxt[f, j]
+    lo, hi = np.where(p0 < 0, p1, p0), np.where(p1 >= F, p0, p1)
+    t = np.where((p0 < 0) | (p1 >= F), 0.0, (f - p0) / np.maximum(p1 - p0, 1))
+    out = q.copy()
+    out[f, j] = Q.slerp(q[lo, j], q[hi, j], t[:, None])
+    return Q.make_continuous(out)
+
+
 def sixd_to_matrix(x: torch.Tensor) -> torch.Tensor:
     """(..., 6) -> (..., 3, 3) rotation matrices by Gram-Schmidt (columns b1, b2, b1 x b2)."""
     a1, a2 = x[..., :3], x[..., 3:]
@@ -333,7 +369,13 @@ class FeatureCodec(nn.Module):
         f = torch.as_tensor(np.asarray(feat, dtype=np.float32) if not torch.is_tensor(feat) else feat).float()
         rot = self.rotations(f[None])[0].detach().cpu().double().numpy()  # (F, J, 3, 3)
         quats = Q.make_continuous(Q.from_matrix(rot))
-        s, c = heading_np(rot[:, 0])
+        six = f[:N_ROT].detach().cpu().double().numpy()  # (6, F, J)
+        bad = degenerate_frames(six)
+        r0 = rot[:, 0]
+        if bad.any():
+            quats = bridge_rotations(quats, bad)
+            r0 = Q.to_matrix(quats[:, 0])  # the heading the root track turns with
+        s, c = heading_np(r0)
         st = self.stats
         rc = f[N_ROT:, :, 0].detach().cpu().double().numpy()  # (3, F)
         vx, vz = rc[0] * st["vel_scale"], rc[1] * st["vel_scale"]

@@ -10,6 +10,8 @@ from csgn_core.model.features import (
     N_CRITIC,
     N_FEAT,
     FeatureCodec,
+    bridge_rotations,
+    degenerate_frames,
     feature_stats,
     fk_torch,
     heading_np,
@@ -93,6 +95,34 @@ def test_codec_round_trip_keeps_rotations_and_root():
     pos = forward_kinematics(sk, rot, root)
     lengths = np.linalg.norm(pos[:, 1:] - pos[:, list(sk.parents[1:])], axis=-1)
     np.testing.assert_allclose(lengths, np.broadcast_to(sk.bone_lengths[1:], lengths.shape), rtol=1e-6)
+
+
+def test_a_6d_column_faded_through_zero_turns_the_joint_over_frames_not_in_one():
+    """A generator that turns the waist half round by fading its first 6D column through zero would,
+    read by Gram-Schmidt alone, flip the waist 180 degrees in one frame. The decoder bridges such
+    frames from their neighbours (slerp), so the turn spreads over the dip; real features decode as
+    they were."""
+    sk = toy_skeleton()
+    m = random_motion(sk, 30, seed=7)
+    codec = FeatureCodec(sk, feature_stats(sk, root_track_np(m.rotations, m.root)))
+    feat = codec.encode_motion(m)
+    assert not degenerate_frames(feat[:6].astype(float)).any()  # unit, orthogonal columns
+    rot0, _ = codec.decode_np(feat)
+    feat = feat.copy()
+    x = np.linspace(1.0, -1.0, 30)  # the root's x axis from +x through 0 to -x: a half turn about y
+    feat[0:3, :, 0] = np.stack([x, np.zeros(30), np.zeros(30)])
+    feat[3:6, :, 0] = np.array([0.0, 1.0, 0.0])[:, None]
+    rot, root = codec.decode_np(feat)
+    turn = np.degrees(Q.angle(Q.multiply(Q.conjugate(rot[:-1, 0]), rot[1:, 0])))
+    assert turn.max() < 60 and np.degrees(Q.angle(Q.multiply(Q.conjugate(rot[0, 0]), rot[-1, 0]))) > 170
+    np.testing.assert_allclose(np.abs(np.sum(rot[:, 1:] * rot0[:, 1:], axis=-1)), 1.0, atol=1e-6)  # other joints as read
+    bad = np.zeros((5, 2), bool)
+    bad[1:3, 0] = True
+    q = Q.from_axis_angle(np.array([0.0, 1.0, 0.0]), np.radians([0.0, 170, -60, 90, 90]))[:, None].repeat(2, axis=1)
+    out = bridge_rotations(q, bad)
+    ang = np.degrees(Q.angle(Q.multiply(Q.conjugate(out[0, 0]), out[1:4, 0])))
+    np.testing.assert_allclose(ang, [30.0, 60.0, 90.0], atol=1e-6)  # evenly from frame 0 to frame 3
+    np.testing.assert_allclose(np.abs(np.sum(out[:, 1] * q[:, 1], axis=-1)), 1.0)
 
 
 def test_critic_input_is_heading_invariant_except_root_rotation():
