@@ -94,7 +94,9 @@ def _report(progress: Progress, f: float, msg: str) -> None:
 def uses_inverse(model, condition: str = "auto") -> bool:
     """Whether completion conditions the prior on H's latents of the pins (steps 1-2 above).
 
-    ``condition``: "inverse" always, "prior" never, "auto" when ``model.inverse_fidelity`` reaches
+    ``condition``: "inverse" always, "prior" never, "auto" as the model's config measured
+    (``completion_condition``: the path whose held-out fills scored better, ``csgn eval infill``),
+    or, for a model without that record, when ``model.inverse_fidelity`` reaches
     ``MIN_INVERSE_FIDELITY``. An H that does not invert G (as in both bundled models: H(G(z))
     correlates about 0.1 with z) maps real motion to latents G never sees when it samples freely;
     conditioning on them made the dance model's gap fills worse than a free prior sample (L2P about
@@ -104,6 +106,9 @@ def uses_inverse(model, condition: str = "auto") -> bool:
     if condition not in CONDITIONS:
         raise CSGNError(f"condition must be one of {', '.join(CONDITIONS)}, got {condition!r}")
     if condition == "auto":
+        measured = getattr(model, "completion_condition", None)
+        if measured is not None:
+            return measured == "inverse"
         return model.inverse_fidelity >= MIN_INVERSE_FIDELITY
     return condition == "inverse"
 

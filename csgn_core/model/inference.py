@@ -43,6 +43,9 @@ class CSGNModel(nn.Module):
         self.prior = GPPrior(cfg.prior_config())
         self._tempo_priors: dict[float, GPPrior] = {}
         self._inverse_fidelity: float | None = None
+        # The completion path measured to fill better on held-out gaps ("inverse" or "prior"), from the
+        # model's config.json ("completion_condition"); None: decide by the inverse fidelity.
+        self.completion_condition: str | None = None
 
     def prior_for(self, tempo: float = 1.0) -> GPPrior:
         """The GP prior with its length scales divided by ``tempo`` (the last 8 tempos' priors kept)."""
@@ -161,6 +164,11 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> CSGNMode
     fidelity = doc.get("inverse_fidelity")
     if isinstance(fidelity, (int, float)) and math.isfinite(fidelity):
         model.set_inverse_fidelity(float(fidelity))
+    cond = doc.get("completion_condition")
+    if cond is not None:
+        if cond not in ("inverse", "prior"):
+            raise CSGNError(f"{where}: completion_condition must be \"inverse\" or \"prior\", got {cond!r}")
+        model.completion_condition = cond
     return model.to(device).eval()
 
 

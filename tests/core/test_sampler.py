@@ -102,6 +102,24 @@ def test_conditioning_on_h_follows_its_fidelity(tiny, monkeypatch):
         uses_inverse(tiny, "sometimes")
 
 
+def test_a_measured_completion_path_in_the_config_overrides_the_fidelity_rule(tiny, tmp_path):
+    """A model whose config records the completion path that filled better on held-out gaps
+    (``completion_condition``) takes it under "auto", whatever its fidelity; an explicit condition
+    still wins; a bad record is a clear error."""
+    from csgn_core.editing.completion import uses_inverse
+    from csgn_core.model.inference import export_model, load_model
+    for cond, fidelity, want in (("inverse", 0.2, True), ("prior", 0.95, False)):
+        folder = export_model(tiny, tmp_path / cond, extra={"completion_condition": cond, "inverse_fidelity": fidelity})
+        m = load_model(folder)
+        assert m.inverse_fidelity == fidelity and m.completion_condition == cond
+        assert uses_inverse(m) is want and uses_inverse(m, "prior") is False and uses_inverse(m, "inverse") is True
+    plain = load_model(export_model(tiny, tmp_path / "plain"))
+    assert plain.completion_condition is None
+    bad = export_model(tiny, tmp_path / "bad", extra={"completion_condition": "sometimes"})
+    with pytest.raises(CSGNError, match="completion_condition"):
+        load_model(bad)
+
+
 def test_inverse_fidelity_is_measured_and_saved(tiny, tmp_path):
     from csgn_core.model.inference import export_model, load_model, measure_inverse_fidelity
     fresh = measure_inverse_fidelity(tiny)
