@@ -55,6 +55,7 @@ def quat_to_6d_np(q: np.ndarray) -> np.ndarray:
 # turns 90-180 degrees in one frame (session 10: every waist turn over 90 degrees in a frame of the
 # dance models' free takes sat at such a dip). Such frames are decoded from their neighbours.
 DEGENERATE_SHARE = 0.4  # a frame whose 6D columns span under this share of the joint's median area
+GLITCH_TURN_DEG = 45.0  # ... and whose joint turns more than this into or out of it
 
 
 def degenerate_frames(six: np.ndarray, share: float = DEGENERATE_SHARE) -> np.ndarray:
@@ -66,14 +67,42 @@ def degenerate_frames(six: np.ndarray, share: float = DEGENERATE_SHARE) -> np.nd
     return area < share * np.median(area, axis=0, keepdims=True)
 
 
+def glitch_frames(six: np.ndarray, quats: np.ndarray, share: float = DEGENERATE_SHARE,
+                  turn_deg: float = GLITCH_TURN_DEG) -> np.ndarray:
+    """(F, J) bool: the runs of ``degenerate_frames`` in which the decoded joint (quats (F, J, 4),
+    continuous) turns more than ``turn_deg`` in one frame, into, within or out of the run. A joint
+    whose columns are short but turn smoothly (some models' head and hands, much of the time) is
+    read as it is: only the jumps are glitches."""
+    bad = degenerate_frames(six, share)
+    F = len(quats)
+    if F < 2 or not bad.any():
+        return np.zeros_like(bad)
+    js = np.nonzero(bad.any(axis=0))[0]
+    q = quats[:, js]
+    dots = np.abs(np.sum(q[:-1] * q[1:], axis=-1))
+    turn = np.degrees(2.0 * np.arccos(np.clip(dots, 0.0, 1.0)))  # (F-1, len(js)) each frame's turn
+    tf = np.zeros((F, len(js)))
+    tf[1:] = turn
+    tf[:-1] = np.maximum(tf[:-1], turn)  # the larger turn into or out of each frame
+    out = np.zeros_like(bad)
+    for k, j in enumerate(js):
+        col = np.concatenate([[False], bad[:, j], [False]])
+        starts = np.nonzero(col[1:] & ~col[:-1])[0]
+        ends = np.nonzero(~col[1:] & col[:-1])[0]
+        peak = np.maximum.reduceat(np.append(tf[:, k], 0.0), np.ravel(np.column_stack([starts, ends])))[::2]
+        for a, e in zip(starts[peak > turn_deg], ends[peak > turn_deg]):
+            out[a:e, j] = True
+    return out
+
+
 def bridge_rotations(quats: np.ndarray, bad: np.ndarray) -> np.ndarray:
-    """(F, J, 4) quaternions with each run of ``bad`` (F, J) frames replaced by the slerp between the
-    good frames either side (a run at an end holds its one good neighbour); continuous in time."""
-    q = Q.make_continuous(np.asarray(quats, dtype=float))
+    """(F, J, 4) quaternions, continuous in time, with each run of ``bad`` (F, J) frames replaced by
+    the slerp between the good frames either side (a run at an end holds its one good neighbour)."""
+    q = np.asarray(quats, dtype=float)
     F = len(q)
     bad = bad & ~bad.all(axis=0, keepdims=True)  # a joint with no good frame keeps what it has
     if not bad.any():
-        return q
+        return q.copy()
     idx = np.arange(F)[:, None].repeat(bad.shape[1], axis=1)  # (F, J)
     prev = np.maximum.accumulate(np.where(bad, -1, idx), axis=0)  # the last good frame at or before
     nxt = np.minimum.accumulate(np.where(bad, F, idx)[::-1], axis=0)[::-1]  # the first at or after
@@ -83,7 +112,9 @@ def bridge_rotations(quats: np.ndarray, bad: np.ndarray) -> np.ndarray:
     t = np.where((p0 < 0) | (p1 >= F), 0.0, (f - p0) / np.maximum(p1 - p0, 1))
     out = q.copy()
     out[f, j] = Q.slerp(q[lo, j], q[hi, j], t[:, None])
-    return Q.make_continuous(out)
+    js = np.unique(j)
+    out[:, js] = Q.make_continuous(out[:, js])
+    return out
 
 
 def sixd_to_matrix(x: torch.Tensor) -> torch.Tensor:
@@ -370,7 +401,7 @@ class FeatureCodec(nn.Module):
         rot = self.rotations(f[None])[0].detach().cpu().double().numpy()  # (F, J, 3, 3)
         quats = Q.make_continuous(Q.from_matrix(rot))
         six = f[:N_ROT].detach().cpu().double().numpy()  # (6, F, J)
-        bad = degenerate_frames(six)
+        bad = glitch_frames(six, quats)
         r0 = rot[:, 0]
         if bad.any():
             quats = bridge_rotations(quats, bad)
