@@ -3,7 +3,9 @@
 # (docs/model.md), one thread at low priority, beside other work: the CPU runs of sessions 7-10
 # (docs/results/completion-training.md). The recipe needs foot contacts and the presets' dense H,
 # which the bundled checkpoints predate: the run switches both on, and H starts afresh.
-# Usage: bash scripts/cpu_continue.sh RUN_DIR [MODEL] [extra csgn train options...]
+# Usage: [THREADS=2] bash scripts/cpu_continue.sh RUN_DIR [MODEL] [extra csgn train options...]
+#   THREADS: torch threads (1 beside other work; 2 on an otherwise idle 2-core machine: 1.1 s a step
+#   against 2.0 with one)
 #   RUN_DIR: a new folder (seeded from resources/models/MODEL/checkpoint) or one to resume
 #   MODEL: dance (default; data tang-dance) or actions (bandai-actions)
 set -euo pipefail
@@ -20,9 +22,9 @@ if [ ! -f "$run/checkpoints/latest" ]; then
   cp -r "$root/resources/models/$model/checkpoint" "$run/checkpoints/$name"
   echo "$name" > "$run/checkpoints/latest"
 fi
-export OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1
+export OMP_NUM_THREADS=${THREADS:-1} PYTHONUNBUFFERED=1
 cd "$root"
-exec nice -n 10 python3 -m csgn_core.cli.train --data "$data" --preset cpu --out "$run" --resume --threads 1 \
+exec nice -n 10 python3 -m csgn_core.cli.train --data "$data" --preset cpu --out "$run" --resume --threads ${THREADS:-1} \
   --checkpoint-minutes 8 --sample-minutes 1000 --no-progress --cycle-z-g 20 \
   --set foot_contacts=true --set h_graph=dense --set h_width=256 --set h_varying=true \
   --train-set cycle_z=20 --train-set cycle_z_mse=true --train-set beta1_h=0.9 --train-set lr_h=0.0005 \
