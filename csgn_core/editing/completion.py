@@ -176,7 +176,7 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
         z = _refine(model, z, pin_rot, pin_root, pinned, m, refine_seconds, progress, cancel)
     _check(cancel)
     feat = decode_features(model, z)[:, m * S:m * S + L]
-    rot, root = model.codec.decode_np(feat)
+    rot, root = model.codec.decode_np(feat, anchors=(pinned, pin_rot))
     contacts = model.codec.contact_flags(feat)
     _report(progress, 0.9, "splicing pins")
     _check(cancel)

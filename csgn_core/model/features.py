@@ -58,22 +58,27 @@ DEGENERATE_SHARE = 0.4  # a frame whose 6D columns span under this share of the 
 GLITCH_TURN_DEG = 45.0  # ... and whose joint turns more than this into or out of it
 
 
-def degenerate_frames(six: np.ndarray, share: float = DEGENERATE_SHARE) -> np.ndarray:
+def degenerate_frames(six: np.ndarray, share: float = DEGENERATE_SHARE, keep: np.ndarray | None = None) -> np.ndarray:
     """(F, J) bool: the frames of raw (6, F, J) 6D features whose two columns span a parallelogram
     of under ``share`` of that joint's median area over the frames (a column near zero, or the two
-    near parallel): their rotation is ill-defined. Unit, orthogonal columns (real motion) never are."""
+    near parallel): their rotation is ill-defined. Unit, orthogonal columns (real motion) never are.
+    ``keep`` (F,) bool: frames never marked and left out of the median."""
     a, b = six[:3], six[3:6]
     area = np.linalg.norm(np.cross(a, b, axis=0), axis=0)  # (F, J)
-    return area < share * np.median(area, axis=0, keepdims=True)
+    free = np.ones(len(area), bool) if keep is None else ~np.asarray(keep, bool)
+    if not free.any():
+        return np.zeros_like(area, dtype=bool)
+    return (area < share * np.median(area[free], axis=0, keepdims=True)) & free[:, None]
 
 
 def glitch_frames(six: np.ndarray, quats: np.ndarray, share: float = DEGENERATE_SHARE,
-                  turn_deg: float = GLITCH_TURN_DEG) -> np.ndarray:
+                  turn_deg: float = GLITCH_TURN_DEG, keep: np.ndarray | None = None) -> np.ndarray:
     """(F, J) bool: the runs of ``degenerate_frames`` in which the decoded joint (quats (F, J, 4),
     continuous) turns more than ``turn_deg`` in one frame, into, within or out of the run. A joint
     whose columns are short but turn smoothly (some models' head and hands, much of the time) is
-    read as it is: only the jumps are glitches."""
-    bad = degenerate_frames(six, share)
+    read as it is: only the jumps are glitches. ``keep`` (F,) bool: frames never marked, which end
+    the runs they meet and leave the median (frames the caller replaces, such as a completion's pins)."""
+    bad = degenerate_frames(six, share, keep)
     F = len(quats)
     if F < 2 or not bad.any():
         return np.zeros_like(bad)
@@ -95,10 +100,12 @@ def glitch_frames(six: np.ndarray, quats: np.ndarray, share: float = DEGENERATE_
     return out
 
 
-def bridge_rotations(quats: np.ndarray, bad: np.ndarray) -> np.ndarray:
+def bridge_rotations(quats: np.ndarray, bad: np.ndarray, ends: np.ndarray | None = None) -> np.ndarray:
     """(F, J, 4) quaternions, continuous in time, with each run of ``bad`` (F, J) frames replaced by
-    the slerp between the good frames either side (a run at an end holds its one good neighbour)."""
+    the slerp between the good frames either side (a run at an end holds its one good neighbour).
+    ``ends`` (F, J, 4): the rotations the slerp reads at those good frames, where not ``quats``."""
     q = np.asarray(quats, dtype=float)
+    e = q if ends is None else np.asarray(ends, dtype=float)
     F = len(q)
     bad = bad & ~bad.all(axis=0, keepdims=True)  # a joint with no good frame keeps what it has
     if not bad.any():
@@ -111,7 +118,7 @@ def bridge_rotations(quats: np.ndarray, bad: np.ndarray) -> np.ndarray:
     lo, hi = np.where(p0 < 0, p1, p0), np.where(p1 >= F, p0, p1)
     t = np.where((p0 < 0) | (p1 >= F), 0.0, (f - p0) / np.maximum(p1 - p0, 1))
     out = q.copy()
-    out[f, j] = Q.slerp(q[lo, j], q[hi, j], t[:, None])
+    out[f, j] = Q.slerp(e[lo, j], e[hi, j], t[:, None])
     js = np.unique(j)
     out[:, js] = Q.make_continuous(out[:, js])
     return out
@@ -392,19 +399,28 @@ class FeatureCodec(nn.Module):
         return torch.cat([joints, root[None]])
 
     # features -> motion --------------------------------------------------------------------------
-    def decode_np(self, feat: np.ndarray | torch.Tensor, origin: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def decode_np(self, feat: np.ndarray | torch.Tensor, origin: np.ndarray | None = None,
+                  anchors: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(9, F, J) features -> (rotations (F, J, 4) continuous unit quaternions, root (F, 3) cm).
 
         The horizontal root track integrates the heading-frame velocity from ``origin`` (x, z).
+        ``anchors``: (mask (F,) bool, rotations (F, J, 4)) of frames the caller replaces with known
+        poses (a completion's pins). No bridge over collapsed columns crosses them, and one that meets
+        them ends on their rotation, so a gap's decode does not depend on what G drew under a pin.
         """
         f = torch.as_tensor(np.asarray(feat, dtype=np.float32) if not torch.is_tensor(feat) else feat).float()
         rot = self.rotations(f[None])[0].detach().cpu().double().numpy()  # (F, J, 3, 3)
         quats = Q.make_continuous(Q.from_matrix(rot))
         six = f[:N_ROT].detach().cpu().double().numpy()  # (6, F, J)
-        bad = glitch_frames(six, quats)
+        keep = None if anchors is None else np.asarray(anchors[0], bool)
+        bad = glitch_frames(six, quats, keep=keep)
         r0 = rot[:, 0]
         if bad.any():
-            quats = bridge_rotations(quats, bad)
+            ends = None
+            if keep is not None and keep.any():
+                ends = quats.copy()
+                ends[keep] = np.asarray(anchors[1], dtype=float)[keep]
+            quats = bridge_rotations(quats, bad, ends)
             r0 = Q.to_matrix(quats[:, 0])  # the heading the root track turns with
         s, c = heading_np(r0)
         st = self.stats
