@@ -208,6 +208,13 @@ class TrainConfig:
     # the window is cropped from the middle. Without it a pin's outer frames read zero padding in
     # training and a conditioned latent at the editor's (session 10).
     complete_margin: bool = False
+    # Weight of the squared log-ratio of free samples' mean net root travel over travel_frames (the
+    # distance between the root's first and last positions) to the data's. Windows of 64 frames
+    # match it already; over 10 s the data's dancers come back (1.5 m net at 250 frames, 2.2 m at 750)
+    # where G's keep going the same way (2.3-3.7 m, 5.6-9.9 m): a long decode of travel_batch latents.
+    travel_match: float = 0.0
+    travel_frames: int = 256
+    travel_batch: int = 4
     complete: float = 0.0  # weight of the completion losses (pins, gap, path, critic)
     complete_batch: int = 8  # windows per step through the completion path
     complete_window: int = 128  # their length in frames: a pin, a gap of up to complete_max_gap, a pin

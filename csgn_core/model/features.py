@@ -398,6 +398,15 @@ class FeatureCodec(nn.Module):
         root = (p[:, 1:, 0, [0, 2]] - p[:, :-1, 0, [0, 2]]).norm(dim=-1).mean()
         return torch.cat([joints, root[None]])
 
+    def root_travel(self, feat: torch.Tensor) -> torch.Tensor:
+        """(N,) the root's net horizontal travel over each window, in cm: the distance between its
+        first and last positions (what ``TrainConfig.travel_match`` matches between fake and real)."""
+        s, c = heading(self.rotations(feat[..., :1])[:, :, 0])  # (N, T): the root's rotations alone
+        v = feat[:, N_ROT:N_ROT + 2, 1:, 0].float() * self.stats["vel_scale"]  # (N, 2, T-1) heading frame
+        dx = (c[:, 1:] * v[:, 0] + s[:, 1:] * v[:, 1]).sum(dim=1)
+        dz = (-s[:, 1:] * v[:, 0] + c[:, 1:] * v[:, 1]).sum(dim=1)
+        return (dx.pow(2) + dz.pow(2) + 1e-6).sqrt()
+
     # features -> motion --------------------------------------------------------------------------
     def decode_np(self, feat: np.ndarray | torch.Tensor, origin: np.ndarray | None = None,
                   anchors: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:

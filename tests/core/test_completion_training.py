@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from csgn_core.errors import CSGNError
 from csgn_core.model.features import FeatureCodec
 from csgn_core.model.gp.config import GPPriorConfig
 from csgn_core.model.gp.prior import GPPrior
@@ -314,3 +315,40 @@ def test_complete_margin_decodes_pins_inside_a_conditioned_latent():
     assert all(np.isfinite(r["complete_pin"]) and np.isfinite(r["cycle_x"]) for r in logs)
     assert len({round(r["complete_pin"], 7) for r in logs}) > 1
     assert any(not torch.equal(before[k], v) for k, v in tr.model_tensors().items() if k.startswith("G."))
+
+
+def test_travel_match_pulls_long_takes_towards_the_data_net_travel():
+    """The root's net travel over a long decode is the distance between its first and last positions
+    (as forward kinematics places them); the term compares free samples' mean with the data's, trains
+    G and survives a checkpoint."""
+    import tempfile
+    from pathlib import Path
+
+    from csgn_core.model.train.checkpoint import read_checkpoint
+
+    tr = toy_trainer(seed=9)
+    tr.tcfg.travel_match, tr.tcfg.travel_frames, tr.tcfg.travel_batch = 1.0, 24, 3
+    x = tr.sampler.sample(6, np.random.default_rng(3), yaw=True, window=24)
+    p = tr.codec.world_positions(x)[:, :, 0, [0, 2]]  # (N, T, 2) the root over the floor
+    np.testing.assert_allclose(tr.codec.root_travel(x).numpy(), (p[:, -1] - p[:, 0]).norm(dim=-1).numpy(),
+                               rtol=1e-4, atol=1e-2)
+    real = tr.real_travel()
+    assert float(real) > 5.0  # the toy data's root moves
+    longest = int(tr.sampler.lengths.max())
+    with pytest.raises(CSGNError, match="holds"):  # a held last frame would carry its velocity on
+        tr.sampler.sample(2, np.random.default_rng(0), window=longest + 1, whole=True)
+    w = tr.sampler.sample(20, np.random.default_rng(0), window=longest, whole=True)
+    assert torch.equal(w[:, 8], w[:1, 8].expand_as(w[:, 8]))  # the root's height: the longest clip, each time
+    still = x.clone()
+    still[:, 6:8, :, 0] = 0.0  # no root velocity
+    assert float(tr.codec.root_travel(still).max()) < 1e-2
+    long = tr.fake_long()
+    assert long.shape == (3, 9, 24, tr.skeleton.n_joints)
+    before = state(tr)
+    logs = [tr.train_step() for _ in range(3)]
+    vals = [r["travel_match"] for r in logs]
+    assert all(np.isfinite(vals)) and len({round(v, 7) for v in vals}) > 1
+    assert any(not torch.equal(before[k], v) for k, v in tr.model_tensors().items() if k.startswith("G."))
+    with tempfile.TemporaryDirectory() as d:
+        doc, _, _ = read_checkpoint(tr.save(Path(d)))
+        assert doc["train"]["travel_match"] == 1.0 and doc["train"]["travel_frames"] == 24

@@ -168,6 +168,7 @@ class Trainer:
         self._conditioners: dict[tuple, GPConditioner] = {}
         self._real_speeds: torch.Tensor | None = None
         self._real_contacts: torch.Tensor | None = None
+        self._real_travel: torch.Tensor | None = None
 
     # helpers --------------------------------------------------------------------------------------
     def autocast(self):
@@ -259,6 +260,10 @@ class Trainer:
             loss_rate = (self.codec.contacts(fake).mean(dim=(0, 1)) - self.real_contact_rates()).pow(2).mean()
             loss_g = loss_g + t.contact_rate * loss_rate
             feet["contact_rate"] = float(loss_rate.detach())
+        if t.travel_match > 0:
+            loss_travel = ((self.codec.root_travel(self.fake_long()).mean() + 5.0).log() - self.real_travel().log()).pow(2)
+            loss_g = loss_g + t.travel_match * loss_travel
+            feet["travel_match"] = float(loss_travel.detach())
         if t.motion_stats > 0:
             loss_speed = ((self.codec.speed_profile(fake, pos) + 0.05).log() - self.real_speeds().log()).pow(2).mean()
             loss_g = loss_g + t.motion_stats * loss_speed
@@ -336,6 +341,28 @@ class Trainer:
                 x = torch.cat([self.sampler.sample(64, rng, yaw=True) for _ in range(4)]).to(self.device)
                 self._real_speeds = self.codec.speed_profile(x) + 0.05
         return self._real_speeds
+
+    def fake_long(self) -> torch.Tensor:
+        """(travel_batch, 9, travel_frames, J) free samples decoded as inference decodes a long take
+        (the latent padded by G's receptive radius, the middle kept)."""
+        t = self.tcfg
+        S, m = self.mcfg.step_frames, self.G.latent_radius()
+        z = self.prior.sample(-(-t.travel_frames // S) + 2 * m, t.travel_batch, self.rng)
+        with self.autocast():
+            out = self.G(torch.from_numpy(z).float().to(self.device)).float()
+        return out[:, :, m * S:m * S + t.travel_frames]
+
+    def real_travel(self) -> torch.Tensor:
+        """() the data's mean net root travel over ``travel_frames`` (``FeatureCodec.root_travel``) +
+        5 cm, from 256 windows of clips that hold them whole, drawn once per process with a generator of
+        their own (a held last frame would carry its velocity on)."""
+        if self._real_travel is None:
+            rng = np.random.default_rng([self.seed, 7933])
+            with torch.no_grad():
+                x = torch.cat([self.sampler.sample(64, rng, yaw=True, window=self.tcfg.travel_frames, whole=True)
+                               for _ in range(4)]).to(self.device)
+                self._real_travel = self.codec.root_travel(x).mean() + 5.0
+        return self._real_travel
 
     def real_contact_rates(self) -> torch.Tensor:
         """(K,) the data's fraction of frames each heel and toe point is in contact, from 256 windows

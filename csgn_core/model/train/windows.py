@@ -88,11 +88,17 @@ class WindowSampler:
         self.mirror_map = torch.from_numpy(ds.skeleton.mirror_map())
 
     def sample(self, n: int, rng: np.random.Generator, yaw: bool = True, window: int | None = None,
-               mirror: bool = False) -> torch.Tensor:
-        """(n, 9, T, J) windows; clips shorter than the window hold their last frame. ``mirror``: a
-        random half of them swapped left for right (``mirror_features``)."""
+               mirror: bool = False, whole: bool = False) -> torch.Tensor:
+        """(n, 9, T, J) windows; clips shorter than the window hold their last frame (its velocity too),
+        or with ``whole`` are never drawn. ``mirror``: a random half of them swapped left for right
+        (``mirror_features``)."""
         W = self.window if window is None else window
-        c = rng.choice(len(self.lengths), size=n, p=self.p)
+        p = self.p if window is None else np.maximum(self.lengths - W + 1, 1).astype(np.float64)
+        if whole:
+            p = np.where(self.lengths >= W, p, 0.0)
+            if not p.any():
+                raise CSGNError(f"no clip of the generator split holds {W} frames")
+        c = rng.choice(len(self.lengths), size=n, p=p / p.sum())
         start = (rng.random(n) * np.maximum(self.lengths[c] - W + 1, 1)).astype(np.int64)
         t = np.minimum(start[:, None] + np.arange(W)[None], self.lengths[c][:, None] - 1)
         idx = torch.from_numpy((self.starts[c][:, None] + t).ravel())
