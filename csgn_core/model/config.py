@@ -213,6 +213,9 @@ class TrainConfig:
     # match it already; over 10 s the data's dancers come back (1.5 m net at 250 frames, 2.2 m at 750)
     # where G's keep going the same way (2.3-3.7 m, 5.6-9.9 m): a long decode of travel_batch latents.
     travel_match: float = 0.0
+    # Weight of the same log-ratio for the root's speed over the floor alone (one of motion_stats' J + 1
+    # entries): with travel_match alone G met it by slowing the root (0.73x -> 0.39x in 260 steps).
+    root_speed: float = 0.0
     travel_frames: int = 256
     travel_batch: int = 4
     complete: float = 0.0  # weight of the completion losses (pins, gap, path, critic)

@@ -352,3 +352,21 @@ def test_travel_match_pulls_long_takes_towards_the_data_net_travel():
     with tempfile.TemporaryDirectory() as d:
         doc, _, _ = read_checkpoint(tr.save(Path(d)))
         assert doc["train"]["travel_match"] == 1.0 and doc["train"]["travel_frames"] == 24
+
+
+def test_root_speed_term_weighs_the_root_on_its_own():
+    """root_speed adds the root's own entry of the speed match (the root over the floor): a window
+    whose root stands still costs it, the data's cost little; it trains G alone, without motion_stats."""
+    tr = toy_trainer(seed=10)
+    tr.tcfg.motion_stats, tr.tcfg.root_speed = 0.0, 1.0
+    real = tr.real_speeds()
+    x = tr.sampler.sample(8, np.random.default_rng(4), yaw=True)
+    parked = x.clone()
+    parked[:, 6:8, :, 0] = 0.0  # the body moves, the root does not travel
+    cost = lambda f: float(((tr.codec.speed_profile(f)[-1] + 0.05).log() - real[-1].log()).pow(2))  # noqa: E731
+    assert cost(parked) > 10 * cost(x) + 0.1
+    before = state(tr)
+    logs = [tr.train_step() for _ in range(3)]
+    vals = [r["root_speed"] for r in logs]
+    assert all(np.isfinite(vals)) and len({round(v, 7) for v in vals}) > 1
+    assert any(not torch.equal(before[k], v) for k, v in tr.model_tensors().items() if k.startswith("G."))

@@ -264,10 +264,11 @@ class Trainer:
             loss_travel = ((self.codec.root_travel(self.fake_long()).mean() + 5.0).log() - self.real_travel().log()).pow(2)
             loss_g = loss_g + t.travel_match * loss_travel
             feet["travel_match"] = float(loss_travel.detach())
-        if t.motion_stats > 0:
-            loss_speed = ((self.codec.speed_profile(fake, pos) + 0.05).log() - self.real_speeds().log()).pow(2).mean()
-            loss_g = loss_g + t.motion_stats * loss_speed
-            feet["speed_match"] = float(loss_speed.detach())
+        if t.motion_stats > 0 or t.root_speed > 0:
+            sq = ((self.codec.speed_profile(fake, pos) + 0.05).log() - self.real_speeds().log()).pow(2)  # (J + 1,)
+            loss_g = loss_g + t.motion_stats * sq.mean() + t.root_speed * sq[-1]
+            feet["speed_match"] = float(sq.mean().detach())
+            feet["root_speed"] = float(sq[-1].detach())
         z_through_g = t.cycle_z_g > 0 and t.cycle_z > 0
         if z_through_g:  # G also learns to keep z recoverable, with cycle_z_g of the z-cycle's weight
             with self.autocast():
