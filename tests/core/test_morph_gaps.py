@@ -38,21 +38,23 @@ def test_morph_marks_the_gap_and_checks_its_spread(dance):
     assert doc.set_morph(gap.key, None) == 0.0 and doc.gaps()[0].signature() == sig
 
 
-def test_morph_fills_along_the_latent_path_between_the_pins(dance):
+def _through_h(monkeypatch, model) -> None:
+    """Completion through H, whatever the bundled model measured (its fidelity, or a recorded path)."""
+    monkeypatch.setattr(model, "_inverse_fidelity", 0.95)
+    monkeypatch.setattr(model, "completion_condition", None)
+
+
+def test_morph_fills_along_the_latent_path_between_the_pins(dance, monkeypatch):
     """With an H that inverts (forced here), spread 0 is the GP's conditional mean between the pins'
     latents, the same whatever the seed; a plain fill is a draw, another for each seed."""
     from csgn_core.editing.completion import fill
 
     model, (a, b) = dance
-    old = model._inverse_fidelity
-    model._inverse_fidelity = 0.95
-    try:
-        doc = _doc(model, a, b)
-        plain = [fill(doc, model, seed=s).motion for s in (1, 2)]
-        doc.set_morph(doc.gaps()[0].key, 0.0)
-        morph = [fill(doc, model, seed=s).motion for s in (1, 2)]
-    finally:
-        model._inverse_fidelity = old
+    _through_h(monkeypatch, model)
+    doc = _doc(model, a, b)
+    plain = [fill(doc, model, seed=s).motion for s in (1, 2)]
+    doc.set_morph(doc.gaps()[0].key, 0.0)
+    morph = [fill(doc, model, seed=s).motion for s in (1, 2)]
     g = slice(60, 140)
     assert np.abs(plain[0].positions[g] - plain[1].positions[g]).max() > 5.0  # cm: two draws
     assert np.allclose(morph[0].positions[g], morph[1].positions[g], atol=1e-4)  # one path
@@ -62,27 +64,23 @@ def test_morph_fills_along_the_latent_path_between_the_pins(dance):
         assert np.allclose(m.rotations[140:], b.rotations[40:100], atol=1e-6)
 
 
-def test_morph_with_tempo_and_on_resample(dance):
+def test_morph_with_tempo_and_on_resample(dance, monkeypatch):
     """A morphing gap at its own tempo goes through the time-warp with its spread, and a new variant of
     it (resample) keeps the morph: at spread 0 every variant is the same path."""
     from csgn_core.editing.completion import fill, resample_gap
 
     model, (a, b) = dance
-    old = model._inverse_fidelity
-    model._inverse_fidelity = 0.95
-    try:
-        doc = _doc(model, a, b)
-        key = doc.gaps()[0].key
-        doc.set_morph(key, 0.0)
-        doc.set_style((1.25, 1.0), key)
-        f1, f2 = fill(doc, model, seed=1), fill(doc, model, seed=2)
-        assert np.allclose(f1.motion.positions[60:140], f2.motion.positions[60:140], atol=1e-4)
-        doc.set_fill(f1)
-        r = resample_gap(doc, model, 80, seed=9)
-        assert np.isfinite(r.motion.positions).all()
-        assert doc.gaps()[0].signature() in r.signatures
-    finally:
-        model._inverse_fidelity = old
+    _through_h(monkeypatch, model)
+    doc = _doc(model, a, b)
+    key = doc.gaps()[0].key
+    doc.set_morph(key, 0.0)
+    doc.set_style((1.25, 1.0), key)
+    f1, f2 = fill(doc, model, seed=1), fill(doc, model, seed=2)
+    assert np.allclose(f1.motion.positions[60:140], f2.motion.positions[60:140], atol=1e-4)
+    doc.set_fill(f1)
+    r = resample_gap(doc, model, 80, seed=9)
+    assert np.isfinite(r.motion.positions).all()
+    assert doc.gaps()[0].signature() in r.signatures
 
 
 def test_morph_survives_the_project_file_and_old_files_open(dance, tmp_path):
