@@ -2,7 +2,8 @@
 # Continue a bundled model's training checkpoint on this machine's CPU with the completion recipe
 # (docs/model.md), one thread at low priority, beside other work: the CPU runs of sessions 7-10
 # (docs/results/completion-training.md). The recipe needs foot contacts and the presets' dense H,
-# which the bundled checkpoints predate: the run switches both on, and H starts afresh.
+# which the bundled actions checkpoint predates: there the run switches both on and H starts afresh
+# (the dance checkpoint has both since session 11).
 # Usage: [THREADS=2] bash scripts/cpu_continue.sh RUN_DIR [MODEL] [extra csgn train options...]
 #   THREADS: torch threads (1 beside other work; 2 on an otherwise idle 2-core machine: 1.1 s a step
 #   against 2.0 with one)
