@@ -210,8 +210,9 @@ class TrainConfig:
     complete_margin: bool = False
     # Weight of the squared log-ratio of free samples' mean net root travel over travel_frames (the
     # distance between the root's first and last positions) to the data's. Windows of 64 frames
-    # match it already; over 10 s the data's dancers come back (1.5 m net at 250 frames, 2.2 m at 750)
-    # where G's keep going the same way (2.3-3.7 m, 5.6-9.9 m): a long decode of travel_batch latents.
+    # match it already; over 10 s the withheld dances come back (1.5 m net at 250 frames, 2.2 m at 750;
+    # the generator split 1.0 and 1.4) where G's keep going (2.3-3.7 m, 5.6-9.9 m): a long decode of
+    # travel_batch latents.
     travel_match: float = 0.0
     # Weight of the same log-ratio for the root's speed over the floor alone (one of motion_stats' J + 1
     # entries): with travel_match alone G met it by slowing the root (0.73x -> 0.39x in 260 steps).

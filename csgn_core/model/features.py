@@ -312,17 +312,19 @@ class FeatureCodec(nn.Module):
         """(N, T, J, 3) joint positions relative to the root, in the root's heading frame, / pos_scale."""
         return self._local(*self._relative(rot))
 
+    def _root_track(self, feat: torch.Tensor, s: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x, z) the root's world track (N, T) each, in cm, its heading-frame velocity integrated
+        from the window's first frame; s, c: (N, T) sin and cos of the root's heading."""
+        v = feat[:, N_ROT:N_ROT + 2, :, 0] * self.stats["vel_scale"]  # (N, 2, T) heading frame
+        return torch.cumsum(c * v[:, 0] + s * v[:, 1], dim=1), torch.cumsum(-s * v[:, 0] + c * v[:, 1], dim=1)
+
     def _world(self, feat: torch.Tensor, rel: torch.Tensor, s: torch.Tensor, c: torch.Tensor):
         """(x, y, z) world joint coordinates (N, T, J) each, in cm, the root's track starting at the
         window's first frame (its velocity integrated from there; height as given)."""
-        st = self.stats
-        v = feat[:, N_ROT:N_ROT + 2, :, 0] * st["vel_scale"]  # (N, 2, T) heading-frame root velocity
-        sr, cr = s[..., 0], c[..., 0]  # (N, T)
-        root_x = torch.cumsum(cr * v[:, 0] + sr * v[:, 1], dim=1)  # (N, T) world track within the window
-        root_z = torch.cumsum(-sr * v[:, 0] + cr * v[:, 1], dim=1)
+        root_x, root_z = self._root_track(feat, s[..., 0], c[..., 0])  # (N, T) world track within the window
         wx = root_x[..., None] + rel[..., 0]  # (N, T, J)
         wz = root_z[..., None] + rel[..., 2]
-        wy = rel[..., 1] + feat[:, N_ROT + 2, :, :1] * st["height_scale"]
+        wy = rel[..., 1] + feat[:, N_ROT + 2, :, :1] * self.stats["height_scale"]
         return wx, wy, wz
 
     def world_positions(self, feat: torch.Tensor) -> torch.Tensor:
@@ -401,11 +403,9 @@ class FeatureCodec(nn.Module):
     def root_travel(self, feat: torch.Tensor) -> torch.Tensor:
         """(N,) the root's net horizontal travel over each window, in cm: the distance between its
         first and last positions (what ``TrainConfig.travel_match`` matches between fake and real)."""
-        s, c = heading(self.rotations(feat[..., :1])[:, :, 0])  # (N, T): the root's rotations alone
-        v = feat[:, N_ROT:N_ROT + 2, 1:, 0].float() * self.stats["vel_scale"]  # (N, 2, T-1) heading frame
-        dx = (c[:, 1:] * v[:, 0] + s[:, 1:] * v[:, 1]).sum(dim=1)
-        dz = (-s[:, 1:] * v[:, 0] + c[:, 1:] * v[:, 1]).sum(dim=1)
-        return (dx.pow(2) + dz.pow(2) + 1e-6).sqrt()
+        feat = feat.float()
+        x, z = self._root_track(feat, *heading(self.rotations(feat[..., :1])[:, :, 0]))  # the root's rotations alone
+        return ((x[:, -1] - x[:, 0]).pow(2) + (z[:, -1] - z[:, 0]).pow(2) + 1e-6).sqrt()
 
     # features -> motion --------------------------------------------------------------------------
     def decode_np(self, feat: np.ndarray | torch.Tensor, origin: np.ndarray | None = None,

@@ -251,7 +251,8 @@ class Trainer:
         loss_g = -t.adversarial * self.critic(fake).mean() if t.adversarial > 0 else torch.zeros((), device=self.device)
         feet = {}
         # One forward kinematics of the fake batch for both floor terms.
-        pos = self.codec.world_positions(fake) if t.foot_still > 0 and t.motion_stats > 0 else None
+        speeds = t.motion_stats > 0 or t.root_speed > 0
+        pos = self.codec.world_positions(fake) if t.foot_still > 0 and speeds else None
         if t.foot_still > 0:
             loss_feet = self.codec.foot_slide(fake, pos)
             loss_g = loss_g + t.foot_still * loss_feet
@@ -264,7 +265,7 @@ class Trainer:
             loss_travel = ((self.codec.root_travel(self.fake_long()).mean() + 5.0).log() - self.real_travel().log()).pow(2)
             loss_g = loss_g + t.travel_match * loss_travel
             feet["travel_match"] = float(loss_travel.detach())
-        if t.motion_stats > 0 or t.root_speed > 0:
+        if speeds:
             sq = ((self.codec.speed_profile(fake, pos) + 0.05).log() - self.real_speeds().log()).pow(2)  # (J + 1,)
             loss_g = loss_g + t.motion_stats * sq.mean() + t.root_speed * sq[-1]
             feet["speed_match"] = float(sq.mean().detach())
