@@ -30,7 +30,17 @@ import torch
 
 from csgn_core.editing.splice import BLEND_SECONDS, splice
 from csgn_core.editing.styling import DEFAULT as DEFAULT_STYLE
-from csgn_core.editing.styling import PACE_CANDIDATES, energy_steps, open_ranges, pick_pace, tempo_warp, unwarp, warp
+from csgn_core.editing.styling import (
+    PACE_CANDIDATES,
+    energy_steps,
+    is_paced,
+    open_ranges,
+    pick_pace,
+    tempo_length_scale,
+    tempo_warp,
+    unwarp,
+    warp,
+)
 from csgn_core.editing.timeline import Fill, Pin, Timeline
 from csgn_core.errors import CSGNError
 from csgn_core.motion import quaternion as Q
@@ -116,8 +126,8 @@ def uses_inverse(model, condition: str = "auto") -> bool:
 def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, progress: Progress = None,
                      cancel: Cancel = None, blend: int | None = None, condition: str = "auto",
                      styles: list[tuple[float, float]] | None = None, energy: np.ndarray | None = None,
-                     spread: float | np.ndarray = 1.0,
-                     candidates: int = PACE_CANDIDATES) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
+                     spread: float | np.ndarray = 1.0, candidates: int = PACE_CANDIDATES,
+                     prior=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
     """(rotations (L, J, 4), root (L, 3), pinned (L,), contacts) of the completed problem; contacts
     are the generator's foot-contact flags {joint: (L,) bool} (None for a model without them).
 
@@ -126,7 +136,9 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
     ``energy``: the latent's gain per frame (L,), which ``styles`` sets for the warped problem.
     ``spread``: how far the latent strays from the GP's conditional mean given the pins' latents (1: a
     sample; 0: the mean, the GP's own interpolation between them; only where the pins were encoded),
-    one value or one per frame (L,): a morphing gap's frames have their own (``Gap.morph``)."""
+    one value or one per frame (L,): a morphing gap's frames have their own (``Gap.morph``).
+    ``prior``: the GP prior the latent is drawn from (the model's own by default; a slow tempo's
+    stretches its length scales)."""
     from csgn_core.model.inference import decode_features, encode
 
     if styles is not None and any(tuple(s) != DEFAULT_STYLE for s in styles):
@@ -134,6 +146,7 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
                                 spread, candidates)
 
     use_h = uses_inverse(model, condition)
+    prior = model.prior if prior is None else prior
     L, S = prob.length, model.step_frames
     J = model.skeleton.n_joints
     m = model.G.latent_radius()
@@ -161,13 +174,13 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
     rng = np.random.default_rng(seed)
     if kidx:
         known = np.concatenate(zk, axis=1)
-        z = model.prior.condition(known, np.asarray(kidx), T, 1, rng)[0]
+        z = prior.condition(known, np.asarray(kidx), T, 1, rng)[0]
         if np.ndim(spread) or spread != 1.0:
-            mean = model.prior.conditional_mean(known, np.asarray(kidx), T)
+            mean = prior.conditional_mean(known, np.asarray(kidx), T)
             gain = float(spread) if not np.ndim(spread) else _spread_steps(np.asarray(spread, float), S, m, T)[None, :]
             z = mean + gain * (z - mean)
     else:
-        z = model.prior.sample(T, 1, rng)[0]
+        z = prior.sample(T, 1, rng)[0]
     if energy is not None:
         z = z * energy_steps(np.asarray(energy, dtype=float), S, m, T)[None, :]
     z = torch.from_numpy(z).float()
@@ -205,9 +218,10 @@ def _spread_steps(spread: np.ndarray, step: int, radius: int, steps: int) -> np.
 
 def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cancel, blend, condition, styles,
                      spread=1.0, candidates: int = PACE_CANDIDATES):
-    """``complete_problem`` with each unpinned range at its own tempo (a time-warp and a pick of
-    ``candidates`` draws by pace) and energy (and, for a per-frame ``spread``, each range at the value
-    of its first frame)."""
+    """``complete_problem`` with each unpinned range at its own tempo (a time-warp, for a slow one the
+    GP's length scales stretched, and a pick of ``candidates`` draws by pace) and energy (the latent's
+    gain, and over 1 a livelier pick) (and, for a per-frame ``spread``, each range at the value of its
+    first frame)."""
     pinned = np.zeros(prob.length, bool)
     for at, mo in prob.pins:
         pinned[at:at + mo.n_frames] = True
@@ -231,27 +245,38 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
         if np.ndim(spread):
             wspread[wa:wb] = spread[a]
     wprob = Problem(W, [(warped(at), mo) for at, mo in prob.pins], prob.blends)
-    paced = [i for i, t in enumerate(tempos) if t != 1.0]
+    paced = [i for i, (t, e) in enumerate(styles) if is_paced(float(t), float(e))]
     n = max(1, int(candidates)) if paced else 1
-    draws = []
-    for k in range(n):
-        sub = None if progress is None else (lambda f, msg, k=k: progress((k + f) / n, msg))
-        rot, root, _, contacts = complete_problem(model, wprob, _seed_k(seed, k), refine_seconds, sub, cancel, blend,
-                                                  condition, energy=energy, spread=wspread)
-        draws.append(unwarp(rot, root, contacts, prob.length, segs))
-    rot, root, contacts = draws[0]
-    if n > 1:
+    # One set of draws per prior: a slow gap's stretches the length scales (styling.tempo_length_scale),
+    # and each gap takes its fill from its own prior's draws.
+    scales = sorted({tempo_length_scale(t) for t in tempos}, reverse=True)
+    draws: dict[float, list] = {}
+    total = n * len(scales)
+    for j, ls in enumerate(scales):
+        draws[ls] = []
+        for k in range(n):
+            done = j * n + k
+            sub = None if progress is None else (lambda f, msg, d=done: progress((d + f) / total, msg))
+            rot, root, _, contacts = complete_problem(model, wprob, _seed_k(seed, k), refine_seconds, sub, cancel, blend,
+                                                      condition, energy=energy, spread=wspread,
+                                                      prior=model.prior_for(ls))
+            draws[ls].append(unwarp(rot, root, contacts, prob.length, segs))
+    rot, root, contacts = draws[scales[0]][0]
+    if total > 1:
         rot, root = rot.copy(), root.copy()
         contacts = None if contacts is None else {k: np.array(v) for k, v in contacts.items()}
-        for i in paced:
-            a, b = gaps[i]
-            if b - a < 2:
+        for i, (a, b) in enumerate(gaps):
+            own = draws[tempo_length_scale(tempos[i])]
+            if i in paced and b - a >= 2:
+                k = pick_pace([_joint_speed(model, d[0][a:b], d[1][a:b]) for d in own], tempos[i], styles[i][1])
+            else:
+                k = 0
+            if own is draws[scales[0]] and k == 0:
                 continue
-            k = pick_pace([_joint_speed(model, d[0][a:b], d[1][a:b]) for d in draws], tempos[i])
-            rot[a:b], root[a:b] = draws[k][0][a:b], draws[k][1][a:b]
-            if contacts is not None and draws[k][2] is not None:
+            rot[a:b], root[a:b] = own[k][0][a:b], own[k][1][a:b]
+            if contacts is not None and own[k][2] is not None:
                 for name in contacts:
-                    contacts[name][a:b] = draws[k][2][name][a:b]
+                    contacts[name][a:b] = own[k][2][name][a:b]
     return rot, root, pinned, contacts
 
 

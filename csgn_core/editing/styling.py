@@ -1,12 +1,13 @@
 """Tempo and energy of the generated spans (issue 17): how a gap's fill is drawn, not what it must meet.
 
-**Tempo** sets the pace of the gap's moves in two parts: a time-warp (the model fills the gap at
+**Tempo** sets the pace of the gap's moves in parts: a time-warp (the model fills the gap at
 ``round(frames * tempo_warp(tempo))`` frames between the same pins, resampled back to the gap's
-length) and, of ``PACE_CANDIDATES`` draws, the one whose joint speed is nearest the rest of the
-tempo; a pure time-warp was the first form and made the moves unlike any real dancer's sooner. The first tempo control divided the GP
-prior's length scales instead; measured, it only slowed the motion (0.70x joint speed at 0.5, no
-change above 1: the generator sets the fast part of the motion itself, `docs/results/tempo-energy.md`),
-so the time-warp replaced it for gaps; free takes (``generate --tempo``) keep the length scale.
+length), for a slower tempo the GP's length scales stretched (``tempo_length_scale``), and of
+``PACE_CANDIDATES`` draws the one whose joint speed is nearest the rest of the tempo; a pure
+time-warp was the first form and made the moves unlike any real dancer's sooner. The first tempo
+control divided the GP prior's length scales only; measured, that only slowed the motion (0.70x
+joint speed at 0.5, no change above 1: the generator sets the fast part of the motion itself,
+`docs/results/tempo-energy.md`), so it serves slower tempi; free takes (``generate --tempo``) keep it alone.
 **Energy** scales the latent's amplitude over the gap's latent steps (1 under pins, ramped over one
 latent step at each edge): how far the poses and steps reach.
 
@@ -34,13 +35,21 @@ def check_style(tempo: float, energy: float) -> tuple[float, float]:
     return float(tempo), float(energy)
 
 
-# A tempo is met in two parts (measured in docs/results/tempo-energy.md): a time-warp of
-# tempo ** WARP_SHARE, and of PACE_CANDIDATES draws the one whose pace is nearest the rest. The
-# genre classifier's FID rose 1.55x at a pure time-warp of 1.25 but 1.17x when the same 1.2x
-# joint speed came from picking the quickest of 8 draws: the model's own quicker draws look like real
-# dancers, warped ones do not.
+# A tempo is met in parts (measured in docs/results/tempo-energy.md): a time-warp of
+# tempo ** WARP_SHARE and, of PACE_CANDIDATES draws, the one whose pace is nearest the rest. The
+# genre classifier's FID rose 1.55x at a pure time-warp of 1.25 but 1.17x when the same 1.2x joint
+# speed came from picking the quickest of 8 draws: the model's own quicker draws look like real
+# dancers, warped ones do not. Slower moves come cheapest from the GP itself (session 12, at tempo
+# 0.75 on whole takes: 0.89x joint speed at 1.06x the default's FID with the length scales stretched
+# by 1 / tempo ** 2, against 0.80x at 1.60x from warp and pick): a slow gap stretches them by
+# ``tempo_length_scale`` and warps a little, and its pick takes the most typical draw.
 WARP_SHARE = 0.25
-PICK_SHARE = 0.55  # of log(tempo), what the pick aims for beyond the warp
+PICK_SHARE = 0.55  # of log(tempo), what the pick aims for beyond the warp (quicker tempi)
+SLOW_LENGTH_SHARE = 2.0  # a tempo under 1 divides the GP's length scales by tempo ** this
+# A larger latent reaches further but, with the step-10,237 model, no quicker (session 12, a 12 s take's
+# gap at energy 1.5: poses 1.14x as spread, joint speed 0.93x): a gap's energy over 1 also picks the
+# livelier of its draws, as a quicker tempo does.
+ENERGY_PICK_SHARE = 1.0
 PACE_CANDIDATES = 4
 
 
@@ -49,11 +58,26 @@ def tempo_warp(tempo: float) -> float:
     return float(tempo) ** WARP_SHARE
 
 
-def pick_pace(speeds: list[float], tempo: float) -> int:
+def tempo_length_scale(tempo: float) -> float:
+    """What the GP prior's length scales are divided by for a gap at ``tempo`` (``GPPriorConfig.with_tempo``):
+    below 1 the latent changes more slowly; above 1 it stays (the length scale did not quicken the
+    model's moves, session 7)."""
+    return float(tempo) ** SLOW_LENGTH_SHARE if tempo < 1 else 1.0
+
+
+def is_paced(tempo: float, energy: float) -> bool:
+    """Whether a gap at this style is picked from several draws by pace (``pick_pace``)."""
+    return tempo != 1.0 or energy > 1.0
+
+
+def pick_pace(speeds: list[float], tempo: float, energy: float = 1.0) -> int:
     """Of candidate draws of one gap (each time-warped by ``tempo_warp(tempo)``), with these mean joint
-    speeds, the index of the one nearest ``tempo ** PICK_SHARE`` times their geometric mean."""
+    speeds, the index of the one nearest ``tempo ** PICK_SHARE * energy ** ENERGY_PICK_SHARE`` times
+    their geometric mean (a tempo under 1, which its length scale slows, and an energy under 1, which
+    the smaller latent calms, add nothing to the aim)."""
     v = np.log(np.maximum(np.asarray(speeds, dtype=float), 1e-6))
-    goal = v.mean() + math.log(tempo) * PICK_SHARE
+    goal = v.mean() + (math.log(tempo) * PICK_SHARE if tempo > 1 else 0.0)
+    goal += math.log(energy) * ENERGY_PICK_SHARE if energy > 1 else 0.0
     return int(np.argmin(np.abs(v - goal)))
 
 
