@@ -93,6 +93,19 @@ def test_checkpoint_reload_is_bit_identical_and_resume_continues_exactly(tmp_pat
     assert b.step == 4
 
 
+def test_a_resumed_run_takes_its_changed_learning_rate(tmp_path):
+    a = toy_trainer(seed=3)
+    a.train_step()
+    folder = a.save(tmp_path)
+    b = toy_trainer(seed=3)
+    b.tcfg.lr = a.tcfg.lr / 4  # as `csgn train --resume --train-set lr=...` builds it
+    b.opt["G"] = torch.optim.Adam(b.G.parameters(), lr=b.tcfg.lr, betas=(0.0, 0.9))
+    b.load(folder)
+    assert b.opt["G"].param_groups[0]["lr"] == a.tcfg.lr / 4 and b.opt["G"].param_groups[0]["betas"] == (0.0, 0.9)
+    assert b.opt["D"].param_groups[0]["lr"] == a.opt["D"].param_groups[0]["lr"]
+    assert torch.equal(b.opt["G"].state_dict()["state"][0]["exp_avg"], a.opt["G"].state_dict()["state"][0]["exp_avg"])
+
+
 def test_train_main_writes_run_and_resumes(tmp_path):
     data = tmp_path / "toy.npz"
     toy_dataset().save(data)

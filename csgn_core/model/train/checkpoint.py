@@ -67,7 +67,9 @@ def load_optimiser(name: str, opt: torch.optim.Optimizer, groups: list[dict], te
     merged = []
     for g_own, g in zip(own["param_groups"], groups):
         g2 = dict(g_own)
-        g2.update({k: (tuple(v) if k == "betas" else v) for k, v in g.items() if k != "params"})
+        # The learning rate and betas are the run's settings (the checkpoint's own, or what the resumed
+        # run's --train-set changed): a checkpoint's copy of them would undo a changed lr silently.
+        g2.update({k: (tuple(v) if k == "betas" else v) for k, v in g.items() if k not in ("params", "lr", "betas")})
         g2["params"] = g_own["params"]
         merged.append(g2)
     opt.load_state_dict({"state": state, "param_groups": merged})
