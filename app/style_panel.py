@@ -20,8 +20,8 @@ class StylePanel(QtWidgets.QWidget):
         form = QtWidgets.QFormLayout(self)
         self.scope = QtWidgets.QComboBox()
         self.scope.addItems(["the whole take", "the gap at the playhead"])
-        self.tempo, self.tempo_box = self._control(TEMPO_RANGE, "x",
-                                                   "How fast the generated moves play (a time-warp of each gap)")
+        self.tempo, self.tempo_box = self._control(TEMPO_RANGE, "x", "How quickly the generated moves go: under 1 "
+                                                   "slower changes of move, over 1 the quicker of several draws")
         self.energy, self.energy_box = self._control(ENERGY_RANGE, "",
                                                      "How far the poses and steps reach (the latent's amplitude)")
         self.follow = QtWidgets.QPushButton("Follow the take")

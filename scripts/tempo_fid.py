@@ -2,8 +2,7 @@
 item 3: "FID within 1.5x of the default's at tempo 0.75-1.5").
 
 A take at tempo k is what a gap of the whole take gets in the editor: ``complete_problem`` with no
-pins and the take's style (k, 1), so the model draws ``round(frames * k)`` frames and they are
-resampled to the take's length (``styling.warp``). Every tempo scores the same seeds against one
+pins and the take's style (k, 1) (``styling.py``: a slower prior under 1, a pick by pace). Every tempo scores the same seeds against one
 reference (real held-out snippets). Prints a Markdown table.
 
     python scripts/tempo_fid.py [--model dance] [--n 100] [--m 10] [--tempos 0.5,0.75,1,1.25,1.5,2]

@@ -32,7 +32,7 @@ def add_complete_args(p) -> None:
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--refine", type=float, default=None, metavar="SECONDS", help="latent refinement budget")
     p.add_argument("--tempo", type=float, default=None, help="how fast the gaps' moves play (0.5-2; default the "
-                   "plan's, else 1): each gap is filled time-warped (docs/sampling.md)")
+                   "plan's, else 1): slower changes of move under 1, the quicker of 4 draws over 1 (docs/sampling.md)")
     p.add_argument("--energy", type=float, default=None, help="the gaps' latent amplitude: how far the poses and "
                    "steps reach (0-2; default the plan's, else 1)")
     p.add_argument("-o", "--output", required=True, help="output file (.bvh, .npz) or project (.csgnproj)")

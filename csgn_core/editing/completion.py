@@ -37,9 +37,6 @@ from csgn_core.editing.styling import (
     open_ranges,
     pick_pace,
     tempo_length_scale,
-    tempo_warp,
-    unwarp,
-    warp,
 )
 from csgn_core.editing.timeline import Fill, Pin, Timeline
 from csgn_core.errors import CSGNError
@@ -133,7 +130,7 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
 
     ``styles``: (tempo, energy) of each unpinned range of the problem in order (styling.py; a range
     at a tempo of its own is picked from ``candidates`` draws by pace);
-    ``energy``: the latent's gain per frame (L,), which ``styles`` sets for the warped problem.
+    ``energy``: the latent's gain per frame (L,), which ``styles`` sets for each range.
     ``spread``: how far the latent strays from the GP's conditional mean given the pins' latents (1: a
     sample; 0: the mean, the GP's own interpolation between them; only where the pins were encoded),
     one value or one per frame (L,): a morphing gap's frames have their own (``Gap.morph``).
@@ -218,10 +215,9 @@ def _spread_steps(spread: np.ndarray, step: int, radius: int, steps: int) -> np.
 
 def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cancel, blend, condition, styles,
                      spread=1.0, candidates: int = PACE_CANDIDATES):
-    """``complete_problem`` with each unpinned range at its own tempo (a time-warp, for a slow one the
-    GP's length scales stretched, and a pick of ``candidates`` draws by pace) and energy (the latent's
-    gain, and over 1 a livelier pick) (and, for a per-frame ``spread``, each range at the value of its
-    first frame)."""
+    """``complete_problem`` with each unpinned range at its own tempo (for a slow one the GP's length
+    scales stretched, and a pick of ``candidates`` draws by pace) and energy (the latent's gain, and
+    off 1 a livelier or calmer pick)."""
     pinned = np.zeros(prob.length, bool)
     for at, mo in prob.pins:
         pinned[at:at + mo.n_frames] = True
@@ -229,22 +225,9 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
     if len(styles) != len(gaps):
         raise CSGNError(f"{len(styles)} styles for {len(gaps)} unpinned ranges")
     tempos = [float(t) for t, _ in styles]
-    W, segs = warp(prob.length, gaps, [tempo_warp(t) for t in tempos])
-
-    def warped(f: int) -> int:
-        for a, b, wa, _ in segs:
-            if a <= f < b:
-                return wa + f - a
-        return W
-
-    energy = np.ones(W)
-    wspread = np.ones(W) if np.ndim(spread) else spread
+    energy = np.ones(prob.length)
     for (a, b), (_, e) in zip(gaps, styles):
-        wa, wb = warped(a), (warped(b) if b < prob.length else W)
-        energy[wa:wb] = e
-        if np.ndim(spread):
-            wspread[wa:wb] = spread[a]
-    wprob = Problem(W, [(warped(at), mo) for at, mo in prob.pins], prob.blends)
+        energy[a:b] = e
     paced = [i for i, (t, e) in enumerate(styles) if is_paced(float(t), float(e))]
     n = max(1, int(candidates)) if paced else 1
     # One set of draws per prior: a slow gap's stretches the length scales (styling.tempo_length_scale),
@@ -257,10 +240,10 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
         for k in range(n):
             done = j * n + k
             sub = None if progress is None else (lambda f, msg, d=done: progress((d + f) / total, msg))
-            rot, root, _, contacts = complete_problem(model, wprob, _seed_k(seed, k), refine_seconds, sub, cancel, blend,
-                                                      condition, energy=energy, spread=wspread,
+            rot, root, _, contacts = complete_problem(model, prob, _seed_k(seed, k), refine_seconds, sub, cancel, blend,
+                                                      condition, energy=energy, spread=spread,
                                                       prior=model.prior_for(ls))
-            draws[ls].append(unwarp(rot, root, contacts, prob.length, segs))
+            draws[ls].append((rot, root, contacts))
     rot, root, contacts = draws[scales[0]][0]
     if total > 1:
         rot, root = rot.copy(), root.copy()

@@ -65,7 +65,7 @@ def test_morph_fills_along_the_latent_path_between_the_pins(dance, monkeypatch):
 
 
 def test_morph_with_tempo_and_on_resample(dance, monkeypatch):
-    """A morphing gap at its own tempo goes through the time-warp with its spread, and a new variant of
+    """A morphing gap at its own tempo is drawn from several takes with its spread, and a new variant of
     it (resample) keeps the morph: at spread 0 every variant is the same path."""
     from csgn_core.editing.completion import fill, resample_gap
 
