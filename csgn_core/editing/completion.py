@@ -124,7 +124,7 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
                      cancel: Cancel = None, blend: int | None = None, condition: str = "auto",
                      styles: list[tuple[float, float]] | None = None, energy: np.ndarray | None = None,
                      spread: float | np.ndarray = 1.0, candidates: int = PACE_CANDIDATES,
-                     prior=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
+                     prior=None, wanted: list[bool] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
     """(rotations (L, J, 4), root (L, 3), pinned (L,), contacts) of the completed problem; contacts
     are the generator's foot-contact flags {joint: (L,) bool} (None for a model without them).
 
@@ -135,12 +135,14 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
     sample; 0: the mean, the GP's own interpolation between them; only where the pins were encoded),
     one value or one per frame (L,): a morphing gap's frames have their own (``Gap.morph``).
     ``prior``: the GP prior the latent is drawn from (the model's own by default; a slow tempo's
-    stretches its length scales)."""
+    stretches its length scales).
+    ``wanted``: per unpinned range, whether its frames will be used (None: all); a range that will not
+    is not picked for by pace (``fill_stale`` keeps the current gaps' old frames)."""
     from csgn_core.model.inference import decode_features, encode
 
     if styles is not None and any(tuple(s) != DEFAULT_STYLE for s in styles):
         return _complete_styled(model, prob, seed, refine_seconds, progress, cancel, blend, condition, styles,
-                                spread, candidates)
+                                spread, candidates, wanted)
 
     use_h = uses_inverse(model, condition)
     prior = model.prior if prior is None else prior
@@ -214,7 +216,7 @@ def _spread_steps(spread: np.ndarray, step: int, radius: int, steps: int) -> np.
 
 
 def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cancel, blend, condition, styles,
-                     spread=1.0, candidates: int = PACE_CANDIDATES):
+                     spread=1.0, candidates: int = PACE_CANDIDATES, wanted=None):
     """``complete_problem`` with each unpinned range at its own tempo (for a slow one the GP's length
     scales stretched, and a pick of ``candidates`` draws by pace) and energy (the latent's gain, and
     off 1 a livelier or calmer pick)."""
@@ -228,18 +230,23 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
     energy = np.ones(prob.length)
     for (a, b), (_, e) in zip(gaps, styles):
         energy[a:b] = e
-    paced = [i for i, (t, e) in enumerate(styles) if is_paced(float(t), float(e))]
-    n = max(1, int(candidates)) if paced else 1
+    paced = [i for i, (t, e) in enumerate(styles) if is_paced(float(t), float(e)) and (wanted is None or wanted[i])]
     # One set of draws per prior: a slow gap's stretches the length scales (styling.tempo_length_scale),
-    # and each gap takes its fill from its own prior's draws.
-    scales = sorted({tempo_length_scale(t) for t in tempos}, reverse=True)
+    # and each gap takes its fill from its own prior's draws; a prior that no paced gap draws from
+    # needs one draw, not a choice of them (a slow gap beside plain ones: 5 passes, not 8), and a range
+    # whose frames go unused (``wanted``) takes them from the first prior's first draw.
+    own_scale = [tempo_length_scale(t) if wanted is None or wanted[i] else None for i, t in enumerate(tempos)]
+    scales = sorted({ls for ls in own_scale if ls is not None} or {1.0}, reverse=True)
+    picked = {own_scale[i] for i in paced}
+    counts = {ls: max(1, int(candidates)) if ls in picked else 1 for ls in scales}
     draws: dict[float, list] = {}
-    total = n * len(scales)
-    for j, ls in enumerate(scales):
+    total = sum(counts.values())
+    done = 0
+    for ls in scales:
         draws[ls] = []
-        for k in range(n):
-            done = j * n + k
+        for k in range(counts[ls]):
             sub = None if progress is None else (lambda f, msg, d=done: progress((d + f) / total, msg))
+            done += 1
             rot, root, _, contacts = complete_problem(model, prob, _seed_k(seed, k), refine_seconds, sub, cancel, blend,
                                                       condition, energy=energy, spread=spread,
                                                       prior=model.prior_for(ls))
@@ -249,7 +256,7 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
         rot, root = rot.copy(), root.copy()
         contacts = None if contacts is None else {k: np.array(v) for k, v in contacts.items()}
         for i, (a, b) in enumerate(gaps):
-            own = draws[tempo_length_scale(tempos[i])]
+            own = draws[scales[0] if own_scale[i] is None else own_scale[i]]
             if i in paced and b - a >= 2:
                 k = pick_pace([_joint_speed(model, d[0][a:b], d[1][a:b]) for d in own], tempos[i], styles[i][1])
             else:
@@ -335,12 +342,13 @@ def _motion(model, rot, root, **meta) -> Motion:
 
 
 def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, progress: Progress = None,
-         cancel: Cancel = None) -> Fill:
+         cancel: Cancel = None, wanted=None) -> Fill:
     """Complete the whole timeline: every pinned frame equals its pin, the gaps are sampled.
 
     Pins must hold source motions at the model's fps; sources on another skeleton are retargeted
     through a joint map. ``progress(fraction, message)`` reports; ``cancel()`` returning True stops
-    the work with ``Cancelled``.
+    the work with ``Cancelled``. ``wanted(gap)``: whether the caller keeps that gap's new frames
+    (``complete_problem``'s ``wanted``; all by default).
     """
     if abs(doc.fps - model.fps) > 1e-6:
         raise CSGNError(f"the timeline runs at {doc.fps:g} fps but the model at {model.fps:g}")
@@ -352,7 +360,8 @@ def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, pr
             pins = _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds, cancel)
         rot, root, pinned, contacts = complete_problem(model, Problem(doc.length, pins, blends),
                                                        seed, refine_seconds, progress, cancel,
-                                                       styles=[g.style for g in gaps], spread=gap_spreads(doc.length, gaps))
+                                                       styles=[g.style for g in gaps], spread=gap_spreads(doc.length, gaps),
+                                                       wanted=None if wanted is None else [bool(wanted(g)) for g in gaps])
     return Fill(with_contacts(_motion(model, rot, root, seed=seed), contacts, pinned),
                 {(g.start, g.stop): int(seed) for g in gaps}, frozenset(g.signature() for g in gaps))
 
@@ -472,8 +481,11 @@ def fill_stale(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0
     is ``fill``.
     """
     prev = doc.fill
-    new = fill(doc, model, seed, refine_seconds=refine_seconds, progress=progress, cancel=cancel)
-    if prev is None or prev.motion.n_frames != doc.length:
+    usable = prev is not None and prev.motion.n_frames == doc.length
+    # A current gap keeps its old frames, so its style's pick by pace would be work thrown away.
+    wanted = (lambda g: g.signature() not in prev.signatures) if usable else None
+    new = fill(doc, model, seed, refine_seconds=refine_seconds, progress=progress, cancel=cancel, wanted=wanted)
+    if not usable:
         return new
     rot, root = new.motion.rotations, new.motion.root
     seeds = dict(new.seeds)
