@@ -98,7 +98,7 @@ def main() -> int:
         measure("resample this gap", lambda: win.resample_gap(100, seed=9)),
         measure("take tempo 1.25 (+ re-fill)", lambda: win.set_style((1.25, 1.0))),
         measure("one gap's energy (+ re-fill)", lambda: win.set_style((1.25, 0.7), win.doc.gaps()[0].key)),
-        # A slow gap draws from its own stretched prior besides the take's: eight passes (styling.py).
+        # A slow gap draws from its own stretched prior; the re-fill picks for it alone: four passes.
         measure("one gap slower, 0.75 (+ re-fill)", lambda: win.set_style((0.75, 1.0), win.doc.gaps()[0].key)),
         measure("one gap livelier, energy 1.5", lambda: win.set_style((1.0, 1.5), win.doc.gaps()[0].key)),
         measure("back to the default style", lambda: (win.set_style(None, win.doc.gaps()[0].key),
