@@ -193,3 +193,22 @@ def test_sigterm_saves_a_checkpoint_and_stops(tmp_path):
     assert "stopped at step" in stderr, stderr[-2000:]
     step = read_checkpoint(latest_checkpoint(out))[0]["state"]["step"]
     assert step >= 3 and step == json.loads(log.read_text().splitlines()[-1])["step"]
+
+
+def test_fitting_h_to_a_frozen_g_moves_only_h_and_reloads(tmp_path):
+    from csgn_core.model.train.invert import fit_inverse
+
+    tr = toy_trainer()
+    tr.train_step()
+    before = state(tr)
+    logs = fit_inverse(tr, steps=6, lr=1e-3, job=True)
+    assert len(logs) == 6 and all(np.isfinite(v) for m in logs for v in m.values())
+    after = tr.model_tensors()
+    assert all(torch.equal(before[k], after[k]) for k in before if not k.startswith("H.")), "G and D stay frozen"
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("H."))
+    assert all(p.requires_grad for p in tr.G.parameters()) and tr.opt["H"].param_groups[0]["lr"] == (tr.tcfg.lr_h or tr.tcfg.lr)
+    tr.train_step()  # joint training goes on from the fitted H with its new optimiser
+    path = tr.save(tmp_path)
+    tr2 = toy_trainer()
+    tr2.load(path)
+    assert all(torch.equal(tr.model_tensors()[k], v) for k, v in tr2.model_tensors().items())
