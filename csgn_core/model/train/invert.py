@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from csgn_core.model.train.trainer import N_CRITIC_BASE, Trainer, _requires_grad
+from csgn_core.model.train.trainer import N_CRITIC_BASE, Trainer, requires_grad
 
 
 def fit_inverse_step(tr: Trainer, opt: torch.optim.Optimizer, weight_x: float, job: bool) -> dict:
@@ -56,7 +56,7 @@ def fit_inverse(tr: Trainer, *, steps: int | None = None, minutes: float | None 
     t = tr.tcfg
     opt = torch.optim.Adam(tr.H.parameters(), lr=lr, betas=(t.beta1_h or t.beta1, t.beta2))
     tr.G.eval(), tr.D.eval()
-    _requires_grad(tr.G, False), _requires_grad(tr.D, False)
+    requires_grad(tr.G, False), requires_grad(tr.D, False)
     out, t0 = [], time.perf_counter()
     try:
         while (steps is None or len(out) < steps) and (minutes is None or time.perf_counter() - t0 < minutes * 60):
@@ -64,7 +64,7 @@ def fit_inverse(tr: Trainer, *, steps: int | None = None, minutes: float | None 
             if log is not None:
                 log(len(out), out[-1])
     finally:
-        _requires_grad(tr.G, True), _requires_grad(tr.D, True)
+        requires_grad(tr.G, True), requires_grad(tr.D, True)
         tr.G.train(), tr.D.train()
     for g in opt.param_groups:
         g["lr"] = t.lr_h or t.lr

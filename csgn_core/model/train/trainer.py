@@ -131,7 +131,7 @@ def _scale_grad(x: torch.Tensor, k: float) -> torch.Tensor:
     return x * k + x.detach() * (1.0 - k)
 
 
-def _requires_grad(module: nn.Module, on: bool) -> None:
+def requires_grad(module: nn.Module, on: bool) -> None:
     for p in module.parameters():
         p.requires_grad_(on)
 
@@ -214,7 +214,7 @@ class Trainer:
         t_start = time.perf_counter()
         self.G.train(), self.D.train(), self.H.train()
         # 1. critic
-        _requires_grad(self.D, True)
+        requires_grad(self.D, True)
         loss_d = penalty = gnorm = d_real = d_fake = torch.zeros(1, device=self.device)
         real_ci = None
         for _ in range(t.n_critic):
@@ -242,7 +242,7 @@ class Trainer:
             self.dist.average_grads(self.D)
             self.opt["D"].step()
         # 2. generator and 3. inverse network
-        _requires_grad(self.D, False)
+        requires_grad(self.D, False)
         self.opt["G"].zero_grad(set_to_none=True)
         self.opt["H"].zero_grad(set_to_none=True)
         z = self.latent(B)
@@ -298,13 +298,13 @@ class Trainer:
             g_grads = [p.grad.clone() if p.grad is not None else None for p in self.G.parameters()]
             self.opt["G"].zero_grad(set_to_none=True)
         else:
-            _requires_grad(self.G, False)
+            requires_grad(self.G, False)
         with self.autocast():
             rec = self.decode_known(self.H(real_ci).float())
         loss_x = F.l1_loss(self.codec.critic_input(rec)[:, :N_CRITIC_BASE], real_ci[:, :N_CRITIC_BASE])
         (t.cycle_x * loss_x if z_through_g else t.cycle_z * loss_z + t.cycle_x * loss_x).backward()
         self.G.train()
-        _requires_grad(self.G, True)
+        requires_grad(self.G, True)
         if g_grads is not None:
             k = t.cycle_x_g / t.cycle_x
             for p, g0 in zip(self.G.parameters(), g_grads):
