@@ -104,11 +104,11 @@ def uses_inverse(model, condition: str = "auto") -> bool:
     ``condition``: "inverse" always, "prior" never, "auto" as the model's config measured
     (``completion_condition``: the path whose held-out fills scored better, ``csgn eval infill``),
     or, for a model without that record, when ``model.inverse_fidelity`` reaches
-    ``MIN_INVERSE_FIDELITY``. An H that does not invert G (as in both bundled models: H(G(z))
-    correlates about 0.1 with z) maps real motion to latents G never sees when it samples freely;
-    conditioning on them made the dance model's gap fills worse than a free prior sample (L2P about
-    10% higher, feet sliding 10-30% more: ``docs/results/infill.md``), so such a model's pins enter
-    through the refinement and the splice alone.
+    ``MIN_INVERSE_FIDELITY``. An H that does not invert G (the first bundled models': H(G(z))
+    correlated about 0.1 with z) maps real motion to latents G never sees when it samples freely;
+    conditioning on them made gap fills worse than a free prior sample (L2P about 10% higher, feet
+    sliding 10-30% more: ``docs/results/infill.md``), so such a model's pins enter through the
+    refinement and the splice alone.
     """
     if condition not in CONDITIONS:
         raise CSGNError(f"condition must be one of {', '.join(CONDITIONS)}, got {condition!r}")

@@ -91,9 +91,12 @@ class CSGNModel(nn.Module):
 
 # --- files ---------------------------------------------------------------------------------------------
 def resolve_model_dir(path: str | Path) -> Path:
-    """A folder with config.json + model.safetensors: the folder itself, a run's ``model/``, or a
-    run's newest checkpoint."""
+    """A folder with config.json + model.safetensors: the folder itself, a run's ``model/``, a
+    run's newest checkpoint, or a bundled model's name (``dance``) where no such path exists."""
     p = Path(path)
+    if not p.exists():
+        from csgn_core.paths import model_location
+        p = model_location(path)
     if (p / "config.json").is_file() and (p / "model.safetensors").is_file():
         return p
     if (p / "model" / "config.json").is_file():

@@ -340,6 +340,14 @@ def test_load_model_errors_are_one_line(tmp_path):
     (tmp_path / "ok" / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
     with pytest.raises(CSGNError):
         load_model(tmp_path / "ok")
+    with pytest.raises(CSGNError, match="not a bundled model"):
+        load_model(tmp_path / "missing")
+
+
+def test_load_model_takes_a_bundled_name_as_the_cli_does():
+    from csgn_core.paths import model_location
+    m = load_model("dance")
+    assert m.skeleton.name == "tang23" and m.inverse_fidelity == load_model(model_location("dance")).inverse_fidelity
 
 
 @pytest.mark.parametrize("setting", [[], ["g_upsampling=direct"], ["g_upsampling=direct", "g_sv_from=99"],

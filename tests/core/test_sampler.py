@@ -387,6 +387,20 @@ def test_eval_infill_smoke(tiny, tiny_files, tmp_path):
     assert out.is_file() and out.with_suffix(".png").is_file()
 
 
+def test_eval_infill_writes_only_where_told(tiny_files, tmp_path, monkeypatch, capsys):
+    """Without --out the table is printed and no file is written (it used to land in docs/results/)."""
+    from csgn_core.cli.eval_infill import eval_infill_main
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    argv = ["--model", str(tiny_files / "model"), "--clips", str(tiny_files / "a.npz"), "--gaps", "5",
+            "--refine", "0", "--max-windows", "1"]
+    assert eval_infill_main(argv) == 0
+    assert "| 5 | interp |" in capsys.readouterr().out and not any(work.rglob("*"))
+    with pytest.raises(CSGNError, match="--out"):
+        eval_infill_main([*argv, "--plot"])
+
+
 def test_eval_infill_data_and_json(tiny, tiny_files, tmp_path, capsys):
     from csgn_core.cli.eval_infill import eval_infill_main
     from csgn_core.evaluation.infill import _is_dataset
