@@ -27,15 +27,15 @@ def main(argv: list[str] | None = None) -> int:
     except CSGNError as e:
         print(f"csgn: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # Output piped into `head` and closed early: not an error of ours (before OSError, its base class).
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except (OSError, ValueError, KeyError) as e:
         # Anything a bad file or argument can raise still becomes one line, never a traceback.
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"csgn: error: {msg}", file=sys.stderr)
         return 2
-    except BrokenPipeError:
-        # Output piped into `head` and closed early: not an error of ours.
-        sys.stdout = open(os.devnull, "w")
-        return 0
     except KeyboardInterrupt:
         print("csgn: interrupted", file=sys.stderr)
         return 130

@@ -144,3 +144,18 @@ def test_generate_takes_tempo_and_energy_and_refuses_out_of_range(tmp_path):
     m = load_motion(out)
     assert m.n_frames == 50 and m.meta["tempo"] == 0.75 and m.meta["energy"] == 1.2
     assert main(["generate", "--model", str(model), "--seconds", "2", "--tempo", "5", "-o", str(out)]) == 2
+
+
+def test_output_piped_into_a_closed_reader_is_not_an_error(tmp_path, monkeypatch, capsys):
+    """`csgn info ... | head` closing early raises BrokenPipeError (an OSError): exit 0, no error line."""
+    class Closed:
+        def write(self, _):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+    write_npz(random_motion(toy_skeleton(), frames=10, fps=30), tmp_path / "m.npz")
+    monkeypatch.setattr("sys.stdout", Closed())
+    assert main(["info", str(tmp_path / "m.npz")]) == 0
+    assert "error" not in capsys.readouterr().err
