@@ -6,6 +6,8 @@ with the real ones. Methods, side by side:
 
 - ``csgn``: completion with a short latent refinement (``refine_seconds``);
 - ``csgn-norefine``: completion straight from H's latents and the GP;
+- ``csgn-clean``: that fill after the export's foot clean-up on the generator's own contacts
+  (``footclean.clean_for_export``), i.e. what an exported file of it holds;
 - ``interp``: the classic baseline, linear root and SLERP of every joint rotation between the last
   left and the first right context frame;
 - ``spline``: the cubic Hermite in-between of ``inbetween.hermite`` (the keys' velocities from the
@@ -40,14 +42,16 @@ from pathlib import Path
 
 import numpy as np
 
-from csgn_core.editing.completion import Problem, complete_problem, conform, uses_inverse
+from csgn_core.editing.completion import Problem, complete_problem, conform, uses_inverse, with_contacts
 from csgn_core.editing.splice import real_acceleration_quantile, seam_jumps
 from csgn_core.errors import CSGNError
 from csgn_core.motion import quaternion as Q
 from csgn_core.motion.clip import Motion
+from csgn_core.motion.contacts import has_foot_table
+from csgn_core.motion.footclean import clean_for_export
 from csgn_core.motion.inbetween import hermite
 
-METHODS = ("csgn", "csgn-norefine", "interp", "spline")
+METHODS = ("csgn", "csgn-norefine", "csgn-clean", "interp", "spline")
 
 
 CONTACT_CM = 5.0
@@ -127,6 +131,8 @@ def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 6
     if not clips:
         raise CSGNError("no clips to evaluate on")
     feet = _feet(model.skeleton)
+    if "csgn-clean" in methods and not has_foot_table(model.skeleton):
+        methods = [m for m in methods if m != "csgn-clean"]  # nothing to clean the feet with: no such row
     allpos = []
     for c in clips:
         p = c.positions.copy()
@@ -168,10 +174,17 @@ def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 6
                     prob = Problem(W, [(0, win.slice(0, left)), (left + G, win.slice(left + G, W))])
                     refine = refine_seconds if m == "csgn" else 0.0
                     if refine > 0:
-                        rot, root, _, _ = complete_problem(model, prob, seed + n_win, refine, condition=condition)
+                        rot, root, pinned, contacts = complete_problem(model, prob, seed + n_win, refine,
+                                                                       condition=condition)
                     else:
                         with torch.no_grad():
-                            rot, root, _, _ = complete_problem(model, prob, seed + n_win, condition=condition)
+                            rot, root, pinned, contacts = complete_problem(model, prob, seed + n_win,
+                                                                           condition=condition)
+                    if m == "csgn-clean":
+                        done_fill = with_contacts(Motion(model.skeleton, model.fps, rotations=rot, root=root),
+                                                  contacts, pinned)
+                        cleaned = clean_for_export(done_fill)[0]
+                        rot, root = cleaned.rotations, cleaned.root
                 out = Motion(model.skeleton, model.fps, rotations=rot, root=root)
                 pred = out.positions[left:left + G]
                 acc[m]["l2p_cm"].append(float(np.linalg.norm(pred - truth, axis=-1).mean()))

@@ -71,6 +71,15 @@ SKATE_HEIGHT = 2.5  # cm, H of the skating measure
 FLOOR_PERCENTILE = 2.0
 
 
+def has_foot_table(skeleton: Skeleton) -> bool:
+    """Whether ``feet_for`` finds the skeleton's feet (contacts and the foot clean-up need them)."""
+    try:
+        feet_for(skeleton)
+    except CSGNError:
+        return False
+    return True
+
+
 def feet_for(skeleton: Skeleton) -> dict[str, dict[str, str]]:
     """The FEET entry for a skeleton: by name, else the first whose joints it has."""
     if skeleton.name in FEET:

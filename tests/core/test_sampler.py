@@ -377,6 +377,7 @@ def test_eval_infill_smoke(tiny, tiny_files, tmp_path):
     assert npss(np.sin(t), np.sin(t)) < 1e-9 and npss(np.sin(t), np.sin(3 * t)) > 0.01
     clips = [random_motion(tiny.skeleton, 120, seed=s) for s in range(2)]
     res = eval_infill(tiny, clips, gaps=(5, 20), left=16, right=8, refine_seconds=0.05, max_windows=2)
+    # toy9 has no foot table, so there is no clean-up row (test_infill_reports_the_exported_feet has one)
     assert len(res["rows"]) == 8 and all(r["windows"] == 2 for r in res["rows"])
     interp = [r for r in res["rows"] if r["method"] == "interp"]
     assert all(np.isfinite(r["l2p_cm"]) and r["npss"] >= 0 for r in interp)
