@@ -28,6 +28,7 @@ from csgn_core.model.inference import load_model  # noqa: E402
 from csgn_core.model.train.quality import frechet, window_summary  # noqa: E402
 from csgn_core.model.train.windows import WindowSampler, resolve_dataset  # noqa: E402
 from csgn_core.motion.clip import Motion  # noqa: E402
+from scripts.sweep_plot import plot_sweep  # noqa: E402
 
 TEMPOS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 ENERGIES = (0.5, 0.75, 1.0, 1.25, 1.5)
@@ -111,27 +112,11 @@ def main(argv=None) -> int:
     for r in rows:
         print(f"| {r['kind']} | {r['value']:g} | {r['speed']:.1f} | {r['speed'] / base['speed']:.2f} | "
               f"{r['freq']:.2f} | {r['fd']:.2f} ({r['fd'] / base['fd']:.2f}x) |")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for ax, kind in zip(axes, ("tempo", "energy")):
-        rs = [r for r in rows if r["kind"] == kind]
-        v = [r["value"] for r in rs]
-        ax.plot(v, [r["speed"] / base["speed"] for r in rs], "o-", label="joint speed")
-        ax.plot(v, [r["freq"] / base["freq"] for r in rs], "^-", label="dominant frequency")
-        ax.plot(v, [r["fd"] / base["fd"] for r in rs], "x--", label="window FD")
-        ax.plot(v, v, "k:", lw=0.8, label="proportional")
-        ax.set_xlabel(f"{kind} of the gap")
-        ax.set_ylabel("relative to the default")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(f"{Path(args.model).name}: {len(problems)} held-out {args.gap}-frame gaps x {args.seeds} seeds")
-    fig.tight_layout()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=110)
+    both = ("tempo", "energy")
+    plot_sweep(rows, [("speed", "o-", "joint speed", both), ("freq", "^-", "dominant frequency", both),
+                      ("fd", "x--", "window FD", both)],
+               f"{Path(args.model).name}: {len(problems)} held-out {args.gap}-frame gaps x {args.seeds} seeds",
+               "{kind} of the gap", args.out, proportional=both)
     print(f"\nplot: {args.out}", file=sys.stderr)
     return 0
 

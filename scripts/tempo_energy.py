@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from csgn_core.model.inference import decode_features, generate, load_model, sample_latent  # noqa: E402
 from csgn_core.model.train.quality import frechet, window_summary  # noqa: E402
 from csgn_core.model.train.windows import WindowSampler, resolve_dataset  # noqa: E402
+from scripts.sweep_plot import plot_sweep  # noqa: E402
 
 TEMPOS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 ENERGIES = (0.5, 0.75, 1.0, 1.25, 1.5)
@@ -84,29 +85,10 @@ def main(argv=None) -> int:
     for r in rows:
         print(f"| {r['kind']} | {r['value']:g} | {r['joint_speed']:.1f} | {r['root_speed']:.1f} | {r['frequency']:.2f} | "
               f"{r['fd']:.2f} ({r['fd'] / base['fd']:.2f}x) |")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for ax, kind in zip(axes, ("tempo", "energy")):
-        rs = [r for r in rows if r["kind"] == kind]
-        v = [r["value"] for r in rs]
-        ax.plot(v, [r["joint_speed"] / base["joint_speed"] for r in rs], "o-", label="joint speed")
-        ax.plot(v, [r["root_speed"] / base["root_speed"] for r in rs], "s-", label="root speed")
-        if kind == "tempo":
-            ax.plot(v, [r["frequency"] / base["frequency"] for r in rs], "^-", label="dominant frequency")
-            ax.plot(v, v, "k:", lw=0.8, label="proportional")
-        ax.plot(v, [r["fd"] / base["fd"] for r in rs], "x--", label="window FD")
-        ax.set_xlabel(kind)
-        ax.set_ylabel("relative to the default")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(f"{Path(args.model).name}: {args.seeds} free takes of {args.seconds:g} s per setting")
-    fig.tight_layout()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=110)
+    both = ("tempo", "energy")
+    plot_sweep(rows, [("joint_speed", "o-", "joint speed", both), ("root_speed", "s-", "root speed", both),
+                      ("frequency", "^-", "dominant frequency", ("tempo",)), ("fd", "x--", "window FD", both)],
+               f"{Path(args.model).name}: {args.seeds} free takes of {args.seconds:g} s per setting", "{kind}", args.out)
     print(f"\nplot: {args.out}", file=sys.stderr)
     return 0
 
