@@ -38,7 +38,8 @@ SIZE_BOUNDS = {
     "latent_channels": (1, 4096), "n_temporal_up": (0, 6), "window": (1, 4096), "g_width": (1, 4096),
     "g_min_width": (1, 4096), "d_width": (1, 4096), "d_min_width": (1, 4096), "h_width": (1, 4096),
     "h_min_width": (1, 4096), "g_kt": (1, 15), "d_kt": (1, 15), "h_kt": (1, 15), "batch": (1, 4096),
-    "n_critic": (0, 100), "gp_sigma_bar": (0.0, 1e6), "output_smoothing": (0.0, 100.0), "fps": (1e-3, 10000.0),
+    "n_critic": (0, 100), "gp_sigma_bar": (0.0, 1e6), "pin_latent_noise": (1e-9, 10.0),
+    "output_smoothing": (0.0, 100.0), "fps": (1e-3, 10000.0),
 }
 
 
@@ -94,6 +95,12 @@ class ModelConfig:
     gp_sigma: float | None = None  # mode "single"
     gp_sigma_min: float | None = None  # mode "range"
     gp_sigma_max: float | None = None
+    # Observation noise (variance) of H's latents of the pins when completion conditions the GP on
+    # them (GPPriorConfig.jitter, for that conditioning only). H's latents of real motion are rougher
+    # than the prior's draws (lag-1 correlation 0.67 against 0.93); taken as exact, the spectrum
+    # prior's long length scales overshoot between them, and a 120-frame gap's latent reached a spread
+    # of 15 where the prior's is 1: the gap froze (session 17, docs/results/infill.md).
+    pin_latent_noise: float = 1e-6
     # Table 4's ablations of G: "pyramid" upsamples through the graph pyramid (CSGN), "direct" jumps
     # from the one-vertex latent to the full skeleton in the first block (ST-GCN / ST-SGCN);
     # g_graph "none" keeps G on one vertex and ends in a dense layer to every joint (Temp-Conv).
@@ -119,6 +126,12 @@ class ModelConfig:
 
         return GPPriorConfig(channels=self.latent_channels, sigma_bar=self.gp_sigma_bar, mode=self.gp_mode,
                              sigma=self.gp_sigma, sigma_min=self.gp_sigma_min, sigma_max=self.gp_sigma_max)
+
+    def pin_prior_config(self):
+        """``prior_config`` with the observation noise of H's latents of pins (``pin_latent_noise``)."""
+        from dataclasses import replace
+
+        return replace(self.prior_config(), jitter=self.pin_latent_noise)
 
     def override(self, text: str) -> None:
         """Apply one ``name=value`` setting (value in JSON; bare words are strings), as ``--set`` does."""
@@ -264,31 +277,35 @@ _RECIPE = dict(cycle_x_g=1.0, cycle_z_g=1.0, mirror=True, latent_moments=1.0, co
                gp_critic_input=True, contact_rate=1.0, fake_margin=True,
                complete_margin=True)
 
+# H's latents of pins are noisy observations in every new model: 0.2 measured best of 0.01-1 on the
+# step-12,542 dance model (docs/results/infill.md, session 17).
+_PIN_NOISE = dict(pin_latent_noise=0.2)
+
 # Table 1 widths (1024 latent, 512 .. 32 in the generator), narrow halves them; cpu learns in about
 # an hour on two cores; tiny exists for tests.
 PRESETS: dict[str, tuple[dict, dict]] = {
     "paper": (
         dict(latent_channels=1024, n_temporal_up=4, window=128, g_width=512, g_min_width=32, d_width=512,
              d_min_width=32, h_width=512, h_min_width=32, gp_sigma_bar=100.0, critic_world_velocity=True,
-             foot_contacts=True, h_varying=True, h_graph="dense"),
+             foot_contacts=True, h_varying=True, h_graph="dense", **_PIN_NOISE),
         dict(batch=32, n_critic=5, cpu_bf16=True, **_RECIPE),
     ),
     "narrow": (
         dict(latent_channels=512, n_temporal_up=4, window=128, g_width=256, g_min_width=16, d_width=256,
              d_min_width=16, h_width=256, h_min_width=16, gp_sigma_bar=100.0, critic_world_velocity=True,
-             foot_contacts=True, h_varying=True, h_graph="dense"),
+             foot_contacts=True, h_varying=True, h_graph="dense", **_PIN_NOISE),
         dict(batch=32, n_critic=5, cpu_bf16=True, **_RECIPE),
     ),
     "cpu": (
         dict(latent_channels=96, n_temporal_up=3, window=64, g_width=128, g_min_width=32, d_width=128,
              d_min_width=32, h_width=256, h_min_width=24, gp_sigma_bar=16.0, critic_world_velocity=True,
-             foot_contacts=True, h_varying=True, h_graph="dense"),
+             foot_contacts=True, h_varying=True, h_graph="dense", **_PIN_NOISE),
         dict(batch=16, n_critic=2, checkpoint_minutes=5.0, sample_minutes=5.0, cpu_bf16=True, **_RECIPE),
     ),
     "tiny": (
         dict(latent_channels=8, n_temporal_up=2, window=16, g_width=16, g_min_width=8, d_width=16, d_min_width=8,
              h_width=16, h_min_width=8, gp_sigma_bar=4.0, critic_world_velocity=True, foot_contacts=True,
-             h_varying=True),
+             h_varying=True, **_PIN_NOISE),
         dict(batch=4, n_critic=1, log_every=1, **dict(_RECIPE, complete_batch=2, complete_window=32,
                                                        complete_max_gap=8)),
     ),

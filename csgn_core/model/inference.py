@@ -41,6 +41,7 @@ class CSGNModel(nn.Module):
         self.G, self.H = G, H
         self.codec = FeatureCodec(self.skeleton, cfg.stats, world_velocity=cfg.critic_world_velocity)
         self.prior = GPPrior(cfg.prior_config())
+        self.pin_prior = GPPrior(cfg.pin_prior_config())  # conditioned on H's latents of pins
         self._tempo_priors: dict[float, GPPrior] = {}
         self._inverse_fidelity: float | None = None
         # The completion path measured to fill better on held-out gaps ("inverse" or "prior"), from the

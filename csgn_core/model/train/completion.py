@@ -61,8 +61,9 @@ def latent_moment_loss(h: torch.Tensor, kernel_rows: torch.Tensor, decorrelate: 
 class GPConditioner:
     """p(z | z[:, known]) of the GP prior on T0 steps as z = A z_known + B eps, per channel.
 
-    A: (C, T0, K) mean weights, B: (C, T0, T0) a square root of the conditional covariance (zero
-    rows at the known steps, which come back as given up to the prior's jitter).
+    A: (C, T0, K) mean weights, B: (C, T0, T0) a square root of the conditional covariance; the known
+    steps come back exactly as given, as ``GPPrior.condition`` returns them, whatever the prior's
+    observation noise (``ModelConfig.pin_latent_noise``).
     """
 
     def __init__(self, prior: GPPrior, T0: int, known: np.ndarray):
@@ -80,9 +81,10 @@ class GPConditioner:
         self.T0, self.known = T0, known
         self.A = torch.from_numpy(A).float()
         self.B = torch.from_numpy(B).float()
+        self._known = torch.from_numpy(known)
 
     def to(self, device) -> "GPConditioner":
-        self.A, self.B = self.A.to(device), self.B.to(device)
+        self.A, self.B, self._known = self.A.to(device), self.B.to(device), self._known.to(device)
         return self
 
     def __call__(self, z_known: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
@@ -90,7 +92,7 @@ class GPConditioner:
         z = torch.einsum("ctk,nck->nct", self.A, z_known)
         if eps is not None:
             z = z + torch.einsum("cts,ncs->nct", self.B, eps)
-        return z
+        return z.index_copy(2, self._known, z_known.to(z.dtype))
 
 
 @dataclass

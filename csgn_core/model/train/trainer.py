@@ -386,7 +386,8 @@ class Trainer:
         m = self.decode_margin()
         key = (layout.T0, layout.a, layout.b, m)
         if key not in self._conditioners:
-            self._conditioners[key] = GPConditioner(self.prior, layout.T0 + 2 * m, layout.known() + m).to(self.device)
+            pins = GPPrior(self.mcfg.pin_prior_config())  # the noise the editor conditions on pins with
+            self._conditioners[key] = GPConditioner(pins, layout.T0 + 2 * m, layout.known() + m).to(self.device)
         return self._conditioners[key]
 
     def decode_known(self, z: torch.Tensor) -> torch.Tensor:
