@@ -57,12 +57,13 @@ def windows_of(problems, gap):
     return [WINDOWS[id(pins)] for pins in problems]
 
 
-def measure(model, problems, gap: int, style, seeds: int):
+def measure(model, problems, gap: int, style, seeds: int, condition: str = "auto"):
     speeds, freqs, feats = [], [], []
     a, b = PIN + gap // 2 - 32, PIN + gap // 2 + 32  # the gap's middle 64 frames
     for i, pins in enumerate(problems):
         for seed in range(seeds):
-            rot, root, _, _ = complete_problem(model, Problem(2 * PIN + gap, pins), 1000 * i + seed, styles=[style])
+            rot, root, _, _ = complete_problem(model, Problem(2 * PIN + gap, pins), 1000 * i + seed, styles=[style],
+                                            condition=condition)
             p = Motion(model.skeleton, model.fps, rotations=rot, root=root).positions
             rel = (p - p[:, :1])[a:b]
             v = np.diff(rel, axis=0)
@@ -83,6 +84,7 @@ def main(argv=None) -> int:
     p.add_argument("--clips", type=int, default=45)
     p.add_argument("--per-clip", type=int, default=2)
     p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--condition", default="auto", help="completion's conditioning: auto, inverse or prior")
     p.add_argument("--out", default=str(ROOT / "docs" / "results" / "gap-styles.png"))
     args = p.parse_args(argv)
     torch.set_num_threads(1)
@@ -100,7 +102,7 @@ def main(argv=None) -> int:
     for kind, values in (("tempo", TEMPOS), ("energy", ENERGIES)):
         for v in values:
             style = (v, 1.0) if kind == "tempo" else (1.0, v)
-            speed, freq, feats = measure(model, problems, args.gap, style, args.seeds)
+            speed, freq, feats = measure(model, problems, args.gap, style, args.seeds, args.condition)
             rows.append(dict(kind=kind, value=v, speed=speed, freq=freq,
                              fd=frechet(real, window_summary(model.codec, feats))))
             print(rows[-1], file=sys.stderr, flush=True)

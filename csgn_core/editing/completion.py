@@ -172,16 +172,12 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
     _check(cancel)
     rng = np.random.default_rng(seed)
     if kidx:
-        known = np.concatenate(zk, axis=1)
-        z = prior.condition(known, np.asarray(kidx), T, 1, rng)[0]
-        if np.ndim(spread) or spread != 1.0:
-            mean = prior.conditional_mean(known, np.asarray(kidx), T)
-            gain = float(spread) if not np.ndim(spread) else _spread_steps(np.asarray(spread, float), S, m, T)[None, :]
-            z = mean + gain * (z - mean)
+        z = _conditioned_latent(model, prior, np.concatenate(zk, axis=1), np.asarray(kidx), T, rng,
+                                spread, energy, S, m)
     else:
         z = prior.sample(T, 1, rng)[0]
-    if energy is not None:
-        z = z * energy_steps(np.asarray(energy, dtype=float), S, m, T)[None, :]
+        if energy is not None:
+            z = z * energy_steps(np.asarray(energy, dtype=float), S, m, T)[None, :]
     z = torch.from_numpy(z).float()
     _report(progress, 0.4, "sampling the latent")
     if refine_seconds > 0 and pinned.any():
@@ -204,6 +200,33 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
     rot, root = blend_short_gaps(rot, root, pinned, model.fps)  # short gaps are spline transitions
     _report(progress, 1.0, "done")
     return rot, root, pinned, contacts
+
+
+def _conditioned_latent(model, prior, known: np.ndarray, kidx: np.ndarray, T: int, rng, spread, energy,
+                        S: int, m: int) -> np.ndarray:
+    """(C, T) a latent drawn given the pins' latents ``known`` at steps ``kidx``: the model's own GP
+    mean between them plus ``prior``'s draw of the rest (Matheron's rule split in two). Both take
+    H's latents as observed with the noise ``ModelConfig.pin_latent_noise`` (``model.pin_prior``).
+
+    A slow tempo's stretched prior conditions only the deviation, on zeros: conditioned on H's latents
+    directly, its long, smooth length scales overshoot between the observed steps, and a tempo of 0.6
+    moved the gap 1.66x faster, not slower (session 17). ``spread`` and ``energy`` both scale the
+    deviation: where the pins are encoded the latent's amplitude is theirs, and scaling the mean too
+    broke it off them at the gap's edges (energy 0.5 moved the gap 1.37x faster)."""
+    own = model.pin_prior
+    if prior is model.prior:
+        z = own.condition(known, kidx, T, 1, rng)[0]
+        scaled = (np.ndim(spread) or spread != 1.0) or energy is not None
+        mean = own.conditional_mean(known, kidx, T) if scaled else None
+    else:
+        mean = own.conditional_mean(known, kidx, T)
+        z = mean + prior.condition(np.zeros_like(known), kidx, T, 1, rng)[0]
+    if mean is None:
+        return z
+    gain = np.full(T, float(spread)) if not np.ndim(spread) else _spread_steps(np.asarray(spread, float), S, m, T)
+    if energy is not None:
+        gain = gain * energy_steps(np.asarray(energy, dtype=float), S, m, T)
+    return mean + gain[None, :] * (z - mean)
 
 
 def _spread_steps(spread: np.ndarray, step: int, radius: int, steps: int) -> np.ndarray:
@@ -230,12 +253,14 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
     energy = np.ones(prob.length)
     for (a, b), (_, e) in zip(gaps, styles):
         energy[a:b] = e
+    conditioned = uses_inverse(model, condition)
     paced = [i for i, (t, e) in enumerate(styles) if is_paced(float(t), float(e)) and (wanted is None or wanted[i])]
     # One set of draws per prior: a slow gap's stretches the length scales (styling.tempo_length_scale),
     # and each gap takes its fill from its own prior's draws; a prior that no paced gap draws from
     # needs one draw, not a choice of them (a slow gap beside plain ones: 5 passes, not 8), and a range
     # whose frames go unused (``wanted``) takes them from the first prior's first draw.
-    own_scale = [tempo_length_scale(t) if wanted is None or wanted[i] else None for i, t in enumerate(tempos)]
+    own_scale = [tempo_length_scale(t, conditioned) if wanted is None or wanted[i] else None
+                 for i, t in enumerate(tempos)]
     scales = sorted({ls for ls in own_scale if ls is not None} or {1.0}, reverse=True)
     picked = {own_scale[i] for i in paced}
     counts = {ls: max(1, int(candidates)) if ls in picked else 1 for ls in scales}
@@ -258,7 +283,8 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
         for i, (a, b) in enumerate(gaps):
             own = draws[scales[0] if own_scale[i] is None else own_scale[i]]
             if i in paced and b - a >= 2:
-                k = pick_pace([_joint_speed(model, d[0][a:b], d[1][a:b]) for d in own], tempos[i], styles[i][1])
+                speeds = [_joint_speed(model, d[0][a:b], d[1][a:b]) for d in own]
+                k = pick_pace(speeds, tempos[i], styles[i][1], conditioned)
             else:
                 k = 0
             if own is draws[scales[0]] and k == 0:

@@ -42,6 +42,7 @@ def check_style(tempo: float, energy: float) -> tuple[float, float]:
 # default's FID): a slow gap's pick takes its most typical draw.
 PICK_SHARE = 0.55  # of log(tempo), what the pick aims for (quicker tempi)
 SLOW_LENGTH_SHARE = 2.0  # a tempo under 1 divides the GP's length scales by tempo ** this
+QUICK_LENGTH_SHARE = 2.0  # and one over 1, on a gap conditioned on its pins' latents
 # A larger latent reaches further but, with the step-10,237 model, no quicker (session 12, a 12 s take's
 # gap at energy 1.5: poses 1.14x as spread, joint speed 0.93x): a gap's energy over 1 also picks the
 # livelier of its draws, as a quicker tempo does. With the step-12,542 model a smaller latent no longer
@@ -51,11 +52,14 @@ ENERGY_PICK_SHARE = 1.0
 PACE_CANDIDATES = 4
 
 
-def tempo_length_scale(tempo: float) -> float:
+def tempo_length_scale(tempo: float, conditioned: bool = False) -> float:
     """What the GP prior's length scales are divided by for a gap at ``tempo`` (``GPPriorConfig.with_tempo``):
-    below 1 the latent changes more slowly; above 1 it stays (the length scale did not quicken the
-    model's moves, session 7)."""
-    return float(tempo) ** SLOW_LENGTH_SHARE if tempo < 1 else 1.0
+    below 1 the latent changes more slowly; above 1 it stays on a free draw (the length scale did not
+    quicken the model's moves, session 7) but shortens where the pins' latents are ``conditioned`` on:
+    there the draws differ too little in pace for a pick alone (tempo 1.5 at 1.06x, session 17)."""
+    if tempo < 1:
+        return float(tempo) ** SLOW_LENGTH_SHARE
+    return float(tempo) ** QUICK_LENGTH_SHARE if conditioned else 1.0
 
 
 def is_paced(tempo: float, energy: float) -> bool:
@@ -63,12 +67,13 @@ def is_paced(tempo: float, energy: float) -> bool:
     return tempo != 1.0 or energy != 1.0
 
 
-def pick_pace(speeds: list[float], tempo: float, energy: float = 1.0) -> int:
+def pick_pace(speeds: list[float], tempo: float, energy: float = 1.0, conditioned: bool = False) -> int:
     """Of candidate draws of one gap, with these mean joint speeds, the index of the one nearest
-    ``tempo ** PICK_SHARE * energy ** ENERGY_PICK_SHARE`` times their geometric mean (a tempo under 1,
-    which its length scale slows, adds nothing to the aim)."""
+    ``tempo ** PICK_SHARE * energy ** ENERGY_PICK_SHARE`` times their geometric mean (on a free draw a
+    tempo under 1, which its length scale slows, adds nothing to the aim; where the pins' latents are
+    ``conditioned`` on, the length scale alone slowed a gap too little: 0.6 at 0.86x)."""
     v = np.log(np.maximum(np.asarray(speeds, dtype=float), 1e-6))
-    goal = v.mean() + (math.log(tempo) * PICK_SHARE if tempo > 1 else 0.0)
+    goal = v.mean() + (math.log(tempo) * PICK_SHARE if tempo > 1 or conditioned else 0.0)
     goal += math.log(max(energy, 1e-3)) * ENERGY_PICK_SHARE
     return int(np.argmin(np.abs(v - goal)))
 
