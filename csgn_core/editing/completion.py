@@ -138,7 +138,7 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
     stretches its length scales).
     ``wanted``: per unpinned range, whether its frames will be used (None: all); a range that will not
     is not picked for by pace (``fill_stale`` keeps the current gaps' old frames)."""
-    from csgn_core.model.inference import decode_features, encode
+    from csgn_core.model.inference import decode_features
 
     if styles is not None and any(tuple(s) != DEFAULT_STYLE for s in styles):
         return _complete_styled(model, prob, seed, refine_seconds, progress, cancel, blend, condition, styles,
@@ -165,7 +165,7 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
         pin_root[at:at + n] = mo.root
         t0, t1 = -(-at // S), (at + n) // S
         if use_h and t1 > t0:
-            z = encode(model, mo.slice(t0 * S - at, n)).numpy()  # steps t0 .. (covers to the pin's end)
+            z = _encode_pin(model, mo.slice(t0 * S - at, n))  # steps t0 .. (covers to the pin's end)
             zk.append(z[:, :t1 - t0])
             kidx.extend(range(t0 + m, t1 + m))
         _report(progress, 0.3 * (i + 1) / max(1, len(prob.pins)), stage)
@@ -200,6 +200,32 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
     rot, root = blend_short_gaps(rot, root, pinned, model.fps)  # short gaps are spline transitions
     _report(progress, 1.0, "done")
     return rot, root, pinned, contacts
+
+
+ENCODE_CACHE = 64  # pins' latents kept per model: re-fills and a path's candidates encode the same pins
+
+
+def _encode_pin(model, motion: Motion) -> np.ndarray:
+    """(C0, T0) H's latent of a pin's frames (``inference.encode``), from a small cache on the model
+    keyed by the frames' contents: a path pin's 8 candidate passes and every re-fill after an edit
+    encode the same pins again, and H's pass was half of each candidate's time (session 17)."""
+    from collections import OrderedDict
+
+    from csgn_core.model.inference import encode
+
+    cache = getattr(model, "_pin_latents", None)
+    if cache is None:
+        cache = model._pin_latents = OrderedDict()
+    key = (motion.fps, motion.rotations.shape, hash(np.ascontiguousarray(motion.rotations).tobytes()),
+           hash(np.ascontiguousarray(motion.root).tobytes()))
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    z = encode(model, motion).numpy()
+    cache[key] = z
+    while len(cache) > ENCODE_CACHE:
+        cache.popitem(last=False)
+    return z
 
 
 def _conditioned_latent(model, prior, known: np.ndarray, kidx: np.ndarray, T: int, rng, spread, energy,
@@ -411,7 +437,9 @@ def _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds
                                refine_seconds, cancel, lambda ranges: [by_start.get(a, doc.style) for a, _ in ranges])
 
 
-PATH_CANDIDATES = 8
+# First passes a floor path picks from: on the path through H, 8 / 12 / 16 slid 1.16x / 1.08x / 1.06x
+# the unpinned fills' at 60-frame gaps (session 17), each pass about 12 ms once the pins' latents are cached.
+PATH_CANDIDATES = 12
 
 
 def _seed_k(seed, k: int):
@@ -482,21 +510,38 @@ def composite_held_pins(model, prob: Problem, holds, seed, refine_seconds: float
         # A floor path is followed best by a body whose legs step at its pace (carried faster or slower
         # than they step, its feet slide): of a few first passes, the one whose feet slide least once
         # carried along the path (session 8 kept the nearest root speed: sliding 1.06x the unpinned
-        # fills' at 60-frame gaps).
+        # fills' at 60-frame gaps), over the floor the whole pins beside it stand on: the candidate's
+        # own lowest foot heights let a body that floats over the path score as planted (session 17).
         from csgn_core.motion.contacts import foot_skating
 
+        floors = _pin_floors(model.skeleton, [m_ for _, m_ in pins])
         for k in range(PATH_CANDIDATES):
             rot, root, _, _ = complete_problem(model, first, _seed_k(seed, k), refine_seconds, None, cancel,
                                                styles=styles, candidates=1)
             g_rot, g_root = rot[at - w0:at - w0 + mo.n_frames], root[at - w0:at - w0 + mo.n_frames]
             r, t = path_composite(g_rot, g_root, mo.rotations, mo.root)
             cand = Motion(mo.skeleton, mo.fps, rotations=r, root=t, meta=dict(mo.meta))
-            cost = foot_skating(cand.positions, cand.skeleton, cand.fps) if mo.n_frames > 2 else \
+            cost = foot_skating(cand.positions, cand.skeleton, cand.fps, floors=floors) if mo.n_frames > 2 else \
                 float(np.abs(_floor_speed(g_root) - _floor_speed(mo.root)).mean())
             if best is None or cost < best[0]:
                 best = (cost, cand)
         out[i] = (at, best[1])
     return out
+
+
+def _pin_floors(skeleton, motions: list[Motion]) -> np.ndarray | None:
+    """Per foot contact point (``contacts.contact_points`` order) the floor height under these
+    motions' frames (their 2nd percentile, as ``foot_skating`` takes it), or None without frames or feet."""
+    from csgn_core.motion.contacts import check_feet, contact_points, feet_for, point_floors
+
+    motions = [m for m in motions if m.n_frames]
+    try:
+        pts = contact_points(check_feet(feet_for(skeleton), skeleton))
+    except CSGNError:
+        return None
+    if not motions:
+        return None
+    return point_floors(np.concatenate([m.positions for m in motions]), pts)
 
 
 def fill_stale(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, progress: Progress = None,
