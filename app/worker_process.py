@@ -84,6 +84,14 @@ def _run_job(model, model_name, kind, args, progress, cancel):
     raise ValueError(f"unknown job {kind!r}")
 
 
+def worker_threads(cores: int) -> int:
+    """Torch threads for the model worker: every core on a 2-core machine, all but one above it. The
+    editor's UI thread waits on the job rather than computing beside it: on 2 cores a styled re-fill
+    of a 20 s take answered in 160 ms on two threads against 220-250 ms on one, with the UI's longest
+    stall unchanged (under 15 ms; session 17, ``benchmarks/bench_ui_stalls.py``)."""
+    return max(1, cores if cores <= 2 else cores - 1)
+
+
 def _reader(conn) -> "queue.Queue":
     """Jobs from the editor, read by a thread of their own as soon as they arrive. Reading only
     between jobs deadlocked: the editor's send of a large document waited for this process to read
@@ -114,7 +122,7 @@ def worker_main(conn, model_dir: str, cancel_id, device: str = "cpu") -> None:
     try:
         import torch
 
-        torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
+        torch.set_num_threads(worker_threads(os.cpu_count() or 2))
         from csgn_core.model.inference import load_model
 
         cuda = bool(torch.cuda.is_available())

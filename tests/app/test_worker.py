@@ -80,3 +80,9 @@ def test_a_big_job_sent_while_a_big_result_comes_back_does_not_deadlock(worker, 
     assert time.perf_counter() - t < 2.0, "submit blocked on a full pipe"
     qtbot.waitUntil(lambda: first in got and second in got, timeout=30_000)
     assert got[first] == big and got[second] == big
+
+
+def test_the_worker_uses_the_cores_the_waiting_ui_leaves():
+    from app.worker_process import worker_threads
+
+    assert [worker_threads(n) for n in (1, 2, 4, 8)] == [1, 2, 3, 7]
