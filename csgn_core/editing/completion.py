@@ -213,9 +213,9 @@ def _encode_pin(model, motion: Motion) -> np.ndarray:
 
     from csgn_core.model.inference import encode
 
-    cache = getattr(model, "_pin_latents", None)
+    cache = getattr(model, "pin_latents", None)
     if cache is None:
-        cache = model._pin_latents = OrderedDict()
+        cache = model.pin_latents = OrderedDict()
     key = (motion.fps, motion.rotations.shape, hash(np.ascontiguousarray(motion.rotations).tobytes()),
            hash(np.ascontiguousarray(motion.root).tobytes()))
     if key in cache:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,7 @@ class CSGNModel(nn.Module):
         self.prior = GPPrior(cfg.prior_config())
         self.pin_prior = GPPrior(cfg.pin_prior_config())  # conditioned on H's latents of pins
         self._tempo_priors: dict[float, GPPrior] = {}
+        self.pin_latents: OrderedDict = OrderedDict()  # H's latents of pins (editing.completion._encode_pin)
         self._inverse_fidelity: float | None = None
         # The completion path measured to fill better on held-out gaps ("inverse" or "prior"), from the
         # model's config.json ("completion_condition"); None: decide by the inverse fidelity.

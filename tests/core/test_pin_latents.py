@@ -14,7 +14,7 @@ def test_pins_are_encoded_once_and_an_edit_encodes_again(dance_held_out, monkeyp
     calls = []
     real = inference.encode
     monkeypatch.setattr(inference, "encode", lambda m, mo: calls.append(mo.n_frames) or real(m, mo))
-    model.__dict__.pop("_pin_latents", None)
+    model.pin_latents.clear()
     pins = [(0, w.slice(0, 40)), (80, w.slice(80, 120))]
     a = complete_problem(model, Problem(120, pins), 0, condition="inverse", candidates=1)
     n = len(calls)
@@ -26,7 +26,7 @@ def test_pins_are_encoded_once_and_an_edit_encodes_again(dance_held_out, monkeyp
     complete_problem(model, Problem(120, [pins[0], (80, edited)]), 0, condition="inverse", candidates=1)
     assert len(calls) == n + 1
     assert np.allclose(_encode_pin(model, w.slice(0, 40)), real(model, w.slice(0, 40)).numpy())
-    assert len(model._pin_latents) <= ENCODE_CACHE
+    assert len(model.pin_latents) <= ENCODE_CACHE
 
 
 def test_a_path_candidate_is_judged_over_the_pins_floor(dance_held_out):
