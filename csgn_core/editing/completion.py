@@ -516,17 +516,35 @@ def composite_held_pins(model, prob: Problem, holds, seed, refine_seconds: float
 
         floors = _pin_floors(model.skeleton, [m_ for _, m_ in pins])
         for k in range(PATH_CANDIDATES):
-            rot, root, _, _ = complete_problem(model, first, _seed_k(seed, k), refine_seconds, None, cancel,
-                                               styles=styles, candidates=1)
+            rot, root, _, flags = complete_problem(model, first, _seed_k(seed, k), refine_seconds, None, cancel,
+                                                   styles=styles, candidates=1)
             g_rot, g_root = rot[at - w0:at - w0 + mo.n_frames], root[at - w0:at - w0 + mo.n_frames]
             r, t = path_composite(g_rot, g_root, mo.rotations, mo.root)
             cand = Motion(mo.skeleton, mo.fps, rotations=r, root=t, meta=dict(mo.meta))
             cost = foot_skating(cand.positions, cand.skeleton, cand.fps, floors=floors) if mo.n_frames > 2 else \
                 float(np.abs(_floor_speed(g_root) - _floor_speed(mo.root)).mean())
             if best is None or cost < best[0]:
-                best = (cost, cand)
-        out[i] = (at, best[1])
+                own = None if flags is None else {j: v[at - w0:at - w0 + mo.n_frames] for j, v in flags.items()}
+                best = (cost, cand, own)
+        out[i] = (at, _plant_path_feet(best[1], best[2]))
     return out
+
+
+def _plant_path_feet(motion: Motion, contacts: dict | None) -> Motion:
+    """A floor path's body with its feet planted again (``footclean.clean_feet`` on the generator's
+    contacts, detected ones for a model without them): carried along a path its legs did not step
+    for, a foot on the floor slides by the difference (1.08x the unpinned fills' sliding at 60-frame
+    gaps without this, 0.89x with it; session 18). The first and last frames keep their feet
+    (``hold_ends``), so the seams with the frames beside the path do not move."""
+    from csgn_core.motion.footclean import clean_feet
+
+    if motion.n_frames < 3:
+        return motion
+    try:
+        cleaned, _ = clean_feet(motion, contacts=contacts, hold_ends=True)
+    except CSGNError:  # a skeleton without feet the clean-up knows: the body as generated
+        return motion
+    return cleaned
 
 
 def _pin_floors(skeleton, motions: list[Motion]) -> np.ndarray | None:

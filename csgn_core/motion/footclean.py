@@ -55,7 +55,7 @@ AIR_HEIGHT = SKATE_HEIGHT  # cm: corrections between contacts move the foot only
 
 
 def _targets(
-    p: np.ndarray, flags: np.ndarray, blend: int, height: np.ndarray | None = None
+    p: np.ndarray, flags: np.ndarray, blend: int, height: np.ndarray | None = None, hold_ends: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where one contact point should be: targets (F, 3), contact weights (F,), pins (F, 3).
 
@@ -68,6 +68,10 @@ def _targets(
     from and to zero over the clip's start and end. The weight is 1 inside contacts and falls to 0 over ``blend`` frames beside
     them: there the target eases towards the pin (a foot slows as it lands and lifts), and the
     weight ranks heel against toe and turns the foot.
+
+    ``hold_ends``: a contact that runs into the first or last frame is pinned where the point is
+    there (one that spans both slides evenly from the one to the other), so those frames keep
+    their place: a span cleaned between frames it must join.
     """
     F = len(p)
     spans = runs(flags)
@@ -79,6 +83,10 @@ def _targets(
     ends = []  # (frame, offset) anchors between which the offset is interpolated
     for s, e in spans:
         pin = p[s:e].mean(0)
+        if hold_ends and s == 0 and e == F:
+            pin = p[0] + (p[-1] - p[0]) * np.linspace(0.0, 1.0, F)[:, None]
+        elif hold_ends and (s == 0 or e == F):
+            pin = p[0] if s == 0 else p[-1]
         pins[s:e] = pin
         offset[s:e] = pin - p[s:e]
         w[s:e] = 1.0
@@ -102,10 +110,17 @@ def _targets(
             u = (t - (s - blend - 1)) / (blend + 1) if t < s else ((e + blend) - t) / (blend + 1)
             ramp = float(smoothstep(np.array(u)))
             if ramp > w[t]:
-                w[t], near[t] = ramp, pins[s]
+                w[t], near[t] = ramp, pins[s] if t < s else pins[e - 1]
     target = p + offset
     # Beside a contact the point eases into and out of its pin (a foot slows as it lands and lifts).
     target += w[:, None] * (near - target) * (~flags)[:, None]
+    if hold_ends and blend > 0:  # nor may a contact near an end pull the end's frames towards its pin
+        held = np.zeros(F, bool)
+        for s, e in spans:
+            held[s:e] |= s == 0 or e == F
+        t = np.arange(F)
+        fade = np.where(held, 1.0, smoothstep(np.clip(np.minimum(t, F - 1 - t) / blend, 0.0, 1.0)))
+        target = p + fade[:, None] * (target - p)
     return target, w, pins
 
 
@@ -145,7 +160,7 @@ def _nearness(h: np.ndarray) -> np.ndarray:
     return 1 + 20 * np.exp(-np.clip(h, 0, None) / SKATE_HEIGHT)
 
 
-def _foot_goals(R, sk, j, contacts, floors, pts, blend, *, follow: bool):
+def _foot_goals(R, sk, j, contacts, floors, pts, blend, *, follow: bool, hold_ends: bool = False):
     """One leg's goals: targets "ankle", "heel", "toe" (F, 3); "rank_heel", "rank_toe" (F,) (a point
     in contact counts more); "active" frames (F,) and foot-"aim" weight (F,).
 
@@ -157,8 +172,8 @@ def _foot_goals(R, sk, j, contacts, floors, pts, blend, *, follow: bool):
     heel, toe, ankle = j["heel"], j["toe"], j["ankle"]
     h_heel = R[:, heel, 1] - floors[pts.index(heel)]
     h_toe = R[:, toe, 1] - floors[pts.index(toe)]
-    heel_target, w_h, _ = _targets(R[:, heel], contacts[sk.joints[heel]], blend, h_heel)
-    toe_target, w_t, _ = _targets(R[:, toe], contacts[sk.joints[toe]], blend, h_toe)
+    heel_target, w_h, _ = _targets(R[:, heel], contacts[sk.joints[heel]], blend, h_heel, hold_ends)
+    toe_target, w_t, _ = _targets(R[:, toe], contacts[sk.joints[toe]], blend, h_toe, hold_ends)
     a_h = heel_target - R[:, heel]
     a_t = toe_target - R[:, toe]
     rank_h, rank_t = 1 + 20 * w_h, 1 + 20 * w_t
@@ -261,11 +276,13 @@ def clean_feet(
     min_frames: int = MIN_FRAMES,
     reference: np.ndarray | None = None,
     contacts: dict[str, np.ndarray] | None = None,
+    hold_ends: bool = False,
 ) -> tuple[Motion, dict]:
     """Remove foot sliding from a rotation motion; returns (cleaned motion, report).
 
     ``contacts``: flags per heel/toe point to pin instead of detecting them (a generator's own;
-    points it leaves out are detected).
+    points it leaves out are detected). ``hold_ends``: the first and last frames' feet stay where they
+    are (a span to be spliced between other frames; ``_targets``).
 
     See the module docstring for contacts, pins and the IK. The report holds skating_before and
     skating_after (cm/s, foot_skating with the input's floors), contact_fraction per point,
@@ -292,7 +309,8 @@ def clean_feet(
     pts = contact_points(idx)
     floors = point_floors(R, pts)
     follow = reference is not None
-    goals = {side: _foot_goals(R, sk, j, contacts, floors, pts, blend, follow=follow) for side, j in idx.items()}
+    goals = {side: _foot_goals(R, sk, j, contacts, floors, pts, blend, follow=follow, hold_ends=hold_ends)
+             for side, j in idx.items()}
     # Keep the cleaned legs only where they lower the measure: try each subset of the feet.
     # Following reference feet moves the floor itself (a solve leaves feet hovering where it cannot
     # reach), so each candidate is then measured on its own floors, as a user measuring the file would.
@@ -321,7 +339,7 @@ def clean_feet(
         for name in {sk.joints[idx[side]["heel"]], sk.joints[idx[side]["toe"]]}:
             flags = contacts[name]
             if flags.any():
-                _, _, pin = _targets(R[:, sk.index(name)], flags, 0)
+                _, _, pin = _targets(R[:, sk.index(name)], flags, 0, hold_ends=hold_ends)
                 pin_err = max(pin_err, float(np.linalg.norm(Pn[flags, sk.index(name)] - pin[flags], axis=-1).max()))
     after = skating_report(Pn, sk, motion.fps, feet=table, floors=mfloors)
     report = {

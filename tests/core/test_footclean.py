@@ -109,6 +109,18 @@ def test_clean_up_removes_added_sliding_down_to_real_data_level(kind):
     assert step < 1.3 * np.linalg.norm(np.diff(slid.positions, axis=0), axis=-1).max()
 
 
+def test_held_ends_keep_the_first_and_last_feet():
+    """A span cleaned to be spliced back between other frames (``hold_ends``): its first and last
+    frames keep their feet, contacts running into them are pinned there, and it still slides less."""
+    real = _bandai("walk_normal")
+    span = _slid(real).slice(37, 127)
+    cleaned, report = clean_feet(span, hold_ends=True)
+    assert report["skating_after"] < 0.8 * report["skating_before"]
+    np.testing.assert_allclose(cleaned.positions[[0, -1]], span.positions[[0, -1]], atol=1e-4)
+    free, _ = clean_feet(span)
+    assert np.abs(free.positions[[0, -1]] - span.positions[[0, -1]]).max() > 0.5  # what holding prevents
+
+
 def test_clean_up_on_a_solved_tang_dance():
     from csgn_core.io.archive import iter_files
     from csgn_core.io.tang import read_tang

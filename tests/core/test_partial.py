@@ -140,3 +140,26 @@ def test_floor_path_pins_carry_the_body_along_the_path(dance, tmp_path):
     assert back.pins[1].path and not back.is_stale()
     with pytest.raises(TimelineError, match="holds no joints"):
         Pin(src, 0, 5, 0, path=True, joints=("waist",))
+
+
+def test_a_floor_paths_body_plants_its_feet_and_keeps_its_seams(dance, monkeypatch):
+    """Carried along a path its legs did not step for, the generated body's feet are planted again:
+    they slide less than the same body's unplanted, and the path's first and last frames (its seams
+    with the pins beside it) do not move."""
+    from csgn_core.editing import completion
+    from csgn_core.motion.contacts import foot_skating
+
+    model, clips = dance
+    src = clips[2]
+    doc = Timeline(220, model.fps, "dance", model.skeleton)
+    doc.add_pin(Pin(src, 0, 40, 0))
+    doc.add_pin(Pin(src, 40, 100, 40, path=True))
+    doc.add_pin(Pin(src, 100, 140, 100))
+    planted = completion.fill(doc, model, seed=5).motion
+    monkeypatch.setattr(completion, "_plant_path_feet", lambda motion, contacts: motion)
+    raw = completion.fill(doc, model, seed=5).motion
+    p, r = planted.positions, raw.positions
+    assert foot_skating(p[40:100], model.skeleton, model.fps) < foot_skating(r[40:100], model.skeleton, model.fps)
+    np.testing.assert_allclose(p[[40, 99]], r[[40, 99]], atol=1e-3)
+    np.testing.assert_allclose(planted.root[40:100], raw.root[40:100])  # the path itself is untouched
+
