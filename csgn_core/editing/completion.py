@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -209,15 +210,12 @@ def _encode_pin(model, motion: Motion) -> np.ndarray:
     """(C0, T0) H's latent of a pin's frames (``inference.encode``), from a small cache on the model
     keyed by the frames' contents: a path pin's 8 candidate passes and every re-fill after an edit
     encode the same pins again, and H's pass was half of each candidate's time (session 17)."""
-    from collections import OrderedDict
-
     from csgn_core.model.inference import encode
 
     cache = getattr(model, "pin_latents", None)
     if cache is None:
         cache = model.pin_latents = OrderedDict()
-    key = (motion.fps, motion.rotations.shape, hash(np.ascontiguousarray(motion.rotations).tobytes()),
-           hash(np.ascontiguousarray(motion.root).tobytes()))
+    key = _motion_key(motion)
     if key in cache:
         cache.move_to_end(key)
         return cache[key]
@@ -226,6 +224,37 @@ def _encode_pin(model, motion: Motion) -> np.ndarray:
     while len(cache) > ENCODE_CACHE:
         cache.popitem(last=False)
     return z
+
+
+def _motion_key(motion: Motion) -> tuple:
+    """A motion's frames as a cache key: equal keys, equal frames."""
+    return (motion.fps, motion.rotations.shape, hash(np.ascontiguousarray(motion.rotations).tobytes()),
+            hash(np.ascontiguousarray(motion.root).tobytes()))
+
+
+FIRST_PASS_CACHE = 32  # partial pins' first passes kept per model
+
+
+def _first_pass(model, prob: Problem, seed, refine_seconds: float, cancel: Cancel, styles):
+    """``complete_problem`` of a partial pin's first pass (one draw), kept on the model by the
+    problem's contents: a first pass sees the whole pins only, so an edit of a partial pin, or of a
+    pin away from a path's window, re-fills without redoing it (a path's are a dozen decodes: 150 of
+    the 310 ms a re-fill took after an arms pin was added beside a path, session 18)."""
+    if refine_seconds > 0:  # a refinement runs for a time, not a number of steps: not repeatable
+        return complete_problem(model, prob, seed, refine_seconds, None, cancel, styles=styles, candidates=1)
+    key = (prob.length, tuple((at, _motion_key(mo)) for at, mo in prob.pins), tuple(prob.blends or ()),
+           None if styles is None else tuple(tuple(map(float, s)) for s in styles), seed, uses_inverse(model))
+    cache = getattr(model, "first_passes", None)
+    if cache is None:
+        cache = model.first_passes = OrderedDict()
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    out = complete_problem(model, prob, seed, refine_seconds, None, cancel, styles=styles, candidates=1)
+    cache[key] = out
+    while len(cache) > FIRST_PASS_CACHE:
+        cache.popitem(last=False)
+    return out
 
 
 def _conditioned_latent(model, prior, known: np.ndarray, kidx: np.ndarray, T: int, rng, spread, energy,
@@ -394,13 +423,14 @@ def _motion(model, rot, root, **meta) -> Motion:
 
 
 def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, progress: Progress = None,
-         cancel: Cancel = None, wanted=None) -> Fill:
+         cancel: Cancel = None, wanted=None, held: dict | None = None) -> Fill:
     """Complete the whole timeline: every pinned frame equals its pin, the gaps are sampled.
 
     Pins must hold source motions at the model's fps; sources on another skeleton are retargeted
     through a joint map. ``progress(fraction, message)`` reports; ``cancel()`` returning True stops
     the work with ``Cancelled``. ``wanted(gap)``: whether the caller keeps that gap's new frames
-    (``complete_problem``'s ``wanted``; all by default).
+    (``complete_problem``'s ``wanted``; all by default). ``held``: {pin id: whole-pose Motion} for
+    partial pins whose first pass is known already (``fill_stale``: a previous fill's frames).
     """
     if abs(doc.fps - model.fps) > 1e-6:
         raise CSGNError(f"the timeline runs at {doc.fps:g} fps but the model at {model.fps:g}")
@@ -409,7 +439,8 @@ def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, pr
     gaps = doc.gaps()
     with torch.no_grad() if refine_seconds <= 0 else _nullctx():
         if any(p.holds is not None for p in doc.pins):
-            pins = _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds, cancel)
+            known = {i: held[p.id] for i, p in enumerate(doc.pins) if held and p.id in held}
+            pins = _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds, cancel, known)
         rot, root, pinned, contacts = complete_problem(model, Problem(doc.length, pins, blends),
                                                        seed, refine_seconds, progress, cancel,
                                                        styles=[g.style for g in gaps], spread=gap_spreads(doc.length, gaps),
@@ -430,11 +461,12 @@ def gap_spreads(length: int, gaps, offset: int = 0) -> float | np.ndarray:
     return out
 
 
-def _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds, cancel):
+def _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds, cancel, known=None):
     """``composite_held_pins`` for a document: each first-pass range at the style of the gap it starts with."""
     by_start = {g.start: g.style for g in gaps}
     return composite_held_pins(model, Problem(doc.length, pins, blends), [p.holds for p in doc.pins], seed,
-                               refine_seconds, cancel, lambda ranges: [by_start.get(a, doc.style) for a, _ in ranges])
+                               refine_seconds, cancel, lambda ranges: [by_start.get(a, doc.style) for a, _ in ranges],
+                               known)
 
 
 # First passes a floor path picks from: on the path through H, 8 / 12 / 16 slid 1.16x / 1.08x / 1.06x
@@ -455,7 +487,7 @@ HELD_CONTEXT_SECONDS = 2.0  # the first pass around a held pin sees this much ei
 
 
 def composite_held_pins(model, prob: Problem, holds, seed, refine_seconds: float = 0.0, cancel: Cancel = None,
-                        styles_for=None) -> list[tuple[int, Motion]]:
+                        styles_for=None, known: dict | None = None) -> list[tuple[int, Motion]]:
     """The first pass for pins that hold part of the motion (partial.py): around each such pin, the
     problem completed around the whole pins only, then the pin made a whole pose from what it holds
     (``holds[i]``: joint names, or "path" for the root's floor track and facing) and that pass's motion.
@@ -463,7 +495,8 @@ def composite_held_pins(model, prob: Problem, holds, seed, refine_seconds: float
     Joint-held pins share one first pass over the whole problem with the fill's own seed, so the
     second pass draws the same latent there and the generated body runs on across the pin's edges.
     A floor path's candidate passes run on a window of the problem (``HELD_CONTEXT_SECONDS`` either
-    side, the whole pins in it cut to it): several short decodes, not several fills."""
+    side, the whole pins in it cut to it): several short decodes, not several fills. ``known``: {pin
+    index: whole-pose Motion} for pins whose first pass is known (a re-fill's unchanged ones), not redone."""
     from csgn_core.editing.partial import composite, path_composite
 
     S = model.step_frames
@@ -476,6 +509,9 @@ def composite_held_pins(model, prob: Problem, holds, seed, refine_seconds: float
         if h is None:
             continue
         at, mo = prob.pins[i]
+        if known and i in known:
+            out[i] = (at, known[i])
+            continue
         if h != "path":
             if full is None:
                 w_mask = np.zeros(prob.length, bool)
@@ -484,7 +520,7 @@ def composite_held_pins(model, prob: Problem, holds, seed, refine_seconds: float
                     w_mask[a:a + m_.n_frames] = True
                 styles = styles_for(open_ranges(w_mask)) if styles_for is not None else None
                 first = Problem(prob.length, [prob.pins[j] for j in whole], [blends[j] for j in whole])
-                full = complete_problem(model, first, seed, refine_seconds, None, cancel, styles=styles, candidates=1)[:2]
+                full = _first_pass(model, first, seed, refine_seconds, cancel, styles)[:2]
             g_rot, g_root = full[0][at:at + mo.n_frames], full[1][at:at + mo.n_frames]
             r, t = composite(g_rot, g_root, mo.rotations, mo.root, [mo.skeleton.joints.index(j) for j in h])
             out[i] = (at, Motion(mo.skeleton, mo.fps, rotations=r, root=t, meta=dict(mo.meta)))
@@ -516,8 +552,7 @@ def composite_held_pins(model, prob: Problem, holds, seed, refine_seconds: float
 
         floors = _pin_floors(model.skeleton, [m_ for _, m_ in pins])
         for k in range(PATH_CANDIDATES):
-            rot, root, _, flags = complete_problem(model, first, _seed_k(seed, k), refine_seconds, None, cancel,
-                                                   styles=styles, candidates=1)
+            rot, root, _, flags = _first_pass(model, first, _seed_k(seed, k), refine_seconds, cancel, styles)
             g_rot, g_root = rot[at - w0:at - w0 + mo.n_frames], root[at - w0:at - w0 + mo.n_frames]
             r, t = path_composite(g_rot, g_root, mo.rotations, mo.root)
             cand = Motion(mo.skeleton, mo.fps, rotations=r, root=t, meta=dict(mo.meta))
@@ -573,22 +608,30 @@ def fill_stale(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0
     usable = prev is not None and prev.motion.n_frames == doc.length
     # A current gap keeps its old frames, so its style's pick by pace would be work thrown away.
     wanted = (lambda g: g.signature() not in prev.signatures) if usable else None
-    new = fill(doc, model, seed, refine_seconds=refine_seconds, progress=progress, cancel=cancel, wanted=wanted)
+    gaps = doc.gaps()
+    held = {}
+    if usable:  # a partial pin's generated body stays while every gap beside it does: no first pass for it
+        for p in doc.pins:
+            beside = [g for g in gaps if g.left is p or g.right is p]
+            if p.partial and beside and all(g.signature() in prev.signatures for g in beside):
+                was = prev.motion
+                held[p.id] = Motion(was.skeleton, was.fps, rotations=was.rotations[p.at:p.stop].copy(),
+                                    root=was.root[p.at:p.stop].copy())
+    new = fill(doc, model, seed, refine_seconds=refine_seconds, progress=progress, cancel=cancel, wanted=wanted,
+               held=held)
     if not usable:
         return new
     rot, root = new.motion.rotations, new.motion.root
     seeds = dict(new.seeds)
     kept = np.zeros(doc.length, dtype=bool)
-    gaps = doc.gaps()
     for g in gaps:
         if g.signature() in prev.signatures:
             rot[g.start:g.stop] = prev.motion.rotations[g.start:g.stop]
             root[g.start:g.stop] = prev.motion.root[g.start:g.stop]
             seeds[(g.start, g.stop)] = prev.seeds.get((g.start, g.stop), seed)
             kept[g.start:g.stop] = True
-    for p in doc.pins:  # a partial pin's generated body stays while every gap beside it does
-        beside = [g for g in gaps if g.left is p or g.right is p]
-        if p.partial and beside and all(g.signature() in prev.signatures for g in beside):
+    for p in doc.pins:
+        if p.id in held:
             rot[p.at:p.stop] = prev.motion.rotations[p.at:p.stop]
             root[p.at:p.stop] = prev.motion.root[p.at:p.stop]
             kept[p.at:p.stop] = True

@@ -45,6 +45,7 @@ class CSGNModel(nn.Module):
         self.pin_prior = GPPrior(cfg.pin_prior_config())  # conditioned on H's latents of pins
         self._tempo_priors: dict[float, GPPrior] = {}
         self.pin_latents: OrderedDict = OrderedDict()  # H's latents of pins (editing.completion._encode_pin)
+        self.first_passes: OrderedDict = OrderedDict()  # partial pins' first passes (editing.completion._first_pass)
         self._inverse_fidelity: float | None = None
         # The completion path measured to fill better on held-out gaps ("inverse" or "prior"), from the
         # model's config.json ("completion_condition"); None: decide by the inverse fidelity.

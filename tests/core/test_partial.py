@@ -163,3 +163,41 @@ def test_a_floor_paths_body_plants_its_feet_and_keeps_its_seams(dance, monkeypat
     np.testing.assert_allclose(p[[40, 99]], r[[40, 99]], atol=1e-3)
     np.testing.assert_allclose(planted.root[40:100], raw.root[40:100])  # the path itself is untouched
 
+
+
+def test_a_refill_redoes_a_partial_pins_first_pass_only_when_the_whole_pins_change(dance, monkeypatch):
+    """A partial pin's first pass sees the whole pins only: an edit of another pin away from it, or of
+    the partial pins themselves, re-fills without redoing it (a path's are a dozen decodes), and a
+    pin whose gaps did not change keeps its frames bit for bit; moving a whole pin redoes them."""
+    from csgn_core.editing import completion
+
+    model, clips = dance
+    model.first_passes.clear()
+    src = clips[0]
+    doc = Timeline(400, model.fps, "dance", model.skeleton)
+    doc.add_pin(Pin(src, 0, 30, 0))
+    doc.add_pin(Pin(src, 60, 120, 60, path=True))
+    beside = doc.add_pin(Pin(src, 130, 145, 130))
+    arms = doc.add_pin(Pin(src, 170, 200, 170, joints=group_joints(model.skeleton, "arms")))
+    doc.add_pin(Pin(src, 230, 260, 230))
+    far = doc.add_pin(Pin(src, 300, 330, 300))
+    doc.set_fill(completion.fill(doc, model, seed=1))
+    before = doc.fill.motion
+    passes = []
+    real = completion.complete_problem
+    monkeypatch.setattr(completion, "complete_problem", lambda *a, **k: passes.append(1) or real(*a, **k))
+
+    def refill(edit):
+        passes.clear()
+        edit()
+        doc.set_fill(completion.fill_stale(doc, model, seed=1))
+        return len(passes)
+
+    assert refill(lambda: doc.move_pin(far.id, 320)) == 1  # the second pass only
+    assert np.array_equal(doc.fill.motion.rotations[60:200], before.rotations[60:200])
+    # The arms' shared first pass runs once for the whole pins as they are now, then not again.
+    assert refill(lambda: doc.move_pin(arms.id, 175)) == 2
+    assert refill(lambda: doc.move_pin(arms.id, 178)) == 1
+    assert np.array_equal(doc.fill.motion.rotations[60:120], before.rotations[60:120])
+    assert refill(lambda: doc.move_pin(beside.id, 132)) == completion.PATH_CANDIDATES + 2
+    assert len(model.first_passes) <= completion.FIRST_PASS_CACHE
