@@ -566,17 +566,19 @@ def composite_held_pins(model, prob: Problem, holds, seed, refine_seconds: float
 
 
 def _plant_path_feet(motion: Motion, contacts: dict | None) -> Motion:
-    """A floor path's body with its feet planted again (``footclean.clean_feet`` on the generator's
-    contacts, detected ones for a model without them): carried along a path its legs did not step
-    for, a foot on the floor slides by the difference (1.08x the unpinned fills' sliding at 60-frame
-    gaps without this, 0.89x with it; session 18). The first and last frames keep their feet
-    (``hold_ends``), so the seams with the frames beside the path do not move."""
+    """A floor path's body with its feet planted again where its legs can hold them
+    (``footclean.clean_feet`` on the generator's contacts, detected ones for a model without them):
+    carried along a path its legs did not step for, a foot on the floor slides by the difference. The
+    first and last frames keep their feet (``hold_ends``), so the seams with the frames beside the
+    path do not move; ``strict`` leaves a leg as it was where it cannot reach its pins or its foot
+    would snap, as most generated legs would (session 18: unguarded, the clean-up measured 0.89x the
+    unpinned fills' sliding at 60-frame gaps with knees locked straight; guarded, 1.07x against 1.08x)."""
     from csgn_core.motion.footclean import clean_feet
 
     if motion.n_frames < 3:
         return motion
     try:
-        cleaned, _ = clean_feet(motion, contacts=contacts, hold_ends=True)
+        cleaned, _ = clean_feet(motion, contacts=contacts, hold_ends=True, strict=True)
     except CSGNError:  # a skeleton without feet the clean-up knows: the body as generated
         return motion
     return cleaned

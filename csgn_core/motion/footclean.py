@@ -264,6 +264,36 @@ def _solve_legs(motion: Motion, idx: dict, goals: dict, *, follow: bool) -> tupl
     return legs, root
 
 
+STRICT_PIN_CM = 2.0  # clean_feet(strict=True): the farthest a pinned point may stay from its pin
+STRICT_STEP = 1.25  # ... and how much faster than the input's fastest frame a foot point may move
+
+
+def _with_legs(rotations: np.ndarray, legs: dict, sides) -> np.ndarray:
+    """Local rotations with the solved legs of ``sides`` put in."""
+    local = rotations.copy()
+    for side in sides:
+        for jj, q in legs[side].items():
+            local[:, jj] = q
+    return local
+
+
+def _holds_up(P: np.ndarray, Pt: np.ndarray, sk, j: dict, contacts: dict, R: np.ndarray, hold_ends: bool) -> bool:
+    """Whether one cleaned leg (positions ``Pt`` against the input's ``P``) reaches its pins within
+    ``STRICT_PIN_CM`` and moves its foot points no faster than ``STRICT_STEP`` times the input's fastest."""
+    for k in ("heel", "toe"):
+        flags = contacts[sk.joints[j[k]]]
+        if flags.any():
+            _, _, pin = _targets(R[:, j[k]], flags, 0, hold_ends=hold_ends)
+            if np.linalg.norm(Pt[flags, j[k]] - pin[flags], axis=-1).max() > STRICT_PIN_CM:
+                return False
+    for k in ("ankle", "heel", "toe"):
+        if len(P) > 1:
+            fast = np.linalg.norm(np.diff(P[:, j[k]], axis=0), axis=-1).max()
+            if np.linalg.norm(np.diff(Pt[:, j[k]], axis=0), axis=-1).max() > STRICT_STEP * fast + 1e-6:
+                return False
+    return True
+
+
 def clean_feet(
     motion: Motion,
     *,
@@ -277,12 +307,16 @@ def clean_feet(
     reference: np.ndarray | None = None,
     contacts: dict[str, np.ndarray] | None = None,
     hold_ends: bool = False,
+    strict: bool = False,
 ) -> tuple[Motion, dict]:
     """Remove foot sliding from a rotation motion; returns (cleaned motion, report).
 
     ``contacts``: flags per heel/toe point to pin instead of detecting them (a generator's own;
     points it leaves out are detected). ``hold_ends``: the first and last frames' feet stay where they
-    are (a span to be spliced between other frames; ``_targets``).
+    are (a span to be spliced between other frames; ``_targets``). ``strict``: a leg is cleaned only if
+    the result is a pose the leg can hold (``_holds_up``): every pinned point within ``STRICT_PIN_CM`` of
+    its pin (a pin out of reach straightens the knee and leaves the foot hanging) and no foot point
+    faster in any frame than ``STRICT_STEP`` times the input's fastest (a pin let go snaps the foot).
 
     See the module docstring for contacts, pins and the IK. The report holds skating_before and
     skating_after (cm/s, foot_skating with the input's floors), contact_fraction per point,
@@ -320,14 +354,15 @@ def clean_feet(
     # Without a reference each leg's solution does not depend on the other's: solve both once. With
     # one, the hips' drop serves the legs being cleaned, so each subset is solved on its own.
     both = None if follow else _solve_legs(motion, idx, goals, follow=False)
+    fit = set(idx)
+    if strict and both is not None:
+        Pb = forward_kinematics(sk, _with_legs(motion.rotations, both[0], tuple(both[0])), both[1])
+        fit = {side for side in both[0] if _holds_up(P, Pb, sk, idx[side], contacts, R, hold_ends)}
     for sides in (("left", "right"), ("left",), ("right",)):
         legs, root = _solve_legs(motion, idx, {s: goals[s] for s in sides}, follow=True) if follow else both
-        if not all(side in legs for side in sides):
+        if not all(side in legs and side in fit for side in sides):
             continue
-        local = motion.rotations.copy()
-        for side in sides:
-            for jj, q in legs[side].items():
-                local[:, jj] = q
+        local = _with_legs(motion.rotations, legs, sides)
         Pt = forward_kinematics(sk, local, root)
         score = skating_report(Pt, sk, motion.fps, feet=table, floors=mfloors)["skating"]
         if score < best[0] - 1e-12 or (score <= best[0] + 1e-12 and len(sides) > len(best[1])):
