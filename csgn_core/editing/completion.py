@@ -242,15 +242,24 @@ def _first_pass(model, prob: Problem, seed, refine_seconds: float, cancel: Cance
     the 310 ms a re-fill took after an arms pin was added beside a path, session 18)."""
     if refine_seconds > 0:  # a refinement runs for a time, not a number of steps: not repeatable
         return complete_problem(model, prob, seed, refine_seconds, None, cancel, styles=styles, candidates=1)
-    key = (prob.length, tuple((at, _motion_key(mo)) for at, mo in prob.pins), tuple(prob.blends or ()),
-           None if styles is None else tuple(tuple(map(float, s)) for s in styles), seed, uses_inverse(model))
+    return _kept(model, _problem_key(model, prob, seed, styles),
+                 lambda: complete_problem(model, prob, seed, refine_seconds, None, cancel, styles=styles, candidates=1))
+
+
+def _problem_key(model, prob: Problem, seed, styles) -> tuple:
+    return (prob.length, tuple((at, _motion_key(mo)) for at, mo in prob.pins), tuple(prob.blends or ()),
+            None if styles is None else tuple(tuple(map(float, s)) for s in styles), seed, uses_inverse(model))
+
+
+def _kept(model, key, compute):
+    """``compute()``, or what it gave for ``key`` before (``model.first_passes``, the last ``FIRST_PASS_CACHE``)."""
     cache = getattr(model, "first_passes", None)
     if cache is None:
         cache = model.first_passes = OrderedDict()
     if key in cache:
         cache.move_to_end(key)
         return cache[key]
-    out = complete_problem(model, prob, seed, refine_seconds, None, cancel, styles=styles, candidates=1)
+    out = compute()
     cache[key] = out
     while len(cache) > FIRST_PASS_CACHE:
         cache.popitem(last=False)
@@ -497,7 +506,7 @@ def composite_held_pins(model, prob: Problem, holds, seed, refine_seconds: float
     A floor path's candidate passes run on a window of the problem (``HELD_CONTEXT_SECONDS`` either
     side, the whole pins in it cut to it): several short decodes, not several fills. ``known``: {pin
     index: whole-pose Motion} for pins whose first pass is known (a re-fill's unchanged ones), not redone."""
-    from csgn_core.editing.partial import composite, path_composite
+    from csgn_core.editing.partial import composite
 
     S = model.step_frames
     ctx = int(round(HELD_CONTEXT_SECONDS * model.fps)) + model.G.latent_radius() * S
@@ -542,27 +551,38 @@ def composite_held_pins(model, prob: Problem, holds, seed, refine_seconds: float
         if styles_for is not None:
             styles = styles_for([(a + w0, b + w0) for a, b in open_ranges(mask)])
         first = Problem(w1 - w0, pins, pblends)
-        best = None
-        # A floor path is followed best by a body whose legs step at its pace (carried faster or slower
-        # than they step, its feet slide): of a few first passes, the one whose feet slide least once
-        # carried along the path (session 8 kept the nearest root speed: sliding 1.06x the unpinned
-        # fills' at 60-frame gaps), over the floor the whole pins beside it stand on: the candidate's
-        # own lowest foot heights let a body that floats over the path score as planted (session 17).
-        from csgn_core.motion.contacts import foot_skating
-
-        floors = _pin_floors(model.skeleton, [m_ for _, m_ in pins])
-        for k in range(PATH_CANDIDATES):
-            rot, root, _, flags = _first_pass(model, first, _seed_k(seed, k), refine_seconds, cancel, styles)
-            g_rot, g_root = rot[at - w0:at - w0 + mo.n_frames], root[at - w0:at - w0 + mo.n_frames]
-            r, t = path_composite(g_rot, g_root, mo.rotations, mo.root)
-            cand = Motion(mo.skeleton, mo.fps, rotations=r, root=t, meta=dict(mo.meta))
-            cost = foot_skating(cand.positions, cand.skeleton, cand.fps, floors=floors) if mo.n_frames > 2 else \
-                float(np.abs(_floor_speed(g_root) - _floor_speed(mo.root)).mean())
-            if best is None or cost < best[0]:
-                own = None if flags is None else {j: v[at - w0:at - w0 + mo.n_frames] for j, v in flags.items()}
-                best = (cost, cand, own)
-        out[i] = (at, _plant_path_feet(best[1], best[2]))
+        follow = lambda: _follow_path(model, first, mo, at - w0, seed, refine_seconds, cancel, styles)  # noqa: E731
+        key = ("path", _problem_key(model, first, seed, styles), _motion_key(mo), at - w0, PATH_CANDIDATES)
+        out[i] = (at, follow() if refine_seconds > 0 else _kept(model, key, follow))
     return out
+
+
+def _follow_path(model, first: Problem, mo: Motion, at: int, seed, refine_seconds, cancel, styles) -> Motion:
+    """A floor path pin's whole pose: of ``PATH_CANDIDATES`` first passes of ``first`` (the window
+    around the path, ``mo`` its frames from ``at`` in it), the one whose feet slide least once carried
+    along the path, planted again (``_plant_path_feet``)."""
+    # A floor path is followed best by a body whose legs step at its pace (carried faster or slower
+    # than they step, its feet slide): of a few first passes, the one whose feet slide least once
+    # carried along the path (session 8 kept the nearest root speed: sliding 1.06x the unpinned
+    # fills' at 60-frame gaps), over the floor the whole pins beside it stand on: the candidate's
+    # own lowest foot heights let a body that floats over the path score as planted (session 17).
+    from csgn_core.editing.partial import path_composite
+    from csgn_core.motion.contacts import foot_skating
+
+    floors = _pin_floors(model.skeleton, [m_ for _, m_ in first.pins])
+    n = mo.n_frames
+    best = None
+    for k in range(PATH_CANDIDATES):
+        rot, root, _, flags = _first_pass(model, first, _seed_k(seed, k), refine_seconds, cancel, styles)
+        g_rot, g_root = rot[at:at + n], root[at:at + n]
+        r, t = path_composite(g_rot, g_root, mo.rotations, mo.root)
+        cand = Motion(mo.skeleton, mo.fps, rotations=r, root=t, meta=dict(mo.meta))
+        cost = foot_skating(cand.positions, cand.skeleton, cand.fps, floors=floors) if n > 2 else \
+            float(np.abs(_floor_speed(g_root) - _floor_speed(mo.root)).mean())
+        if best is None or cost < best[0]:
+            own = None if flags is None else {j: v[at:at + n] for j, v in flags.items()}
+            best = (cost, cand, own)
+    return _plant_path_feet(best[1], best[2])
 
 
 def _plant_path_feet(motion: Motion, contacts: dict | None) -> Motion:
