@@ -38,7 +38,11 @@ class ModelWorker(QtCore.QObject):
     failed = QtCore.Signal(int, str)
     busyChanged = QtCore.Signal(bool)
 
-    def __init__(self, model_dir: str | Path, parent=None, poll_ms: int = 30, device: str = "cpu"):
+    # The pipe is polled often while a job runs (its answer waits for the next poll: at 30 ms a re-fill
+    # answered 15 ms later on average) and seldom while idle (the ready message, a dead process).
+    BUSY_POLL_MS, IDLE_POLL_MS = 4, 50
+
+    def __init__(self, model_dir: str | Path, parent=None, poll_ms: int | None = None, device: str = "cpu"):
         super().__init__(parent)
         self.model_dir = str(model_dir)
         self.device = device  # "cpu" or "cuda"; takes effect at the next (re)start
@@ -51,8 +55,9 @@ class ModelWorker(QtCore.QObject):
         self.details: dict[int, str] = {}  # job -> traceback of its failure
         self._proc = None
         self._conn = None
+        self._busy_ms = self.BUSY_POLL_MS if poll_ms is None else int(poll_ms)
         self._timer = QtCore.QTimer(self)
-        self._timer.setInterval(poll_ms)
+        self._timer.setInterval(self.IDLE_POLL_MS)
         self._timer.timeout.connect(self._poll)
         self.start()
 
@@ -107,6 +112,7 @@ class ModelWorker(QtCore.QObject):
         self._pending.append(job)
         self._conn.send(Job(job, kind, args))  # pickled now: later edits of the document stay here
         if not was_busy:
+            self._timer.setInterval(self._busy_ms)
             self.busyChanged.emit(True)
         return job
 
@@ -124,6 +130,7 @@ class ModelWorker(QtCore.QObject):
         if job in self._pending:
             self._pending.remove(job)
             if not self._pending:
+                self._timer.setInterval(self.IDLE_POLL_MS)
                 self.busyChanged.emit(False)
 
     def _poll(self) -> None:
@@ -137,6 +144,7 @@ class ModelWorker(QtCore.QObject):
             jobs = list(self._pending)
             self._pending.clear()
             self._cancelled.clear()
+            self._timer.setInterval(self.IDLE_POLL_MS)
             self.restart()
             if jobs:
                 self.busyChanged.emit(False)

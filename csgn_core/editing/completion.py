@@ -432,7 +432,7 @@ def _motion(model, rot, root, **meta) -> Motion:
 
 
 def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, progress: Progress = None,
-         cancel: Cancel = None, wanted=None, held: dict | None = None) -> Fill:
+         cancel: Cancel = None, wanted=None, held: dict | None = None, path_seeds: dict | None = None) -> Fill:
     """Complete the whole timeline: every pinned frame equals its pin, the gaps are sampled.
 
     Pins must hold source motions at the model's fps; sources on another skeleton are retargeted
@@ -440,6 +440,8 @@ def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, pr
     the work with ``Cancelled``. ``wanted(gap)``: whether the caller keeps that gap's new frames
     (``complete_problem``'s ``wanted``; all by default). ``held``: {pin id: whole-pose Motion} for
     partial pins whose first pass is known already (``fill_stale``: a previous fill's frames).
+    ``path_seeds``: {pin id: seed} of floor-path pins' first passes (default: ``seed``); the fill's
+    ``seeds`` records each path's under its range, so a re-fill draws the same passes for it.
     """
     if abs(doc.fps - model.fps) > 1e-6:
         raise CSGNError(f"the timeline runs at {doc.fps:g} fps but the model at {model.fps:g}")
@@ -449,13 +451,16 @@ def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, pr
     with torch.no_grad() if refine_seconds <= 0 else _nullctx():
         if any(p.holds is not None for p in doc.pins):
             known = {i: held[p.id] for i, p in enumerate(doc.pins) if held and p.id in held}
-            pins = _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds, cancel, known)
+            own = [int((path_seeds or {}).get(p.id, seed)) if p.path else None for p in doc.pins]
+            pins = _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds, cancel, known, own)
         rot, root, pinned, contacts = complete_problem(model, Problem(doc.length, pins, blends),
                                                        seed, refine_seconds, progress, cancel,
                                                        styles=[g.style for g in gaps], spread=gap_spreads(doc.length, gaps),
                                                        wanted=None if wanted is None else [bool(wanted(g)) for g in gaps])
-    return Fill(with_contacts(_motion(model, rot, root, seed=seed), contacts, pinned),
-                {(g.start, g.stop): int(seed) for g in gaps}, frozenset(g.signature() for g in gaps))
+    seeds = {(g.start, g.stop): int(seed) for g in gaps}
+    seeds.update({(p.at, p.stop): int((path_seeds or {}).get(p.id, seed)) for p in doc.pins if p.path})
+    return Fill(with_contacts(_motion(model, rot, root, seed=seed), contacts, pinned), seeds,
+                frozenset(g.signature() for g in gaps))
 
 
 def gap_spreads(length: int, gaps, offset: int = 0) -> float | np.ndarray:
@@ -470,12 +475,12 @@ def gap_spreads(length: int, gaps, offset: int = 0) -> float | np.ndarray:
     return out
 
 
-def _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds, cancel, known=None):
+def _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds, cancel, known=None, seeds=None):
     """``composite_held_pins`` for a document: each first-pass range at the style of the gap it starts with."""
     by_start = {g.start: g.style for g in gaps}
     return composite_held_pins(model, Problem(doc.length, pins, blends), [p.holds for p in doc.pins], seed,
                                refine_seconds, cancel, lambda ranges: [by_start.get(a, doc.style) for a, _ in ranges],
-                               known)
+                               known, seeds)
 
 
 # First passes a floor path picks from: on the path through H, 8 / 12 / 16 slid 1.16x / 1.08x / 1.06x
@@ -496,7 +501,8 @@ HELD_CONTEXT_SECONDS = 2.0  # the first pass around a held pin sees this much ei
 
 
 def composite_held_pins(model, prob: Problem, holds, seed, refine_seconds: float = 0.0, cancel: Cancel = None,
-                        styles_for=None, known: dict | None = None) -> list[tuple[int, Motion]]:
+                        styles_for=None, known: dict | None = None,
+                        seeds: list | None = None) -> list[tuple[int, Motion]]:
     """The first pass for pins that hold part of the motion (partial.py): around each such pin, the
     problem completed around the whole pins only, then the pin made a whole pose from what it holds
     (``holds[i]``: joint names, or "path" for the root's floor track and facing) and that pass's motion.
@@ -505,7 +511,8 @@ def composite_held_pins(model, prob: Problem, holds, seed, refine_seconds: float
     second pass draws the same latent there and the generated body runs on across the pin's edges.
     A floor path's candidate passes run on a window of the problem (``HELD_CONTEXT_SECONDS`` either
     side, the whole pins in it cut to it): several short decodes, not several fills. ``known``: {pin
-    index: whole-pose Motion} for pins whose first pass is known (a re-fill's unchanged ones), not redone."""
+    index: whole-pose Motion} for pins whose first pass is known (a re-fill's unchanged ones), not redone.
+    ``seeds``: per pin, the seed of a floor path's candidate passes (None: ``seed``)."""
     from csgn_core.editing.partial import composite
 
     S = model.step_frames
@@ -551,8 +558,9 @@ def composite_held_pins(model, prob: Problem, holds, seed, refine_seconds: float
         if styles_for is not None:
             styles = styles_for([(a + w0, b + w0) for a, b in open_ranges(mask)])
         first = Problem(w1 - w0, pins, pblends)
-        follow = lambda: _follow_path(model, first, mo, at - w0, seed, refine_seconds, cancel, styles)  # noqa: E731
-        key = ("path", _problem_key(model, first, seed, styles), _motion_key(mo), at - w0, PATH_CANDIDATES)
+        own = seed if seeds is None or seeds[i] is None else seeds[i]
+        follow = lambda: _follow_path(model, first, mo, at - w0, own, refine_seconds, cancel, styles)  # noqa: E731
+        key = ("path", _problem_key(model, first, own, styles), _motion_key(mo), at - w0, PATH_CANDIDATES)
         out[i] = (at, follow() if refine_seconds > 0 else _kept(model, key, follow))
     return out
 
@@ -639,8 +647,12 @@ def fill_stale(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0
                 was = prev.motion
                 held[p.id] = Motion(was.skeleton, was.fps, rotations=was.rotations[p.at:p.stop].copy(),
                                     root=was.root[p.at:p.stop].copy())
+    # A path keeps the seed of its first passes while it stays where it is: a pin placed beside it then
+    # re-fills without its dozen passes (they are kept on the model), and the body along it stays.
+    path_seeds = {p.id: prev.seeds[(p.at, p.stop)] for p in doc.pins
+                  if usable and p.path and (p.at, p.stop) in prev.seeds}
     new = fill(doc, model, seed, refine_seconds=refine_seconds, progress=progress, cancel=cancel, wanted=wanted,
-               held=held)
+               held=held, path_seeds=path_seeds)
     if not usable:
         return new
     rot, root = new.motion.rotations, new.motion.root

@@ -143,7 +143,7 @@ class Fill:
     """The result of filling the timeline: the whole motion, and per filled gap its seed and signature."""
 
     motion: Motion  # (length frames) on the model's skeleton
-    seeds: dict[tuple[int, int], int]  # (start, stop) -> seed of the gap's latent sample
+    seeds: dict[tuple[int, int], int]  # (start, stop) -> seed of the gap's latent sample, or a floor path's passes
     signatures: frozenset  # Gap.signature() of every gap this fill covered
 
 

@@ -212,3 +212,34 @@ def test_a_refill_redoes_a_partial_pins_first_pass_only_when_the_whole_pins_chan
     assert np.array_equal(doc.fill.motion.rotations[60:120], before.rotations[60:120])
     assert refill(lambda: doc.move_pin(beside.id, 132)) == completion.PATH_CANDIDATES + 2
     assert len(model.first_passes) <= completion.FIRST_PASS_CACHE
+
+
+def test_a_floor_path_keeps_its_seed_and_its_body_when_a_pin_lands_beside_it(dance, monkeypatch):
+    """The editor re-fills with a new seed each time; a path that stays where it is keeps the seed of
+    its first passes (recorded in the fill's seeds under its range), so a pin placed beside it re-fills
+    without them and the body along the path stays as the user saw it."""
+    from csgn_core.editing import completion
+
+    model, clips = dance
+    model.first_passes.clear()
+    src = clips[1]
+    doc = Timeline(300, model.fps, "dance", model.skeleton)
+    doc.add_pin(Pin(src, 0, 30, 0))
+    path = doc.add_pin(Pin(src, 60, 120, 60, path=True))
+    doc.set_fill(completion.fill_stale(doc, model, seed=1))
+    assert doc.fill.seeds[(60, 120)] == 1
+    before = doc.fill.motion
+    passes = []
+    real = completion.complete_problem
+    monkeypatch.setattr(completion, "complete_problem", lambda *a, **k: passes.append(1) or real(*a, **k))
+    doc.add_pin(Pin(src, 210, 240, 210))  # the gap beside the path changes, the path's window does not
+    doc.set_fill(completion.fill_stale(doc, model, seed=2))
+    assert len(passes) == 1 and doc.fill.seeds[(60, 120)] == 1
+    assert np.array_equal(doc.fill.motion.rotations[60:120], before.rotations[60:120])
+    doc.move_pin(path.id, 64)  # moved: a path of its own, from the fill's seed
+    doc.set_fill(completion.fill_stale(doc, model, seed=3))
+    assert doc.fill.seeds[(64, 124)] == 3
+    passes.clear()
+    doc.add_pin(Pin(src, 140, 160, 140))  # inside the path's window: its passes run again, with its seed
+    doc.set_fill(completion.fill_stale(doc, model, seed=4))
+    assert len(passes) == completion.PATH_CANDIDATES + 1 and doc.fill.seeds[(64, 124)] == 3
