@@ -125,7 +125,8 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
                      cancel: Cancel = None, blend: int | None = None, condition: str = "auto",
                      styles: list[tuple[float, float]] | None = None, energy: np.ndarray | None = None,
                      spread: float | np.ndarray = 1.0, candidates: int = PACE_CANDIDATES,
-                     prior=None, wanted: list[bool] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
+                     prior=None, wanted: list[bool] | None = None,
+                     frames: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
     """(rotations (L, J, 4), root (L, 3), pinned (L,), contacts) of the completed problem; contacts
     are the generator's foot-contact flags {joint: (L,) bool} (None for a model without them).
 
@@ -138,12 +139,17 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
     ``prior``: the GP prior the latent is drawn from (the model's own by default; a slow tempo's
     stretches its length scales).
     ``wanted``: per unpinned range, whether its frames will be used (None: all); a range that will not
-    is not picked for by pace (``fill_stale`` keeps the current gaps' old frames)."""
+    is not picked for by pace (``fill_stale`` keeps the current gaps' old frames).
+    ``frames``: (lo, hi), the only frames the caller reads: the latent is drawn for the whole problem,
+    G decodes only the steps those frames need (and the splice runs on them, the pins cut to them),
+    and the four arrays cover frames lo .. hi - 1. Choose them to hold every seam whose correction
+    reaches the frames wanted (``frames_for``)."""
     from csgn_core.model.inference import decode_features
 
     if styles is not None and any(tuple(s) != DEFAULT_STYLE for s in styles):
-        return _complete_styled(model, prob, seed, refine_seconds, progress, cancel, blend, condition, styles,
-                                spread, candidates, wanted)
+        out = _complete_styled(model, prob, seed, refine_seconds, progress, cancel, blend, condition, styles,
+                               spread, candidates, wanted)
+        return out if frames is None else _cut(out, *frames)
 
     use_h = uses_inverse(model, condition)
     prior = model.prior if prior is None else prior
@@ -184,7 +190,10 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
     if refine_seconds > 0 and pinned.any():
         z = _refine(model, z, pin_rot, pin_root, pinned, m, refine_seconds, progress, cancel)
     _check(cancel)
-    feat = decode_features(model, z)[:, m * S:m * S + L]
+    lo, hi = (0, L) if frames is None else (max(0, int(frames[0])), min(L, int(frames[1])))
+    t0, t1 = lo // S, -(-hi // S)  # the steps under the frames wanted, and G's reach either side of them
+    feat = decode_features(model, z[:, t0:t1 + 2 * m])[:, m * S + lo - t0 * S:m * S + hi - t0 * S]
+    pinned, pin_rot, pin_root = pinned[lo:hi], pin_rot[lo:hi], pin_root[lo:hi]
     rot, root = model.codec.decode_np(feat, anchors=(pinned, pin_rot))
     contacts = model.codec.contact_flags(feat)
     _report(progress, 0.9, "splicing pins")
@@ -196,11 +205,41 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
         for (at, mo), b in zip(prob.pins, prob.blends):
             if b is not None:
                 per_frame[at:at + mo.n_frames] = max(1, int(round(b * model.fps)))
-        blend = per_frame
+        blend = per_frame[lo:hi]
     rot, root = splice(rot, root, pin_rot, pin_root, pinned, blend)
     rot, root = blend_short_gaps(rot, root, pinned, model.fps)  # short gaps are spline transitions
     _report(progress, 1.0, "done")
     return rot, root, pinned, contacts
+
+
+def _cut(out: tuple, lo: int, hi: int) -> tuple:
+    """``complete_problem``'s four results cut to frames lo .. hi - 1."""
+    rot, root, pinned, contacts = out
+    cut = None if contacts is None else {k: np.asarray(v)[lo:hi] for k, v in contacts.items()}
+    return rot[lo:hi], root[lo:hi], pinned[lo:hi], cut
+
+
+def frames_for(model, prob: Problem, lo: int, hi: int) -> tuple[int, int]:
+    """The frames ``complete_problem(frames=...)`` decodes for frames lo .. hi - 1 of ``prob``: the seams
+    whose corrections reach them (``BLEND_SECONDS`` and the frame beyond the seam), and the whole of
+    every gap between two pins that they touch and that is short enough to be mixed with a spline
+    (``blend_short_gaps`` reads its length). Between pins that hold them in (a floor path's gap) the
+    frames come out as a whole decode gives them (the same rotations and root); in a gap that runs on
+    past them the root's heading differs (the splice turns a gap by its two ends; a path sets it anyway), and so may
+    a joint that the decoder's bridge over collapsed 6D columns, which takes each joint's median over
+    the frames it decodes, marks on other frames."""
+    from csgn_core.motion.inbetween import gap_spline_weight
+
+    pinned = np.zeros(prob.length, bool)
+    for at, mo in prob.pins:
+        pinned[at:at + mo.n_frames] = True
+    own = [int(round(b * model.fps)) for b in (prob.blends or []) if b is not None]
+    reach = max([max(1, int(round(BLEND_SECONDS * model.fps)))] + own) + 2
+    a, b = max(0, lo - reach), min(prob.length, hi + reach)
+    for g0, g1 in open_ranges(pinned):
+        if g0 < b and g1 > a and gap_spline_weight(g0, g1, prob.length, model.fps) > 0:
+            a, b = min(a, max(0, g0 - 2)), max(b, min(prob.length, g1 + 2))
+    return a, b
 
 
 ENCODE_CACHE = 64  # pins' latents kept per model: re-fills and a path's candidates encode the same pins
@@ -235,15 +274,16 @@ def _motion_key(motion: Motion) -> tuple:
 FIRST_PASS_CACHE = 32  # partial pins' first passes kept per model
 
 
-def _first_pass(model, prob: Problem, seed, refine_seconds: float, cancel: Cancel, styles):
+def _first_pass(model, prob: Problem, seed, refine_seconds: float, cancel: Cancel, styles, frames=None):
     """``complete_problem`` of a partial pin's first pass (one draw), kept on the model by the
     problem's contents: a first pass sees the whole pins only, so an edit of a partial pin, or of a
     pin away from a path's window, re-fills without redoing it (a path's are a dozen decodes: 150 of
     the 310 ms a re-fill took after an arms pin was added beside a path, session 18)."""
+    run = lambda: complete_problem(model, prob, seed, refine_seconds, None, cancel, styles=styles,  # noqa: E731
+                                   candidates=1, frames=frames)
     if refine_seconds > 0:  # a refinement runs for a time, not a number of steps: not repeatable
-        return complete_problem(model, prob, seed, refine_seconds, None, cancel, styles=styles, candidates=1)
-    return _kept(model, _problem_key(model, prob, seed, styles),
-                 lambda: complete_problem(model, prob, seed, refine_seconds, None, cancel, styles=styles, candidates=1))
+        return run()
+    return _kept(model, (_problem_key(model, prob, seed, styles), frames), run)
 
 
 def _problem_key(model, prob: Problem, seed, styles) -> tuple:
@@ -579,16 +619,17 @@ def _follow_path(model, first: Problem, mo: Motion, at: int, seed, refine_second
 
     floors = _pin_floors(model.skeleton, [m_ for _, m_ in first.pins])
     n = mo.n_frames
+    lo, hi = frames_for(model, first, at, at + n)  # G decodes the path's frames and its seams' reach only
     best = None
     for k in range(PATH_CANDIDATES):
-        rot, root, _, flags = _first_pass(model, first, _seed_k(seed, k), refine_seconds, cancel, styles)
-        g_rot, g_root = rot[at:at + n], root[at:at + n]
+        rot, root, _, flags = _first_pass(model, first, _seed_k(seed, k), refine_seconds, cancel, styles, (lo, hi))
+        g_rot, g_root = rot[at - lo:at - lo + n], root[at - lo:at - lo + n]
         r, t = path_composite(g_rot, g_root, mo.rotations, mo.root)
         cand = Motion(mo.skeleton, mo.fps, rotations=r, root=t, meta=dict(mo.meta))
         cost = foot_skating(cand.positions, cand.skeleton, cand.fps, floors=floors) if n > 2 else \
             float(np.abs(_floor_speed(g_root) - _floor_speed(mo.root)).mean())
         if best is None or cost < best[0]:
-            own = None if flags is None else {j: v[at:at + n] for j, v in flags.items()}
+            own = None if flags is None else {j: v[at - lo:at - lo + n] for j, v in flags.items()}
             best = (cost, cand, own)
     return _plant_path_feet(best[1], best[2])
 

@@ -41,3 +41,23 @@ def test_a_path_candidate_is_judged_over_the_pins_floor(dance_held_out):
     assert fl.shape == (len(pts),)
     assert np.allclose(fl, point_floors(np.concatenate([p.positions for p in pins]), pts))
     assert _pin_floors(model.skeleton, []) is None
+
+
+def test_decoding_only_the_frames_a_path_reads_gives_a_whole_decodes_frames(dance_held_out):
+    """``complete_problem(frames=frames_for(...))``: between pins (a floor path's gap) the frames it
+    returns are a whole decode's (the same rotations, the same root), and only those frames come back."""
+    from csgn_core.editing.completion import Problem, complete_problem, frames_for
+
+    model, clips = dance_held_out
+    w = clips[1].slice(0, 180)
+    prob = Problem(180, [(0, w.slice(0, 40)), (100, w.slice(100, 180))])
+    lo, hi = frames_for(model, prob, 40, 100)
+    assert 0 < lo < 40 and 100 < hi < 180
+    full = complete_problem(model, prob, 3, candidates=1)
+    part = complete_problem(model, prob, 3, candidates=1, frames=(lo, hi))
+    assert len(part[0]) == len(part[1]) == len(part[2]) == hi - lo
+    same = np.abs(np.sum(part[0][40 - lo:100 - lo] * full[0][40:100], axis=-1))  # q and -q: one rotation
+    np.testing.assert_allclose(same, 1.0, atol=1e-12)
+    np.testing.assert_allclose(part[1][40 - lo:100 - lo], full[1][40:100], atol=1e-9)
+    for k, v in full[3].items():
+        np.testing.assert_array_equal(part[3][k][40 - lo:100 - lo], v[40:100])
