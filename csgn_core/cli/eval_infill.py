@@ -28,6 +28,8 @@ def add_eval_infill_args(p) -> None:
     p.add_argument("--condition", default="auto", choices=CONDITIONS,
                    help="condition the prior on H's latents of the pins (inverse), never (prior), or when H "
                         "inverts G well enough (auto, as the editor does; sampler.uses_inverse)")
+    p.add_argument("--draws", type=int, default=1, help="each gap from the best of N draws by foot sliding "
+                   "(1, as the editor fills; csgn complete draws 4)")
     p.add_argument("--out", help="also write a markdown report here (nothing is written without it)")
     p.add_argument("--plot", action="store_true", help="also write a plot next to the report (needs --out)")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of the table")
@@ -48,6 +50,8 @@ def eval_infill_main(args) -> int:
         raise CSGNError(f"--gaps must be comma-separated integers, got {a.gaps!r}") from None
     if not gaps or min(gaps) < 1:
         raise CSGNError("--gaps needs positive gap lengths")
+    if not 1 <= a.draws <= 32:
+        raise CSGNError(f"--draws must be 1-32, got {a.draws}")
     if a.plot and not a.out:
         raise CSGNError("--plot writes next to the report: give --out REPORT.md")
     model = load_model(model_location(a.model))
@@ -57,7 +61,7 @@ def eval_infill_main(args) -> int:
     index = training_index([*a.data, *([a.dataset] if a.dataset else [])], a.model, model)
     t0 = time.perf_counter()
     res = eval_infill(model, clips, gaps, refine_seconds=a.refine, seed=a.seed, max_windows=a.max_windows,
-                      condition=a.condition, index=index)
+                      condition=a.condition, index=index, draws=a.draws)
     table = format_table(res)
     print(json.dumps(finite_json(res), indent=1) if a.json else table)
     if a.out:

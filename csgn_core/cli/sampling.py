@@ -7,9 +7,11 @@ from pathlib import Path
 
 from csgn_core.cli.common import add_npz_compression, parse_namespace
 from csgn_core.editing.completion import fill, predict
-from csgn_core.editing.plan import build_timeline, parse_pin, read_plan
+from csgn_core.editing.plan import MAX_DRAWS, build_timeline, parse_pin, read_plan
 from csgn_core.errors import CSGNError
 from csgn_core.paths import model_location
+
+COMPLETE_DRAWS = 4  # a batch fill has time to pick each gap's from several draws (completion._pick_planted)
 
 
 def add_predict_args(p) -> None:
@@ -35,6 +37,8 @@ def add_complete_args(p) -> None:
                    "plan's, else 1): slower changes of move under 1, the quicker of 4 draws over 1 (docs/sampling.md)")
     p.add_argument("--energy", type=float, default=None, help="the gaps' latent amplitude: how far the poses and "
                    "steps reach (0-2; default the plan's, else 1)")
+    p.add_argument("--draws", type=int, default=None, help="each gap from the best of N draws by foot sliding "
+                   "(1-32; default the plan's, else 4; the editor's re-fills draw once, to answer at once)")
     p.add_argument("-o", "--output", required=True, help="output file (.bvh, .npz) or project (.csgnproj)")
     add_npz_compression(p)
 
@@ -119,6 +123,9 @@ def complete_main(args) -> int:
         frames = None if frames is None else int(frames)
         seed = int(a.seed if a.seed is not None else settings.get("seed", 0))
         refine = float(a.refine if a.refine is not None else settings.get("refine_seconds", 0.0))
+        draws = int(a.draws if a.draws is not None else settings.get("draws", COMPLETE_DRAWS))
+        if not 1 <= draws <= MAX_DRAWS:
+            raise ValueError(f"--draws must be 1-{MAX_DRAWS}, got {draws}")
         style = check_style(a.tempo if a.tempo is not None else settings.get("tempo", 1.0),
                             a.energy if a.energy is not None else settings.get("energy", 1.0))
     except (TypeError, ValueError) as e:
@@ -126,7 +133,7 @@ def complete_main(args) -> int:
     doc = build_timeline(model, pins, seconds=seconds, frames=frames, name=str(a.model or settings.get("model", "dance")),
                          style=style, gap_styles=settings.get("gaps", []))
     t0 = time.perf_counter()
-    doc.set_fill(fill(doc, model, seed, refine_seconds=refine))
+    doc.set_fill(fill(doc, model, seed, refine_seconds=refine, draws=draws))
     dt = time.perf_counter() - t0
     if Path(a.output).suffix.lower() == ".csgnproj":
         from csgn_core.editing.project import save_project

@@ -15,6 +15,7 @@ from csgn_core.motion.clip import Motion
 
 # --- plans and the command line ------------------------------------------------------------------------
 PLAN_FORMAT = "csgn-plan"
+MAX_DRAWS = 32  # a gap's fill picked from at most this many draws (completion._pick_planted)
 MAX_PLAN_CHARS = 1 << 20
 
 
@@ -64,13 +65,13 @@ def read_plan(path: str | Path) -> tuple[dict, list[PinSpec]]:
     if d.get("format", PLAN_FORMAT) != PLAN_FORMAT:
         raise CSGNError(f"{p}: not a CSGN plan (format {d.get('format')!r})")
     unknown = set(d) - {"format", "version", "seconds", "frames", "seed", "refine_seconds", "pins", "model",
-                        "tempo", "energy", "gaps"}
+                        "tempo", "energy", "gaps", "draws"}
     if unknown:
         raise CSGNError(f"{p}: unknown plan keys {sorted(unknown)}")
     for key, lo, hi in (("seconds", 0.0, 3600.0), ("frames", 1, 360000), ("seed", -(2**63), 2**63 - 1),
-                        ("refine_seconds", 0.0, 600.0)):
+                        ("refine_seconds", 0.0, 600.0), ("draws", 1, MAX_DRAWS)):
         v = d.get(key)
-        if v is not None and not is_number(v, lo, hi, whole=key in ("frames", "seed")):
+        if v is not None and not is_number(v, lo, hi, whole=key in ("frames", "seed", "draws")):
             raise CSGNError(f"{p}: {key} must be a number in [{lo:g}, {hi:g}], got {v!r}")
     from csgn_core.editing.styling import check_style
 

@@ -121,8 +121,11 @@ def _skate(pos: np.ndarray, feet: list[int], floor: float, fps: float) -> float:
 
 def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 60, 120), *, left: int = 40,
                 right: int = 20, refine_seconds: float = 0.3, seed: int = 0, max_windows: int | None = 200,
-                methods: Sequence[str] = METHODS, progress=None, condition: str = "auto", index=None) -> dict:
-    """Score in-betweening on held-out clips; returns {"rows": [...], "real_p95": x, ...}."""
+                methods: Sequence[str] = METHODS, progress=None, condition: str = "auto", index=None,
+                draws: int = 1) -> dict:
+    """Score in-betweening on held-out clips; returns {"rows": [...], "real_p95": x, ...}. ``draws``: each
+    gap of the model's rows from the best of this many draws (``complete_problem``; 1 as the editor
+    fills, ``csgn complete`` draws 4)."""
     import torch
 
     # Truth and fill are compared on the model's skeleton (its bone lengths), as the fill is.
@@ -175,11 +178,11 @@ def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 6
                     refine = refine_seconds if m == "csgn" else 0.0
                     if refine > 0:
                         rot, root, pinned, contacts = complete_problem(model, prob, seed + n_win, refine,
-                                                                       condition=condition)
+                                                                       condition=condition, draws=draws)
                     else:
                         with torch.no_grad():
                             rot, root, pinned, contacts = complete_problem(model, prob, seed + n_win,
-                                                                           condition=condition)
+                                                                           condition=condition, draws=draws)
                     if m == "csgn-clean":
                         done_fill = with_contacts(Motion(model.skeleton, model.fps, rotations=rot, root=root),
                                                   contacts, pinned)
@@ -214,7 +217,7 @@ def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 6
             "real_p95": real_p95, "real_skate": real_skate, "condition": condition,
             "uses_inverse": uses_inverse(model, condition), "inverse_fidelity": float(model.inverse_fidelity),
             "left": left, "right": right, "fps": model.fps,
-            "refine_seconds": refine_seconds, "clips": len(clips)}
+            "refine_seconds": refine_seconds, "clips": len(clips), "draws": int(draws)}
 
 
 def format_table(result: dict) -> str:
@@ -231,7 +234,8 @@ def format_table(result: dict) -> str:
     lines.append(f"Real data: 95th percentile of the seam statistic {result['real_p95']:.3f} cm/frame^2; "
                  f"foot skating of the real gap frames {sk} cm/s. "
                  f"Context {result['left']} frames before, {result['right']} after, at {result['fps']:g} fps; "
-                 f"refinement {result['refine_seconds']:g} s; {result['clips']} clips; "
+                 f"refinement {result['refine_seconds']:g} s; each gap the best of {result.get('draws', 1)} "
+                 f"draw(s) by foot sliding; {result['clips']} clips; "
                  f"prior conditioned on H's latents of the pins: {'yes' if result.get('uses_inverse') else 'no'} "
                  f"(--condition {result.get('condition', 'auto')}; H(G(z)) correlates "
                  f"{result.get('inverse_fidelity', float('nan')):.2f} with z).")

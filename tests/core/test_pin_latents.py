@@ -61,3 +61,29 @@ def test_decoding_only_the_frames_a_path_reads_gives_a_whole_decodes_frames(danc
     np.testing.assert_allclose(part[1][40 - lo:100 - lo], full[1][40:100], atol=1e-9)
     for k, v in full[3].items():
         np.testing.assert_array_equal(part[3][k][40 - lo:100 - lo], v[40:100])
+
+
+def test_draws_take_each_gap_from_the_draw_whose_feet_slide_least(dance_held_out):
+    """``complete_problem(draws=N)``: each gap is the one of N draws (seeds ``_seed_k``) that slides least
+    there over the pins' floor; the pins stay exact."""
+    from csgn_core.editing.completion import Problem, _pin_floors, _seed_k, complete_problem
+    from csgn_core.motion.clip import Motion
+    from csgn_core.motion.contacts import foot_skating
+
+    model, clips = dance_held_out
+    w = clips[2].slice(0, 200)
+    pins = [(0, w.slice(0, 40)), (100, w.slice(100, 130)), (190, w.slice(190, 200))]
+    prob = Problem(200, pins)
+    floors = _pin_floors(model.skeleton, [mo for _, mo in pins])
+
+    def slide(rot, root, a, b):
+        p = Motion(model.skeleton, model.fps, rotations=rot[a:b], root=root[a:b]).positions
+        return foot_skating(p, model.skeleton, model.fps, floors=floors)
+
+    best = complete_problem(model, prob, 7, draws=4)
+    each = [complete_problem(model, prob, _seed_k(7, k)) for k in range(4)]
+    for a, b in ((40, 100), (130, 190)):
+        assert np.isclose(slide(best[0], best[1], a, b), min(slide(r, t, a, b) for r, t, _, _ in each))
+    picked = {k for a, b in ((40, 100), (130, 190)) for k in range(4)
+              if np.allclose(best[0][a:b], each[k][0][a:b])}
+    assert picked and np.array_equal(best[1][100:130], w.root[100:130])

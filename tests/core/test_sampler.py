@@ -348,6 +348,21 @@ def test_bad_plan_file(tiny_files):
         complete_main(["--model", str(d / "model"), "--plan", str(d / "bad.json"), "-o", str(d / "x.npz")])
 
 
+def test_plans_and_the_command_line_take_the_draws_a_gap_is_picked_from(tiny_files):
+    from csgn_core.cli.sampling import complete_main
+    d = tiny_files
+    plan = {"seconds": 3, "draws": 2, "pins": [{"file": "a.npz", "start": 0, "end": 9, "at": 0},
+                                               {"file": "a.npz", "start": 50, "end": 59, "at": 80}]}
+    (d / "draws.json").write_text(json.dumps(plan))
+    assert complete_main(["--model", str(d / "model"), "--plan", str(d / "draws.json"), "-o", str(d / "d.npz")]) == 0
+    (d / "many.json").write_text(json.dumps(dict(plan, draws=100)))
+    with pytest.raises(CSGNError, match="draws must be a number in"):
+        complete_main(["--model", str(d / "model"), "--plan", str(d / "many.json"), "-o", str(d / "x.npz")])
+    with pytest.raises(CSGNError, match="--draws must be 1-32"):
+        complete_main(["--model", str(d / "model"), "--plan", str(d / "draws.json"), "--draws", "0",
+                       "-o", str(d / "x.npz")])
+
+
 def test_predict_main(tiny_files):
     from csgn_core.cli.sampling import predict_main
     from csgn_core.io.npz import read_npz
