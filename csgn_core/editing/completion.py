@@ -687,7 +687,7 @@ def _plant_path_feet(motion: Motion, contacts: dict | None) -> Motion:
     first and last frames keep their feet (``hold_ends``), so the seams with the frames beside the
     path do not move; ``strict`` leaves a leg as it was where it cannot reach its pins or its foot
     would snap, as most generated legs would (session 18: unguarded, the clean-up measured 0.89x the
-    unpinned fills' sliding at 60-frame gaps with knees locked straight; guarded, 1.07x against 1.08x)."""
+    unpinned fills' sliding at 60-frame gaps with knees locked straight; guarded, 1.05x against 1.08x)."""
     from csgn_core.motion.footclean import clean_feet
 
     if motion.n_frames < 3:

@@ -277,6 +277,28 @@ def _with_legs(rotations: np.ndarray, legs: dict, sides) -> np.ndarray:
     return local
 
 
+STRICT_ROUNDS = 3  # solves that let go of the contacts a leg cannot reach
+
+
+def _drop_unreached(Pt: np.ndarray, sk, idx: dict, contacts: dict, R: np.ndarray, hold_ends: bool) -> bool:
+    """Unflag (in place) each contact whose pinned point stays over ``STRICT_PIN_CM`` from its pin in
+    the solved positions ``Pt``; whether any was."""
+    dropped = False
+    for j in idx.values():
+        for k in ("heel", "toe"):
+            name = sk.joints[j[k]]
+            flags = contacts[name]
+            if not flags.any():
+                continue
+            _, _, pin = _targets(R[:, j[k]], flags, 0, hold_ends=hold_ends)
+            err = np.linalg.norm(Pt[:, j[k]] - pin, axis=-1)
+            for a, b in runs(flags):
+                if err[a:b].max() > STRICT_PIN_CM:
+                    flags[a:b] = False
+                    dropped = True
+    return dropped
+
+
 def _holds_up(P: np.ndarray, Pt: np.ndarray, sk, j: dict, contacts: dict, R: np.ndarray, hold_ends: bool) -> bool:
     """Whether one cleaned leg (positions ``Pt`` against the input's ``P``) reaches its pins within
     ``STRICT_PIN_CM`` and moves its foot points no faster than ``STRICT_STEP`` times the input's fastest."""
@@ -313,10 +335,11 @@ def clean_feet(
 
     ``contacts``: flags per heel/toe point to pin instead of detecting them (a generator's own;
     points it leaves out are detected). ``hold_ends``: the first and last frames' feet stay where they
-    are (a span to be spliced between other frames; ``_targets``). ``strict``: a leg is cleaned only if
-    the result is a pose the leg can hold (``_holds_up``): every pinned point within ``STRICT_PIN_CM`` of
-    its pin (a pin out of reach straightens the knee and leaves the foot hanging) and no foot point
-    faster in any frame than ``STRICT_STEP`` times the input's fastest (a pin let go snaps the foot).
+    are (a span to be spliced between other frames; ``_targets``). ``strict``: a contact whose pin its
+    leg misses by over ``STRICT_PIN_CM`` after the solve (a pin out of reach straightens the knee and leaves the
+    foot hanging) is let go and the legs solved again (``STRICT_ROUNDS``), and a leg is kept only if it
+    then reaches every pin it holds and moves no foot point faster in any frame than ``STRICT_STEP``
+    times the input's fastest (a pin let go snaps the foot).
 
     See the module docstring for contacts, pins and the IK. The report holds skating_before and
     skating_after (cm/s, foot_skating with the input's floors), contact_fraction per point,
@@ -339,7 +362,7 @@ def clean_feet(
     detected = detect_contacts(R, sk, motion.fps, feet=table, height_on=height_on, height_off=height_off,
                                speed_on=speed_on, speed_off=speed_off, min_frames=min_frames)
     given = {k: np.asarray(v, bool) for k, v in (contacts or {}).items() if k in detected and len(v) == len(P)}
-    contacts = {k: given.get(k, v) for k, v in detected.items()}
+    contacts = {k: np.array(given.get(k, v), dtype=bool) for k, v in detected.items()}  # strict unflags some
     pts = contact_points(idx)
     floors = point_floors(R, pts)
     follow = reference is not None
@@ -356,6 +379,15 @@ def clean_feet(
     both = None if follow else _solve_legs(motion, idx, goals, follow=False)
     fit = set(idx)
     if strict and both is not None:
+        # A contact whose pin the leg cannot reach is let go (the foot keeps its own path there), and
+        # the legs are solved again without it; a leg that still misses or snaps is left as it was.
+        for _ in range(STRICT_ROUNDS):
+            Pb = forward_kinematics(sk, _with_legs(motion.rotations, both[0], tuple(both[0])), both[1])
+            if not _drop_unreached(Pb, sk, idx, contacts, R, hold_ends):
+                break
+            goals = {side: _foot_goals(R, sk, j, contacts, floors, pts, blend, follow=False, hold_ends=hold_ends)
+                     for side, j in idx.items()}
+            both = _solve_legs(motion, idx, goals, follow=False)
         Pb = forward_kinematics(sk, _with_legs(motion.rotations, both[0], tuple(both[0])), both[1])
         fit = {side for side in both[0] if _holds_up(P, Pb, sk, idx[side], contacts, R, hold_ends)}
     for sides in (("left", "right"), ("left",), ("right",)):
@@ -395,7 +427,7 @@ def clean_for_export(motion: Motion) -> tuple[Motion, dict]:
     positions are the reference the cleaned feet follow (so the clean-up also removes the foot jitter
     the solve adds); skating_before is then that of the observed positions."""
     if motion.has_rotations:
-        return clean_feet(motion, contacts=contacts_from_meta(motion))  # a generator's contacts, if it gave them
+        return clean_feet(motion, contacts=contacts_from_meta(motion), strict=True)  # a generator's contacts, if any
     from csgn_core.motion.solve import positions_to_rotations
 
     solved = positions_to_rotations(motion)

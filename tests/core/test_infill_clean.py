@@ -13,9 +13,9 @@ def test_infill_reports_the_exported_feet(dance_held_out, one_torch_thread):
                       methods=("csgn-norefine", "csgn-clean"), condition="inverse")
     plain, clean = ({r["method"]: r for r in res["rows"]}[m] for m in ("csgn-norefine", "csgn-clean"))
     assert plain["windows"] == clean["windows"] == 12
-    # The clean-up moves the legs onto the contacts: the same fill's feet slide less, the pose hardly moves.
-    # Fills through the fitted H plant less than the prior path's did (0.68x there): here 97.5 against
-    # 110.7 cm/s (0.88x); on 90 windows 0.88x at 30 frames and 0.82x at 60.
-    assert clean["skate_cms"] < 0.93 * plain["skate_cms"]
+    # The clean-up moves the legs onto the contacts they can reach (strict: session 18): the same fill's
+    # feet never slide more, the pose hardly moves. Unguarded it measured 97.5 against 110.7 cm/s here,
+    # by pinning feet up to 14 cm beyond the legs' reach and snapping one 6x faster than it moved.
+    assert clean["skate_cms"] <= plain["skate_cms"] + 1e-9
     assert clean["l2p_cm"] == pytest.approx(plain["l2p_cm"], rel=0.05)
     assert clean["seam"] < 2 * plain["seam"] + 1.0
