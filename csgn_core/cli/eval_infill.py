@@ -8,6 +8,7 @@ from pathlib import Path
 
 from csgn_core.cli.common import finite_json
 from csgn_core.editing.completion import CONDITIONS
+from csgn_core.editing.plan import MAX_DRAWS
 from csgn_core.errors import CSGNError
 from csgn_core.evaluation.infill import data_clips, eval_infill, format_table, plot, training_index
 from csgn_core.io.atomic import write_text_atomic
@@ -50,8 +51,8 @@ def eval_infill_main(args) -> int:
         raise CSGNError(f"--gaps must be comma-separated integers, got {a.gaps!r}") from None
     if not gaps or min(gaps) < 1:
         raise CSGNError("--gaps needs positive gap lengths")
-    if not 1 <= a.draws <= 32:
-        raise CSGNError(f"--draws must be 1-32, got {a.draws}")
+    if not 1 <= a.draws <= MAX_DRAWS:
+        raise CSGNError(f"--draws must be 1-{MAX_DRAWS}, got {a.draws}")
     if a.plot and not a.out:
         raise CSGNError("--plot writes next to the report: give --out REPORT.md")
     model = load_model(model_location(a.model))

@@ -534,17 +534,18 @@ def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, pr
     pins = [(p.at, _pin_frames(p, model)) for p in doc.pins]
     blends = [p.blend for p in doc.pins]
     gaps = doc.gaps()
+    path_seed = {p.id: int((path_seeds or {}).get(p.id, seed)) for p in doc.pins if p.path}
     with torch.no_grad() if refine_seconds <= 0 else _nullctx():
         if any(p.holds is not None for p in doc.pins):
             known = {i: held[p.id] for i, p in enumerate(doc.pins) if held and p.id in held}
-            own = [int((path_seeds or {}).get(p.id, seed)) if p.path else None for p in doc.pins]
+            own = [path_seed.get(p.id) for p in doc.pins]
             pins = _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds, cancel, known, own)
         rot, root, pinned, contacts = complete_problem(
             model, Problem(doc.length, pins, blends), seed, refine_seconds, progress, cancel,
             styles=[g.style for g in gaps], spread=gap_spreads(doc.length, gaps),
             wanted=None if wanted is None else [bool(wanted(g)) for g in gaps], draws=draws)
     seeds = {(g.start, g.stop): int(seed) for g in gaps}
-    seeds.update({(p.at, p.stop): int((path_seeds or {}).get(p.id, seed)) for p in doc.pins if p.path})
+    seeds.update({(p.at, p.stop): path_seed[p.id] for p in doc.pins if p.path})
     return Fill(with_contacts(_motion(model, rot, root, seed=seed), contacts, pinned), seeds,
                 frozenset(g.signature() for g in gaps))
 

@@ -266,6 +266,7 @@ def _solve_legs(motion: Motion, idx: dict, goals: dict, *, follow: bool) -> tupl
 
 STRICT_PIN_CM = 2.0  # clean_feet(strict=True): the farthest a pinned point may stay from its pin
 STRICT_STEP = 1.25  # ... and how much faster than the input's fastest frame a foot point may move
+STRICT_ROUNDS = 3  # ... and how many solves may let go of the contacts a leg cannot reach
 
 
 def _with_legs(rotations: np.ndarray, legs: dict, sides) -> np.ndarray:
@@ -277,7 +278,11 @@ def _with_legs(rotations: np.ndarray, legs: dict, sides) -> np.ndarray:
     return local
 
 
-STRICT_ROUNDS = 3  # solves that let go of the contacts a leg cannot reach
+def _pin_miss(R: np.ndarray, Pt: np.ndarray, joint: int, flags: np.ndarray, hold_ends: bool) -> np.ndarray:
+    """(F,) how far the point ``joint`` of positions ``Pt`` lies from its pin (``_targets`` of the
+    reference ``R``), 0 outside its contacts ``flags``."""
+    _, _, pin = _targets(R[:, joint], flags, 0, hold_ends=hold_ends)
+    return np.where(flags, np.linalg.norm(Pt[:, joint] - pin, axis=-1), 0.0)
 
 
 def _drop_unreached(Pt: np.ndarray, sk, idx: dict, contacts: dict, R: np.ndarray, hold_ends: bool) -> bool:
@@ -290,8 +295,7 @@ def _drop_unreached(Pt: np.ndarray, sk, idx: dict, contacts: dict, R: np.ndarray
             flags = contacts[name]
             if not flags.any():
                 continue
-            _, _, pin = _targets(R[:, j[k]], flags, 0, hold_ends=hold_ends)
-            err = np.linalg.norm(Pt[:, j[k]] - pin, axis=-1)
+            err = _pin_miss(R, Pt, j[k], flags, hold_ends)
             for a, b in runs(flags):
                 if err[a:b].max() > STRICT_PIN_CM:
                     flags[a:b] = False
@@ -304,10 +308,8 @@ def _holds_up(P: np.ndarray, Pt: np.ndarray, sk, j: dict, contacts: dict, R: np.
     ``STRICT_PIN_CM`` and moves its foot points no faster than ``STRICT_STEP`` times the input's fastest."""
     for k in ("heel", "toe"):
         flags = contacts[sk.joints[j[k]]]
-        if flags.any():
-            _, _, pin = _targets(R[:, j[k]], flags, 0, hold_ends=hold_ends)
-            if np.linalg.norm(Pt[flags, j[k]] - pin[flags], axis=-1).max() > STRICT_PIN_CM:
-                return False
+        if flags.any() and _pin_miss(R, Pt, j[k], flags, hold_ends).max() > STRICT_PIN_CM:
+            return False
     for k in ("ankle", "heel", "toe"):
         if len(P) > 1:
             fast = np.linalg.norm(np.diff(P[:, j[k]], axis=0), axis=-1).max()
@@ -336,8 +338,8 @@ def clean_feet(
     ``contacts``: flags per heel/toe point to pin instead of detecting them (a generator's own;
     points it leaves out are detected). ``hold_ends``: the first and last frames' feet stay where they
     are (a span to be spliced between other frames; ``_targets``). ``strict``: a contact whose pin its
-    leg misses by over ``STRICT_PIN_CM`` after the solve (a pin out of reach straightens the knee and leaves the
-    foot hanging) is let go and the legs solved again (``STRICT_ROUNDS``), and a leg is kept only if it
+    leg misses by over ``STRICT_PIN_CM`` after the solve (a pin out of reach straightens the knee and
+    leaves the foot hanging) is let go and the legs solved again (``STRICT_ROUNDS``), and a leg is kept only if it
     then reaches every pin it holds and moves no foot point faster in any frame than ``STRICT_STEP``
     times the input's fastest (a pin let go snaps the foot).
 
@@ -381,14 +383,13 @@ def clean_feet(
     if strict and both is not None:
         # A contact whose pin the leg cannot reach is let go (the foot keeps its own path there), and
         # the legs are solved again without it; a leg that still misses or snaps is left as it was.
-        for _ in range(STRICT_ROUNDS):
+        for solves in range(STRICT_ROUNDS + 1):
             Pb = forward_kinematics(sk, _with_legs(motion.rotations, both[0], tuple(both[0])), both[1])
-            if not _drop_unreached(Pb, sk, idx, contacts, R, hold_ends):
+            if solves == STRICT_ROUNDS or not _drop_unreached(Pb, sk, idx, contacts, R, hold_ends):
                 break
             goals = {side: _foot_goals(R, sk, j, contacts, floors, pts, blend, follow=False, hold_ends=hold_ends)
                      for side, j in idx.items()}
             both = _solve_legs(motion, idx, goals, follow=False)
-        Pb = forward_kinematics(sk, _with_legs(motion.rotations, both[0], tuple(both[0])), both[1])
         fit = {side for side in both[0] if _holds_up(P, Pb, sk, idx[side], contacts, R, hold_ends)}
     for sides in (("left", "right"), ("left",), ("right",)):
         legs, root = _solve_legs(motion, idx, {s: goals[s] for s in sides}, follow=True) if follow else both
@@ -406,8 +407,7 @@ def clean_feet(
         for name in {sk.joints[idx[side]["heel"]], sk.joints[idx[side]["toe"]]}:
             flags = contacts[name]
             if flags.any():
-                _, _, pin = _targets(R[:, sk.index(name)], flags, 0, hold_ends=hold_ends)
-                pin_err = max(pin_err, float(np.linalg.norm(Pn[flags, sk.index(name)] - pin[flags], axis=-1).max()))
+                pin_err = max(pin_err, float(_pin_miss(R, Pn, sk.index(name), flags, hold_ends).max()))
     after = skating_report(Pn, sk, motion.fps, feet=table, floors=mfloors)
     report = {
         "feet_cleaned": list(kept),
