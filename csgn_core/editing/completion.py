@@ -678,7 +678,21 @@ def _follow_path(model, first: Problem, mo: Motion, at: int, seed, refine_second
         if best is None or cost < best[0]:
             own = None if flags is None else {j: v[at - lo:at - lo + n] for j, v in flags.items()}
             best = (cost, cand, own)
-    return _plant_path_feet(best[1], best[2])
+    return _plant_path_feet(_slacken(best[1], floors), best[2])
+
+
+def _slacken(motion: Motion, floors: np.ndarray | None) -> Motion:
+    """A floor path's body with the root given a few centimetres' give off the path where that keeps
+    a foot on the floor still (``partial.path_slack``). Applied to the kept pass only: weighing every
+    candidate with it picked bodies whose seams with the pins beside the path stepped more (session 19)."""
+    from csgn_core.editing.partial import path_slack
+    from csgn_core.motion.contacts import contact_point_indices
+
+    if floors is None or motion.n_frames < 4:
+        return motion
+    root = motion.root.copy()
+    root[:, [0, 2]] += path_slack(motion.positions, contact_point_indices(motion.skeleton), floors)
+    return Motion(motion.skeleton, motion.fps, rotations=motion.rotations, root=root, meta=dict(motion.meta))
 
 
 def _plant_path_feet(motion: Motion, contacts: dict | None) -> Motion:

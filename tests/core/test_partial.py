@@ -176,6 +176,34 @@ def test_a_floor_paths_body_plants_its_feet_only_where_the_legs_hold_and_keeps_i
     assert sum(cleaned) >= 2  # legs were planted here (three of these four on the development machine)
 
 
+def test_a_floor_paths_root_gives_a_little_where_that_keeps_a_planted_foot_still(dance):
+    """``path_slack``: a real dance carried along a path that drifts from the one its legs stepped
+    (a wobble of 6 cm) gets floor offsets that stay within the slack, vanish at the path's ends, and
+    take part of the drift off its planted feet; a body whose feet never touch the floor gets none."""
+    from csgn_core.editing.completion import _pin_floors
+    from csgn_core.editing.partial import PATH_SLACK_CM, path_slack
+    from csgn_core.motion.clip import Motion
+    from csgn_core.motion.contacts import contact_point_indices, foot_skating
+
+    model, clips = dance
+    sk = model.skeleton
+    src = clips[0].slice(100, 160)
+    root = src.root.copy()
+    root[:, 0] += 6.0 * np.sin(np.linspace(0, 3 * np.pi, 60))  # the path the body is carried along
+    carried = Motion(sk, src.fps, rotations=src.rotations, root=root)
+    floors = _pin_floors(sk, [clips[0].slice(0, 100)])
+    pts = contact_point_indices(sk)
+    e = path_slack(carried.positions, pts, floors)
+    assert np.linalg.norm(e, axis=1).max() <= PATH_SLACK_CM + 1e-9 and not e[[0, -1]].any()
+    eased = root.copy()
+    eased[:, [0, 2]] += e
+    before = foot_skating(carried.positions, sk, src.fps, floors=floors)
+    after = foot_skating(Motion(sk, src.fps, rotations=src.rotations, root=eased).positions, sk, src.fps,
+                         floors=floors)
+    assert after < 0.9 * before, (before, after)
+    assert not path_slack(carried.positions, pts, floors - 100.0).any()  # no foot near that floor
+
+
 def test_a_refill_redoes_a_partial_pins_first_pass_only_when_the_whole_pins_change(dance, monkeypatch):
     """A partial pin's first pass sees the whole pins only: an edit of another pin away from it, or of
     the partial pins themselves, re-fills without redoing it (a path's are a dozen decodes), and a
