@@ -199,7 +199,7 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
     _check(cancel)
     lo, hi = (0, L) if frames is None else (max(0, int(frames[0])), min(L, int(frames[1])))
     t0, t1 = lo // S, -(-hi // S)  # the steps under the frames wanted, and G's reach either side of them
-    feat = decode_features(model, z[:, t0:t1 + 2 * m])[:, m * S + lo - t0 * S:m * S + hi - t0 * S]
+    feat = decode_features(model, z[:, t0:t1 + 2 * m], keep=(m * S + lo - t0 * S, m * S + hi - t0 * S))
     pinned, pin_rot, pin_root = pinned[lo:hi], pin_rot[lo:hi], pin_root[lo:hi]
     rot, root = model.codec.decode_np(feat, anchors=(pinned, pin_rot))
     contacts = model.codec.contact_flags(feat)

@@ -241,8 +241,10 @@ def sample_latent(model: CSGNModel, steps: int, seed: int | np.random.Generator 
 
 
 @torch.no_grad()
-def decode_features(model: CSGNModel, z: torch.Tensor, tile_steps: int | None = 128) -> torch.Tensor:
-    """(C0, T0) latent -> (9, T0 * S, J) features of the whole sequence.
+def decode_features(model: CSGNModel, z: torch.Tensor, tile_steps: int | None = 128,
+                    keep: tuple[int, int] | None = None) -> torch.Tensor:
+    """(C0, T0) latent -> (9, T0 * S, J) features of the whole sequence, or with ``keep`` = (a, b)
+    of its frames a .. b - 1 only (``Generator.forward``'s crop; for a latent of one tile).
 
     The generator is convolutional and, in eval mode, batch norm is a fixed affine map, so every
     output frame depends only on the latent steps within ``G.latent_radius()`` of it. Long latents
@@ -257,8 +259,14 @@ def decode_features(model: CSGNModel, z: torch.Tensor, tile_steps: int | None = 
     model.eval()
     z = torch.as_tensor(z, dtype=torch.float32, device=model.device)
     T0, S = z.shape[-1], model.step_frames
+    if keep is not None and (tile_steps is None or T0 <= tile_steps):
+        a, b = keep
+        pad = int(math.ceil(4.0 * float(model.cfg.output_smoothing or 0.0)))  # the smoothing's reach
+        lo, hi = max(0, a - pad), min(T0 * S, b + pad)
+        return smooth_features(model, model.G(z[None], keep=(lo, hi))[0].float().cpu())[:, a - lo:b - lo]
     if tile_steps is None or T0 <= tile_steps:
-        return smooth_features(model, model.G(z[None])[0].float().cpu())
+        f = smooth_features(model, model.G(z[None])[0].float().cpu())
+        return f if keep is None else f[:, keep[0]:keep[1]]
     r = model.G.latent_radius()
     out = []
     for a in range(0, T0, tile_steps):
@@ -266,7 +274,8 @@ def decode_features(model: CSGNModel, z: torch.Tensor, tile_steps: int | None = 
         lo, hi = max(0, a - r), min(T0, b + r)
         f = model.G(z[None, :, lo:hi])[0]  # (9, (hi - lo) * S, J)
         out.append(f[:, (a - lo) * S:(b - lo) * S].float().cpu())
-    return smooth_features(model, torch.cat(out, dim=1))
+    f = smooth_features(model, torch.cat(out, dim=1))
+    return f if keep is None else f[:, keep[0]:keep[1]]
 
 
 def smooth_features(model: CSGNModel, feat: torch.Tensor) -> torch.Tensor:

@@ -112,11 +112,49 @@ class Generator(nn.Module):
                 r = math.ceil(r / 2) + 1
         return r
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:  # (N, C0, T0) -> (N, 9, T0 * 2^K, J)
+    def forward(self, z: torch.Tensor, keep: tuple[int, int] | None = None) -> torch.Tensor:
+        """(N, C0, T0) -> (N, 9, T0 * 2^K, J); with ``keep`` = (a, b), output frames a .. b - 1 only.
+
+        Every layer is local in time (its kernel, or the linear upsampling's two neighbours), so the
+        frames wanted need each layer over a little more than their own span, not the whole latent:
+        ``keep`` crops every block's frames to that span (a path's candidate passes decode 8 latent
+        steps of context for 7 wanted, and the fine blocks cost most). The frames kept equal the
+        whole pass's to float rounding."""
         x = z[:, None]  # (N, 1, C0, T0): one vertex, vertex-major
-        for up, conv, norm in zip(self.ups, self.convs, self.norms):
-            x = self.act(norm(conv(up(x))))  # (N, V_b, C_b, T_b)
-        return to_channel_major(torch.tanh(self.out(x)))
+        spans = None if keep is None else self._spans(z.shape[-1], *keep)
+        off = 0  # the frame at index 0 of x, at x's own rate
+        for i, (up, conv, norm) in enumerate(zip(self.ups, self.convs, self.norms)):
+            if spans is not None:
+                a, b = spans[i][0]
+                x, off = x[..., a - off:b - off], a
+            x = up(x)
+            if up.time:
+                off *= 2
+            if spans is not None:
+                a, b = spans[i][1]
+                x, off = x[..., a - off:b - off], a
+            x = self.act(norm(conv(x)))  # (N, V_b, C_b, T_b)
+        y = torch.tanh(self.out(x if spans is None else x[..., spans[-1][0] - off:spans[-1][1] - off]))
+        if spans is not None:
+            y = y[..., keep[0] - spans[-1][0]:keep[1] - spans[-1][0]]
+        return to_channel_major(y)
+
+    def _spans(self, T0: int, a: int, b: int) -> list:
+        """Per block, the frames (start, stop) its input and its upsampled input must cover for the
+        output frames a .. b - 1, then the span the output layer reads; each clipped to the frames there are."""
+        sizes = [T0]
+        for up in self.ups:
+            sizes.append(sizes[-1] * (2 if up.time else 1))
+        clip = lambda lo, hi, n: (max(0, lo), min(n, hi))  # noqa: E731
+        r = self.out.kt // 2
+        need = clip(a - r, b + r, sizes[-1])
+        spans = [need]
+        for i in reversed(range(len(self.ups))):
+            r = self.convs[i].kt // 2
+            mid = clip(need[0] - r, need[1] + r, sizes[i + 1])
+            need = clip(mid[0] // 2 - 1, -(-mid[1] // 2) + 1, sizes[i]) if self.ups[i].time else mid
+            spans.insert(0, (need, mid))
+        return spans
 
 
 class _Down(nn.Module):

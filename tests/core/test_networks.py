@@ -266,6 +266,8 @@ def test_output_smoothing_low_passes_the_decoded_features():
     smooth = decode_features(model, z)
     tiled = decode_features(model, z, tile_steps=8)  # smoothing runs on the whole sequence either way
     torch.testing.assert_close(tiled, smooth, atol=1e-5, rtol=1e-5)
+    for a, b in ((0, 30), (50, 90), (smooth.shape[1] - 9, smooth.shape[1])):  # a crop smooths with its reach
+        torch.testing.assert_close(decode_features(model, z, keep=(a, b)), smooth[:, a:b], atol=1e-5, rtol=1e-5)
     assert not torch.allclose(raw, smooth)
     jerk = lambda f: acceleration(model.codec.to_motion(f, model.fps).positions).mean()  # noqa: E731
     assert jerk(smooth) < 0.7 * jerk(raw)
@@ -374,7 +376,12 @@ def test_table4_generator_variants_build_and_keep_shapes(setting):
     z2 = z.clone()
     z2[:, :, 0] += 5.0
     far = (G.latent_radius() + 1) * cfg.step_frames
-    torch.testing.assert_close(G(z)[..., far:, :], G(z2)[..., far:, :])
+    full = G(z)
+    torch.testing.assert_close(full[..., far:, :], G(z2)[..., far:, :])
+    # and a pass that computes only the frames kept (every block cropped to their reach) gives them
+    F = full.shape[2]
+    for a, b in ((0, F), (0, 5), (F - 5, F), (far, far + 1), (3, F - 7)):
+        torch.testing.assert_close(G(z, keep=(a, b)), full[:, :, a:b], atol=1e-5, rtol=1e-5)
 
 
 def test_model_setting_overrides_are_checked():
