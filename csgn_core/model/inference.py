@@ -314,9 +314,9 @@ def decode(model: CSGNModel, z: torch.Tensor | np.ndarray, frames: int | None = 
     m = model.G.latent_radius() if margin is None else margin
     if m > 0:
         z = pad_latent(model, z, m, seed)
-    feat = decode_features(model, z)[:, m * model.step_frames:]
-    if frames is not None:
-        feat = feat[:, :frames]
+    S = model.step_frames
+    total = z.shape[-1] * S
+    feat = decode_features(model, z, keep=(m * S, total - m * S if frames is None else min(total, m * S + frames)))
     return model.codec.to_motion(feat, model.fps, generator="csgn")
 
 
@@ -336,7 +336,7 @@ def generate(model: CSGNModel, seconds: float, seed: int | None = 0, tempo: floa
     m = model.G.latent_radius()
     z = sample_latent(model, steps + 2 * m, seed, tempo, energy)
     S = model.step_frames
-    feat = decode_features(model, z)[:, m * S:m * S + frames]
+    feat = decode_features(model, z, keep=(m * S, m * S + frames))
     extra = {} if (tempo, energy) == (1.0, 1.0) else {"tempo": tempo, "energy": energy}
     motion = model.codec.to_motion(feat, model.fps, generator="csgn", seed=seed, latent_steps=steps, **extra)
     return motion
