@@ -33,15 +33,7 @@ def _run_job(model, model_name, kind, args, progress, cancel):
         return new_timeline(model, args["seconds"], args.get("seed", 0), name=model_name)
     if kind == "fill":
         from csgn_core.editing.completion import fill_stale
-        import cProfile, pstats
-        pr = cProfile.Profile(); t0 = time.perf_counter(); pr.enable()
-        r = fill_stale(args["doc"], model, args.get("seed", 0), refine_seconds=args.get("refine_seconds", 0.0),
-                          progress=progress, cancel=cancel)
-        pr.disable(); dt = time.perf_counter() - t0
-        n = len(os.listdir("/work/prof/jobs")) if os.path.isdir("/work/prof/jobs") else 0
-        os.makedirs("/work/prof/jobs", exist_ok=True)
-        pr.dump_stats(f"/work/prof/jobs/{n:02d}_{dt*1e3:.0f}ms.prof")
-        return r
+
         return fill_stale(args["doc"], model, args.get("seed", 0), refine_seconds=args.get("refine_seconds", 0.0),
                           progress=progress, cancel=cancel)
     if kind == "resample_gap":
