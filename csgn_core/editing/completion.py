@@ -158,6 +158,18 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
                             spread, prior)
         return out if frames is None else _cut(out, *frames)
 
+    return _draws(model, prob, [seed], refine_seconds, progress, cancel, blend, condition, energy, spread, prior,
+                  frames)[0]
+
+
+def _draws(model, prob: Problem, seeds: list, refine_seconds: float = 0.0, progress: Progress = None,
+           cancel: Cancel = None, blend: int | None = None, condition: str = "auto", energy=None,
+           spread: float | np.ndarray = 1.0, prior=None, frames: tuple[int, int] | None = None) -> list[tuple]:
+    """``complete_problem`` at the default style for each of ``seeds``, as one call per seed gives it
+    (each draw from its own seed's stream), with the pins placed and encoded once, the GP's solve
+    shared and G run on the draws together: a floor path's 12 candidate passes (session 19)."""
+    from csgn_core.model.inference import decode_features
+
     use_h = uses_inverse(model, condition)
     prior = model.prior if prior is None else prior
     L, S = prob.length, model.step_frames
@@ -184,25 +196,25 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
             kidx.extend(range(t0 + m, t1 + m))
         _report(progress, 0.3 * (i + 1) / max(1, len(prob.pins)), stage)
     _check(cancel)
-    rng = np.random.default_rng(seed)
+    rngs = [np.random.default_rng(s) for s in seeds]
     if kidx:
-        z = _conditioned_latent(model, prior, np.concatenate(zk, axis=1), np.asarray(kidx), T, rng,
+        z = _conditioned_latent(model, prior, np.concatenate(zk, axis=1), np.asarray(kidx), T, rngs,
                                 spread, energy, S, m)
     else:
-        z = prior.sample(T, 1, rng)[0]
+        z = prior.sample(T, len(rngs), rngs)
         if energy is not None:
-            z = z * energy_steps(np.asarray(energy, dtype=float), S, m, T)[None, :]
-    z = torch.from_numpy(z).float()
+            z = z * energy_steps(np.asarray(energy, dtype=float), S, m, T)[None, None, :]
+    z = torch.from_numpy(z).float()  # (n, C, T)
     _report(progress, 0.4, "sampling the latent")
     if refine_seconds > 0 and pinned.any():
-        z = _refine(model, z, pin_rot, pin_root, pinned, m, refine_seconds, progress, cancel)
+        z = torch.stack([_refine(model, zi, pin_rot, pin_root, pinned, m, refine_seconds, progress, cancel)
+                         for zi in z])
     _check(cancel)
     lo, hi = (0, L) if frames is None else (max(0, int(frames[0])), min(L, int(frames[1])))
     t0, t1 = lo // S, -(-hi // S)  # the steps under the frames wanted, and G's reach either side of them
-    feat = decode_features(model, z[:, t0:t1 + 2 * m], keep=(m * S + lo - t0 * S, m * S + hi - t0 * S))
+    keep = (m * S + lo - t0 * S, m * S + hi - t0 * S)
+    feats = decode_features(model, z[:, :, t0:t1 + 2 * m], keep=keep)  # (n, 9, hi - lo, J)
     pinned, pin_rot, pin_root = pinned[lo:hi], pin_rot[lo:hi], pin_root[lo:hi]
-    rot, root = model.codec.decode_np(feat, anchors=(pinned, pin_rot))
-    contacts = model.codec.contact_flags(feat)
     _report(progress, 0.9, "splicing pins")
     _check(cancel)
     if blend is None:
@@ -213,10 +225,15 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
             if b is not None:
                 per_frame[at:at + mo.n_frames] = max(1, int(round(b * model.fps)))
         blend = per_frame[lo:hi]
-    rot, root = splice(rot, root, pin_rot, pin_root, pinned, blend)
-    rot, root = blend_short_gaps(rot, root, pinned, model.fps)  # short gaps are spline transitions
+    out = []
+    for feat in feats:
+        rot, root = model.codec.decode_np(feat, anchors=(pinned, pin_rot))
+        contacts = model.codec.contact_flags(feat)
+        rot, root = splice(rot, root, pin_rot, pin_root, pinned, blend)
+        rot, root = blend_short_gaps(rot, root, pinned, model.fps)  # short gaps are spline transitions
+        out.append((rot, root, pinned, contacts))
     _report(progress, 1.0, "done")
-    return rot, root, pinned, contacts
+    return out
 
 
 def _pick_planted(model, prob: Problem, seed, draws: int, refine_seconds, progress, cancel, blend, condition,
@@ -231,11 +248,8 @@ def _pick_planted(model, prob: Problem, seed, draws: int, refine_seconds, progre
     if not has_foot_table(model.skeleton):  # no feet to judge the draws by: the first is as good as any
         draws = 1
     floors = _pin_floors(model.skeleton, [mo for _, mo in prob.pins])
-    outs = []
-    for k in range(draws):
-        sub = None if progress is None else (lambda f, msg, d=k: progress((d + f) / draws, msg))
-        outs.append(complete_problem(model, prob, _seed_k(seed, k), refine_seconds, sub, cancel, blend, condition,
-                                     spread=spread, prior=prior))
+    outs = _draws(model, prob, [_seed_k(seed, k) for k in range(draws)], refine_seconds, progress, cancel, blend,
+                  condition, spread=spread, prior=prior)
     if len(outs) == 1:
         return outs[0]
     rot, root, pinned, contacts = outs[0]
@@ -330,6 +344,22 @@ def _first_pass(model, prob: Problem, seed, refine_seconds: float, cancel: Cance
     return _kept(model, (_problem_key(model, prob, seed, styles), frames), run)
 
 
+def _first_passes(model, prob: Problem, seeds: list, refine_seconds: float, cancel: Cancel, styles, frames=None):
+    """``_first_pass`` for each of ``seeds``, those not kept drawn together (``_draws``) where the
+    style is the default one and nothing is refined."""
+    plain = refine_seconds <= 0 and (styles is None or all(tuple(s) == DEFAULT_STYLE for s in styles))
+    if not plain:
+        return [_first_pass(model, prob, s, refine_seconds, cancel, styles, frames) for s in seeds]
+    cache = getattr(model, "first_passes", None) or {}
+    keys = [(_problem_key(model, prob, s, styles), frames) for s in seeds]
+    out = [cache.get(k) for k in keys]
+    missing = [i for i, o in enumerate(out) if o is None]
+    if missing:
+        for i, o in zip(missing, _draws(model, prob, [seeds[i] for i in missing], cancel=cancel, frames=frames)):
+            out[i] = o
+    return [_kept(model, k, lambda o=o: o) for k, o in zip(keys, out)]
+
+
 def _problem_key(model, prob: Problem, seed, styles) -> tuple:
     return (prob.length, tuple((at, _motion_key(mo)) for at, mo in prob.pins), tuple(prob.blends or ()),
             None if styles is None else tuple(tuple(map(float, s)) for s in styles), seed, uses_inverse(model))
@@ -352,8 +382,9 @@ def _kept(model, key, compute):
 
 def _conditioned_latent(model, prior, known: np.ndarray, kidx: np.ndarray, T: int, rng, spread, energy,
                         S: int, m: int) -> np.ndarray:
-    """(C, T) a latent drawn given the pins' latents ``known`` at steps ``kidx``: the model's own GP
-    mean between them plus ``prior``'s draw of the rest (Matheron's rule split in two). Both take
+    """(C, T) a latent drawn given the pins' latents ``known`` at steps ``kidx`` ((n, C, T) for a list
+    of n generators ``rng``, one draw from each): the model's own GP mean between them plus
+    ``prior``'s draw of the rest (Matheron's rule split in two). Both take
     H's latents as observed with the noise ``ModelConfig.pin_latent_noise`` (``model.pin_prior``).
 
     A slow tempo's stretched prior conditions only the deviation, on zeros: conditioned on H's latents
@@ -362,19 +393,20 @@ def _conditioned_latent(model, prior, known: np.ndarray, kidx: np.ndarray, T: in
     deviation: where the pins are encoded the latent's amplitude is theirs, and scaling the mean too
     broke it off them at the gap's edges (energy 0.5 moved the gap 1.37x faster)."""
     own = model.pin_prior
+    n = len(rng) if isinstance(rng, list) else 1
     if prior is model.prior:
-        z = own.condition(known, kidx, T, 1, rng)[0]
+        z = own.condition(known, kidx, T, n, rng)
         scaled = (np.ndim(spread) or spread != 1.0) or energy is not None
         mean = own.conditional_mean(known, kidx, T) if scaled else None
     else:
         mean = own.conditional_mean(known, kidx, T)
-        z = mean + prior.condition(np.zeros_like(known), kidx, T, 1, rng)[0]
-    if mean is None:
-        return z
-    gain = np.full(T, float(spread)) if not np.ndim(spread) else _spread_steps(np.asarray(spread, float), S, m, T)
-    if energy is not None:
-        gain = gain * energy_steps(np.asarray(energy, dtype=float), S, m, T)
-    return mean + gain[None, :] * (z - mean)
+        z = mean + prior.condition(np.zeros_like(known), kidx, T, n, rng)
+    if mean is not None:
+        gain = np.full(T, float(spread)) if not np.ndim(spread) else _spread_steps(np.asarray(spread, float), S, m, T)
+        if energy is not None:
+            gain = gain * energy_steps(np.asarray(energy, dtype=float), S, m, T)
+        z = mean + gain[None, :] * (z - mean)
+    return z if isinstance(rng, list) else z[0]
 
 
 def _spread_steps(spread: np.ndarray, step: int, radius: int, steps: int) -> np.ndarray:
@@ -416,14 +448,11 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
     total = sum(counts.values())
     done = 0
     for ls in scales:
-        draws[ls] = []
-        for k in range(counts[ls]):
-            sub = None if progress is None else (lambda f, msg, d=done: progress((d + f) / total, msg))
-            done += 1
-            rot, root, _, contacts = complete_problem(model, prob, _seed_k(seed, k), refine_seconds, sub, cancel, blend,
-                                                      condition, energy=energy, spread=spread,
-                                                      prior=model.prior_for(ls))
-            draws[ls].append((rot, root, contacts))
+        sub = None if progress is None else (lambda f, msg, d=done, c=counts[ls]: progress((d + c * f) / total, msg))
+        done += counts[ls]
+        draws[ls] = [(rot, root, contacts) for rot, root, _, contacts in
+                     _draws(model, prob, [_seed_k(seed, k) for k in range(counts[ls])], refine_seconds, sub, cancel,
+                            blend, condition, energy=energy, spread=spread, prior=model.prior_for(ls))]
     rot, root, contacts = draws[scales[0]][0]
     if total > 1:
         rot, root = rot.copy(), root.copy()
@@ -668,8 +697,9 @@ def _follow_path(model, first: Problem, mo: Motion, at: int, seed, refine_second
     n = mo.n_frames
     lo, hi = frames_for(model, first, at, at + n)  # G decodes the path's frames and its seams' reach only
     best = None
-    for k in range(PATH_CANDIDATES):
-        rot, root, _, flags = _first_pass(model, first, _seed_k(seed, k), refine_seconds, cancel, styles, (lo, hi))
+    passes = _first_passes(model, first, [_seed_k(seed, k) for k in range(PATH_CANDIDATES)], refine_seconds, cancel,
+                           styles, (lo, hi))
+    for rot, root, _, flags in passes:
         g_rot, g_root = rot[at - lo:at - lo + n], root[at - lo:at - lo + n]
         r, t = path_composite(g_rot, g_root, mo.rotations, mo.root)
         cand = Motion(mo.skeleton, mo.fps, rotations=r, root=t, meta=dict(mo.meta))

@@ -245,6 +245,7 @@ def decode_features(model: CSGNModel, z: torch.Tensor, tile_steps: int | None = 
                     keep: tuple[int, int] | None = None) -> torch.Tensor:
     """(C0, T0) latent -> (9, T0 * S, J) features of the whole sequence, or with ``keep`` = (a, b)
     of its frames a .. b - 1 only (``Generator.forward``'s crop; for a latent of one tile).
+    (n, C0, T0) latents -> (n, 9, frames, J), in one generator pass where they fit one tile.
 
     The generator is convolutional and, in eval mode, batch norm is a fixed affine map, so every
     output frame depends only on the latent steps within ``G.latent_radius()`` of it. Long latents
@@ -259,6 +260,14 @@ def decode_features(model: CSGNModel, z: torch.Tensor, tile_steps: int | None = 
     model.eval()
     z = torch.as_tensor(z, dtype=torch.float32, device=model.device)
     T0, S = z.shape[-1], model.step_frames
+    if z.ndim == 3:  # (n, C0, T0): several latents of one length -> (n, 9, frames, J)
+        if tile_steps is None or T0 <= tile_steps:
+            a, b = (0, T0 * S) if keep is None else keep
+            pad = int(math.ceil(4.0 * float(model.cfg.output_smoothing or 0.0)))
+            lo, hi = max(0, a - pad), min(T0 * S, b + pad)
+            f = model.G(z, keep=(lo, hi)).float().cpu()
+            return torch.stack([smooth_features(model, x)[:, a - lo:b - lo] for x in f])
+        return torch.stack([decode_features(model, x, tile_steps, keep) for x in z])
     if keep is not None and (tile_steps is None or T0 <= tile_steps):
         a, b = keep
         pad = int(math.ceil(4.0 * float(model.cfg.output_smoothing or 0.0)))  # the smoothing's reach

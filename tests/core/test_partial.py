@@ -223,8 +223,8 @@ def test_a_refill_redoes_a_partial_pins_first_pass_only_when_the_whole_pins_chan
     doc.set_fill(completion.fill(doc, model, seed=1))
     before = doc.fill.motion
     passes = []
-    real = completion.complete_problem
-    monkeypatch.setattr(completion, "complete_problem", lambda *a, **k: passes.append(1) or real(*a, **k))
+    real = completion._draws  # every pass is a draw: a path's candidates are drawn together
+    monkeypatch.setattr(completion, "_draws", lambda *a, **k: passes.extend(a[2]) or real(*a, **k))
 
     def refill(edit):
         passes.clear()
@@ -258,8 +258,8 @@ def test_a_floor_path_keeps_its_seed_and_its_body_when_a_pin_lands_beside_it(dan
     assert doc.fill.seeds[(60, 120)] == 1
     before = doc.fill.motion
     passes = []
-    real = completion.complete_problem
-    monkeypatch.setattr(completion, "complete_problem", lambda *a, **k: passes.append(1) or real(*a, **k))
+    real = completion._draws  # every pass is a draw: a path's candidates are drawn together
+    monkeypatch.setattr(completion, "_draws", lambda *a, **k: passes.extend(a[2]) or real(*a, **k))
     doc.add_pin(Pin(src, 210, 240, 210))  # the gap beside the path changes, the path's window does not
     doc.set_fill(completion.fill_stale(doc, model, seed=2))
     assert len(passes) == 1 and doc.fill.seeds[(60, 120)] == 1

@@ -155,18 +155,20 @@ def test_pick_pace_aims_by_tempo_and_energy_and_a_slow_tempo_stretches_the_prior
 
 
 def test_a_slow_gap_draws_from_the_stretched_prior_and_the_others_from_the_models(dance, monkeypatch):
+    from csgn_core.editing import completion
     from csgn_core.editing.completion import Problem, complete_problem
     from csgn_core.editing.styling import PACE_CANDIDATES, tempo_length_scale
 
     model, src = dance
-    asked = []
-    real = model.prior_for
+    asked, drawn = [], {}
+    real, real_draws = model.prior_for, completion._draws
     monkeypatch.setattr(model, "prior_for", lambda t=1.0: asked.append(t) or real(t))
+    monkeypatch.setattr(completion, "_draws", lambda *a, **k: drawn.update({asked[-1]: len(a[2])}) or real_draws(*a, **k))
     pins = [(0, src.slice(0, 30)), (90, src.slice(90, 120)), (180, src.slice(180, 210))]
     rot, _, _, _ = complete_problem(model, Problem(210, pins), 0, styles=[(0.75, 1.0), (1.0, 1.0)])
     assert sorted(set(asked)) == [tempo_length_scale(0.75), 1.0]
     # the slow gap's prior gives its choice of draws; the plain gap's, which picks nothing, one draw
-    assert sorted(asked).count(1.0) == 1 and len(asked) == PACE_CANDIDATES + 1
+    assert drawn == {tempo_length_scale(0.75): PACE_CANDIDATES, 1.0: 1}
     for a, b in ((0, 30), (90, 120), (180, 210)):
         assert np.allclose(rot[a:b], src.rotations[a:b], atol=1e-5)
 
@@ -174,6 +176,7 @@ def test_a_slow_gap_draws_from_the_stretched_prior_and_the_others_from_the_model
 def test_a_refill_picks_only_for_the_gaps_it_changes(dance, monkeypatch):
     """After one gap's style changes, ``fill_stale`` draws choices for that gap alone: the take's
     other gaps keep their frames, so picking for them would be thrown away."""
+    from csgn_core.editing import completion
     from csgn_core.editing.completion import fill, fill_stale
     from csgn_core.editing.styling import PACE_CANDIDATES, tempo_length_scale
 
@@ -184,13 +187,14 @@ def test_a_refill_picks_only_for_the_gaps_it_changes(dance, monkeypatch):
     doc.set_style((1.25, 1.0))
     doc.set_fill(fill(doc, model, seed=2))
     before = doc.fill.motion.rotations.copy()
-    asked = []
-    real = model.prior_for
+    asked, drawn = [], []
+    real, real_draws = model.prior_for, completion._draws
     monkeypatch.setattr(model, "prior_for", lambda t=1.0: asked.append(t) or real(t))
+    monkeypatch.setattr(completion, "_draws", lambda *a, **k: drawn.append((asked[-1], len(a[2]))) or real_draws(*a, **k))
     doc.set_style((0.75, 1.0), doc.gaps()[0].key)
     new = fill_stale(doc, model, seed=2)
     # the slow gap's 4 draws alone (the other gaps, at 1.25, are kept): 4 passes, not 8
-    assert asked == [tempo_length_scale(0.75)] * PACE_CANDIDATES
+    assert drawn == [(tempo_length_scale(0.75), PACE_CANDIDATES)]
     g0, rest = doc.gaps()[0], doc.gaps()[1:]
     assert not np.allclose(new.motion.rotations[g0.start:g0.stop], before[g0.start:g0.stop])
     for g in rest:

@@ -91,10 +91,13 @@ class GPPrior:
         """n exact prior samples of T0 latent steps, (n, C, T0) float64.
 
         rng: None (fresh entropy), an int seed, a SeedSequence or a numpy Generator (advanced in
-        place). The same seed gives bit-identical samples.
+        place). The same seed gives bit-identical samples. A list of n of these draws sample i from
+        rng[i], as n calls with one each would (several draws at once: see ``condition``).
         """
         T0 = check_T0(T0)
         n = check_n(n)
+        if isinstance(rng, (list, tuple)):
+            return np.concatenate([self.sample(T0, 1, _one_each(rng, n)[i]) for i in range(n)])
         gen = np.random.default_rng(rng)
         plan = self._plan(T0)
         out = np.empty((n, self.channels, T0))
@@ -140,17 +143,22 @@ class GPPrior:
         exactly equal to z_known. White channels: unknown steps are independent of known ones.
         Constant channels: unknown steps take the mean of the channel's known values (they agree
         when the values really come from a constant channel).
+        rng: as for ``sample``; a list of n gives sample i exactly what a call with rng[i] alone
+        gives, the solve shared (a floor path's dozen candidate draws condition on the same pins).
         """
         T0 = check_T0(T0)
         zk, kidx, n = self._check_known(z_known, known_idx, T0, check_n(n))
-        gen = np.random.default_rng(rng)
-        f = self.sample(T0, n, gen)
+        gens = [np.random.default_rng(g) for g in _one_each(rng, n)] if isinstance(rng, (list, tuple)) else None
+        gen = None if gens is not None else np.random.default_rng(rng)
+        f = np.concatenate([self.sample(T0, 1, g) for g in gens]) if gens is not None else self.sample(T0, n, gen)
         if len(kidx) == 0:
             return f
         plan = self._plan(T0)
         solver = self._cond_solver(plan, kidx)
         if len(solver.gp):
-            eps = gen.standard_normal((n, len(solver.gp), len(kidx))) * math.sqrt(self.config.jitter)
+            shape = (len(solver.gp), len(kidx))
+            eps = (np.stack([g.standard_normal(shape) for g in gens]) if gens is not None
+                   else gen.standard_normal((n,) + shape)) * math.sqrt(self.config.jitter)
             sel = channel_selector(solver.gp)
             resid = zk[:, sel] - f[..., kidx][:, sel] - eps  # (n, G, K)
             for part in solver.parts:
@@ -261,3 +269,9 @@ class GPPrior:
             while len(self._conds) > _COND_CACHE:
                 self._conds.popitem(last=False)
         return solver
+
+
+def _one_each(rngs, n: int) -> list:
+    if len(rngs) != n:
+        raise GPPriorError(f"GP prior: {len(rngs)} random generators for {n} samples")
+    return list(rngs)
