@@ -147,7 +147,6 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
     reaches the frames wanted (``frames_for``).
     ``draws``: at the default style, each unpinned range is taken from the one of this many draws
     whose feet slide least there (``_pick_planted``)."""
-    from csgn_core.model.inference import decode_features
 
     if styles is not None and any(tuple(s) != DEFAULT_STYLE for s in styles):
         out = _complete_styled(model, prob, seed, refine_seconds, progress, cancel, blend, condition, styles,

@@ -163,7 +163,8 @@ def test_a_slow_gap_draws_from_the_stretched_prior_and_the_others_from_the_model
     asked, drawn = [], {}
     real, real_draws = model.prior_for, completion._draws
     monkeypatch.setattr(model, "prior_for", lambda t=1.0: asked.append(t) or real(t))
-    monkeypatch.setattr(completion, "_draws", lambda *a, **k: drawn.update({asked[-1]: len(a[2])}) or real_draws(*a, **k))
+    monkeypatch.setattr(completion, "_draws",
+                        lambda *a, **k: drawn.update({asked[-1]: len(a[2])}) or real_draws(*a, **k))
     pins = [(0, src.slice(0, 30)), (90, src.slice(90, 120)), (180, src.slice(180, 210))]
     rot, _, _, _ = complete_problem(model, Problem(210, pins), 0, styles=[(0.75, 1.0), (1.0, 1.0)])
     assert sorted(set(asked)) == [tempo_length_scale(0.75), 1.0]
@@ -190,7 +191,8 @@ def test_a_refill_picks_only_for_the_gaps_it_changes(dance, monkeypatch):
     asked, drawn = [], []
     real, real_draws = model.prior_for, completion._draws
     monkeypatch.setattr(model, "prior_for", lambda t=1.0: asked.append(t) or real(t))
-    monkeypatch.setattr(completion, "_draws", lambda *a, **k: drawn.append((asked[-1], len(a[2]))) or real_draws(*a, **k))
+    monkeypatch.setattr(completion, "_draws",
+                        lambda *a, **k: drawn.append((asked[-1], len(a[2]))) or real_draws(*a, **k))
     doc.set_style((0.75, 1.0), doc.gaps()[0].key)
     new = fill_stale(doc, model, seed=2)
     # the slow gap's 4 draws alone (the other gaps, at 1.25, are kept): 4 passes, not 8
