@@ -344,17 +344,22 @@ def _first_pass(model, prob: Problem, seed, refine_seconds: float, cancel: Cance
 
 
 def _first_passes(model, prob: Problem, seeds: list, refine_seconds: float, cancel: Cancel, styles, frames=None):
-    """``_first_pass`` for each of ``seeds``, those not kept drawn together (``_draws``) where the
-    style is the default one and nothing is refined."""
-    plain = refine_seconds <= 0 and (styles is None or all(tuple(s) == DEFAULT_STYLE for s in styles))
-    if not plain:
+    """``_first_pass`` for each of ``seeds``, those not kept drawn together (``_draws``, or
+    ``_complete_styled`` at a style of their own) where nothing is refined."""
+    if refine_seconds > 0:
         return [_first_pass(model, prob, s, refine_seconds, cancel, styles, frames) for s in seeds]
     cache = getattr(model, "first_passes", None) or {}
     keys = [(_problem_key(model, prob, s, styles), frames) for s in seeds]
     out = [cache.get(k) for k in keys]
     missing = [i for i, o in enumerate(out) if o is None]
     if missing:
-        for i, o in zip(missing, _draws(model, prob, [seeds[i] for i in missing], cancel=cancel, frames=frames)):
+        todo = [seeds[i] for i in missing]
+        if styles is None or all(tuple(s) == DEFAULT_STYLE for s in styles):
+            drawn = _draws(model, prob, todo, cancel=cancel, frames=frames)
+        else:
+            drawn = _complete_styled(model, prob, todo, 0.0, None, cancel, None, "auto", styles, candidates=1)
+            drawn = drawn if frames is None else [_cut(o, *frames) for o in drawn]
+        for i, o in zip(missing, drawn):
             out[i] = o
     return [_kept(model, k, lambda o=o: o) for k, o in zip(keys, out)]
 
@@ -421,7 +426,11 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
                      spread=1.0, candidates: int = PACE_CANDIDATES, wanted=None):
     """``complete_problem`` with each unpinned range at its own tempo (for a slow one the GP's length
     scales stretched, and a pick of ``candidates`` draws by pace) and energy (the latent's gain, and
-    off 1 a livelier or calmer pick)."""
+    off 1 a livelier or calmer pick). ``seed`` a list: one result per seed, each range from its
+    prior's one draw for that seed (no pick), the seeds drawn together (a path's candidate passes)."""
+    many = isinstance(seed, list)
+    if many:
+        candidates = 1
     pinned = np.zeros(prob.length, bool)
     for at, mo in prob.pins:
         pinned[at:at + mo.n_frames] = True
@@ -443,33 +452,39 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
     scales = sorted({ls for ls in own_scale if ls is not None} or {1.0}, reverse=True)
     picked = {own_scale[i] for i in paced}
     counts = {ls: max(1, int(candidates)) if ls in picked else 1 for ls in scales}
+    seeds = list(seed) if many else [seed]
     draws: dict[float, list] = {}
     total = sum(counts.values())
     done = 0
     for ls in scales:
         sub = None if progress is None else (lambda f, msg, d=done, c=counts[ls]: progress((d + c * f) / total, msg))
         done += counts[ls]
+        own = seeds if counts[ls] == 1 else [_seed_k(seed, k) for k in range(counts[ls])]
         draws[ls] = [(rot, root, contacts) for rot, root, _, contacts in
-                     _draws(model, prob, [_seed_k(seed, k) for k in range(counts[ls])], refine_seconds, sub, cancel,
-                            blend, condition, energy=energy, spread=spread, prior=model.prior_for(ls))]
-    rot, root, contacts = draws[scales[0]][0]
-    if total > 1:
-        rot, root = rot.copy(), root.copy()
-        contacts = None if contacts is None else {k: np.array(v) for k, v in contacts.items()}
-        for i, (a, b) in enumerate(gaps):
-            own = draws[scales[0] if own_scale[i] is None else own_scale[i]]
-            if i in paced and b - a >= 2:
-                speeds = [_joint_speed(model, d[0][a:b], d[1][a:b]) for d in own]
-                k = pick_pace(speeds, tempos[i], styles[i][1], conditioned)
-            else:
-                k = 0
-            if own is draws[scales[0]] and k == 0:
-                continue
-            rot[a:b], root[a:b] = own[k][0][a:b], own[k][1][a:b]
-            if contacts is not None and own[k][2] is not None:
-                for name in contacts:
-                    contacts[name][a:b] = own[k][2][name][a:b]
-    return rot, root, pinned, contacts
+                     _draws(model, prob, own, refine_seconds, sub, cancel, blend, condition, energy=energy,
+                            spread=spread, prior=model.prior_for(ls))]
+    outs = []
+    for j in range(len(seeds)):  # j: the seed's own draw where a prior gave one per seed
+        rot, root, contacts = draws[scales[0]][j if counts[scales[0]] == 1 else 0]
+        if total > 1:
+            rot, root = rot.copy(), root.copy()
+            contacts = None if contacts is None else {k: np.array(v) for k, v in contacts.items()}
+            for i, (a, b) in enumerate(gaps):
+                ls = scales[0] if own_scale[i] is None else own_scale[i]
+                own = draws[ls]
+                if i in paced and b - a >= 2 and counts[ls] > 1:
+                    speeds = [_joint_speed(model, d[0][a:b], d[1][a:b]) for d in own]
+                    k = pick_pace(speeds, tempos[i], styles[i][1], conditioned)
+                else:
+                    k = j if counts[ls] == 1 else 0
+                if ls == scales[0] and k == (j if counts[ls] == 1 else 0):
+                    continue
+                rot[a:b], root[a:b] = own[k][0][a:b], own[k][1][a:b]
+                if contacts is not None and own[k][2] is not None:
+                    for name in contacts:
+                        contacts[name][a:b] = own[k][2][name][a:b]
+        outs.append((rot, root, pinned, contacts))
+    return outs if many else outs[0]
 
 
 def _joint_speed(model, rot: np.ndarray, root: np.ndarray) -> float:
