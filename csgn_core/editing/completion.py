@@ -357,8 +357,8 @@ def _first_passes(model, prob: Problem, seeds: list, refine_seconds: float, canc
         if styles is None or all(tuple(s) == DEFAULT_STYLE for s in styles):
             drawn = _draws(model, prob, todo, cancel=cancel, frames=frames)
         else:
-            drawn = _complete_styled(model, prob, todo, 0.0, None, cancel, None, "auto", styles, candidates=1)
-            drawn = drawn if frames is None else [_cut(o, *frames) for o in drawn]
+            drawn = _complete_styled(model, prob, todo, 0.0, None, cancel, None, "auto", styles, candidates=1,
+                                     frames=frames)
         for i, o in zip(missing, drawn):
             out[i] = o
     return [_kept(model, k, lambda o=o: o) for k, o in zip(keys, out)]
@@ -423,14 +423,17 @@ def _spread_steps(spread: np.ndarray, step: int, radius: int, steps: int) -> np.
 
 
 def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cancel, blend, condition, styles,
-                     spread=1.0, candidates: int = PACE_CANDIDATES, wanted=None):
+                     spread=1.0, candidates: int = PACE_CANDIDATES, wanted=None, frames=None):
     """``complete_problem`` with each unpinned range at its own tempo (for a slow one the GP's length
     scales stretched, and a pick of ``candidates`` draws by pace) and energy (the latent's gain, and
     off 1 a livelier or calmer pick). ``seed`` a list: one result per seed, each range from its
-    prior's one draw for that seed (no pick), the seeds drawn together (a path's candidate passes)."""
+    prior's one draw for that seed (no pick), the seeds drawn together (a path's candidate passes),
+    and ``frames`` = (lo, hi) decodes those frames only, as ``complete_problem(frames=)`` does."""
     many = isinstance(seed, list)
     if many:
         candidates = 1
+    elif frames is not None:
+        raise ValueError("frames are for a list of seeds")
     pinned = np.zeros(prob.length, bool)
     for at, mo in prob.pins:
         pinned[at:at + mo.n_frames] = True
@@ -460,9 +463,12 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
         sub = None if progress is None else (lambda f, msg, d=done, c=counts[ls]: progress((d + c * f) / total, msg))
         done += counts[ls]
         own = seeds if counts[ls] == 1 else [_seed_k(seed, k) for k in range(counts[ls])]
-        draws[ls] = [(rot, root, contacts) for rot, root, _, contacts in
-                     _draws(model, prob, own, refine_seconds, sub, cancel, blend, condition, energy=energy,
-                            spread=spread, prior=model.prior_for(ls))]
+        drawn = _draws(model, prob, own, refine_seconds, sub, cancel, blend, condition, energy=energy, spread=spread,
+                       prior=model.prior_for(ls), frames=frames)
+        draws[ls] = [(rot, root, contacts) for rot, root, _, contacts in drawn]
+    lo, hi = (0, prob.length) if frames is None else (max(0, int(frames[0])), min(prob.length, int(frames[1])))
+    pinned = pinned[lo:hi]
+    gaps = [(max(a, lo) - lo, min(b, hi) - lo) for a, b in gaps]  # the ranges on the frames decoded
     outs = []
     for j in range(len(seeds)):  # j: the seed's own draw where a prior gave one per seed
         rot, root, contacts = draws[scales[0]][j if counts[scales[0]] == 1 else 0]
@@ -470,6 +476,8 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
             rot, root = rot.copy(), root.copy()
             contacts = None if contacts is None else {k: np.array(v) for k, v in contacts.items()}
             for i, (a, b) in enumerate(gaps):
+                if b <= a:
+                    continue
                 ls = scales[0] if own_scale[i] is None else own_scale[i]
                 own = draws[ls]
                 if i in paced and b - a >= 2 and counts[ls] > 1:
