@@ -6,6 +6,7 @@ as an optional argument so scripts and tests call it directly, and opens a dialo
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -101,7 +102,7 @@ class FileActions:
         if self.doc.is_stale():
             self.status("note: some gaps are out of date; exporting the last fill (Fill gaps updates them)")
         try:
-            report = export_timeline(self.doc, path, clean_feet=clean_feet, **options)
+            report = _beside_the_ui(lambda: export_timeline(self.doc, path, clean_feet=clean_feet, **options))
         except (CSGNError, OSError, ValueError) as e:
             self.error(f"export failed: {e}")
             return None
@@ -262,3 +263,31 @@ class FileActions:
         # A restored document has not been saved anywhere: mark it changed with an empty marker.
         self.undo.push(QtGui.QUndoCommand("Restore auto-saved work"))
         return True
+
+
+def _beside_the_ui(work):
+    """``work()`` on a thread of its own while the UI keeps drawing and ticking (its timers, the
+    playback), user input held until it is done, then its result or its exception. An export's foot
+    clean-up and file writing take 100-200 ms for a minute of motion: on the UI thread that was a
+    visible freeze (``benchmarks/bench_ui_stalls.py``). Not a worker-process job: it needs no model,
+    and the document it reads cannot change while input is held."""
+    out: dict = {}
+
+    def run() -> None:
+        try:
+            out["value"] = work()
+        except BaseException as e:  # handed to the UI thread, which raises it as its own
+            out["error"] = e
+
+    thread = threading.Thread(target=run, name="export", daemon=True)
+    QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.WaitCursor)
+    try:
+        thread.start()
+        while thread.is_alive():
+            QtWidgets.QApplication.processEvents(QtCore.QEventLoop.ExcludeUserInputEvents, 5)
+            thread.join(0.002)
+    finally:
+        QtWidgets.QApplication.restoreOverrideCursor()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]

@@ -1,6 +1,7 @@
 """The editor window: every action, undo/redo, cancel, files, and a scripted editing session."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -432,13 +433,26 @@ def test_import_picks_a_clip_inside_a_zip(win, qtbot, tmp_path, monkeypatch):
     assert starts == [str(Path.home()), str(tmp_path)]
 
 
-def test_export_bvh(win, tmp_path):
+def test_export_bvh(win, tmp_path, monkeypatch):
+    """The export runs beside the UI: its timers keep ticking while the file is cleaned up and
+    written; a failure inside it reaches the user as a message."""
+    from csgn_core.editing import export
     from csgn_core.io import load_motion
 
     win.pin_selection(30, 60)
+    ticks, slow = [], export.export_timeline
+    timer = QtCore.QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(5)
+    monkeypatch.setattr(export, "export_timeline", lambda *a, **k: time.sleep(0.2) or slow(*a, **k))
     out = win.export(tmp_path / "out.bvh")
+    timer.stop()
+    assert len(ticks) >= 10  # 200 ms of work: the event loop ran on
     m = load_motion(out)
     assert m.n_frames == win.doc.length and m.fps == win.doc.fps
+    monkeypatch.setattr(export, "export_timeline", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    win.quiet = True
+    assert win.export(tmp_path / "full.bvh") is None and "disk full" in win.last_error
 
 
 def test_export_vmd_then_import_it_as_a_pin(win, qtbot, tmp_path):
