@@ -1,7 +1,7 @@
 """Longest event-loop stall per editor action: a 5 ms QTimer ticks while a scripted session runs
 (new from seed, play, import a real BVH, pin, drag, fill, resample, tempo and energy with their re-fills,
-undo, redo, load a 60 s MP3 song,
-play with it, fit the timeline to it, save, open, export);
+a floor path, an arms pin, a morphing gap, undo, redo, load a 60 s MP3 song,
+play with it, fit the timeline to it, save, open, export, blend into a BVH);
 any gap between ticks beyond 5 ms is time the UI could not respond. Target: no stall over 100 ms.
 Runs offscreen (no 3D drawing) or under xvfb-run. Prints numbers; not a test.
 """
@@ -109,6 +109,8 @@ def main() -> int:
                                                          win.refill_now())),
         # The controls together: every gap at a tempo (four passes each) around a path and an arms pin.
         measure("take tempo 1.25 with both (+ re-fill)", lambda: win.set_style((1.25, 1.0))),
+        measure("morph a gap, spread 0.5", lambda: win.set_morph(next(
+            g.key for g in win.doc.gaps() if None not in g.key), 0.5)),
         measure("undo", win.undo.undo, wait_job=False),
         measure("redo", win.undo.redo, wait_job=False),
         measure("load music (60 s MP3)", lambda: win.load_music(mp3)),
@@ -120,6 +122,9 @@ def main() -> int:
                                                     QtCore.QTimer.singleShot(50, lambda: None))),
         measure("export BVH", lambda: win.export(tmp / "take 1.bvh"), wait_job=False),
     ]
+    if WALK.parent.parent.parent.exists():
+        win.set_frame(win.doc.length // 2)
+        results.append(measure("blend into a BVH over 2 s", lambda: win.blend_into(WALK, 2.0, seed=5)))
     print(f"worst over the session: {1e3 * max(results):.1f} ms (target <= 100 ms)")
     win.close()
     return 0
