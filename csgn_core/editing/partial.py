@@ -110,51 +110,19 @@ def path_composite(gen_rot: np.ndarray, gen_root: np.ndarray, pin_rot: np.ndarra
 
 
 PATH_SLACK_CM = 4.5  # how far the root may leave a floor path for the feet (the issue allows 5 cm)
-PATH_SLACK_RAMP = 8  # frames over which that slack opens from nothing at the path's two ends
-PATH_SLACK_SMOOTH = 4.0  # weight of the offset's second difference: the root does not jitter for the feet
+PATH_SLACK_RAMP = 8  # frames over which that give opens from nothing at the path's two ends
+PATH_SLACK_SMOOTH = 4.0  # weight of the offsets' second difference
 
 
 def path_slack(positions: np.ndarray, points: list[int], floors: np.ndarray, *,
                radius: float = PATH_SLACK_CM) -> np.ndarray:
     """(n, 2) floor offsets (x, z, cm) of a floor path's body, within ``radius`` of the path and none at
-    its first and last frames, that keep its feet still where they are on the floor.
+    its first and last frames, that keep its feet still where they are on the floor
+    (``rootslack.root_slack``; session 19: 0.74x / 0.96x the unpinned fills' sliding at 30 / 60-frame
+    gaps, was 0.77x / 1.03x)."""
+    from csgn_core.motion.rootslack import root_slack
 
-    ``positions`` (n, J, 3): the body carried along the path; ``points``: its heel and toe joints,
-    ``floors`` their floor heights. A body carried along a path its legs did not step for slides a
-    planted foot by the difference; a few centimetres of give, taken where a foot is down, absorb
-    part of it (session 19: 0.96x the unpinned fills' sliding at 60-frame gaps, was 1.03x). Least
-    squares on each contact point's step, weighted as ``contacts.foot_skating`` counts a point on
-    the floor, plus a smoothness term; the radius is held by clamping the offsets that leave it and
-    solving again for the rest (a few rounds)."""
-    from csgn_core.motion.contacts import SKATE_HEIGHT
-
-    n = len(positions)
-    out = np.zeros((n, 2))
-    if n < 4 or radius <= 0:
-        return out
-    P = np.asarray(positions, dtype=np.float64)[:, points]  # (n, p, 3)
-    h = np.maximum(np.minimum(P[1:, :, 1], P[:-1, :, 1]) - np.asarray(floors)[None], 0.0)
-    w = np.clip(2.0 - 2.0 ** (h / SKATE_HEIGHT), 0.0, None)  # (n-1, p): foot_skating's weight of a point
-    v = np.diff(P[..., [0, 2]], axis=0)  # (n-1, p, 2)
-    D = np.diff(np.eye(n), axis=0)[:, 1:-1]  # (n-1, n-2): an offset's step from the free offsets 1..n-2
-    A = np.diff(np.eye(n), 2, axis=0)[:, 1:-1]
-    Q = D.T @ (w.sum(1)[:, None] * D) + PATH_SLACK_SMOOTH * A.T @ A + 1e-2 * np.eye(n - 2)
-    g = -D.T @ np.einsum("tp,tpa->ta", w, v)  # (n-2, 2)
-    t = np.arange(1, n - 1)
-    rad = radius * np.clip(np.minimum(t, n - 1 - t) / PATH_SLACK_RAMP, 0.0, 1.0)
-    x = np.zeros((n - 2, 2))
-    fixed = np.zeros(n - 2, bool)
-    for _ in range(20):
-        f = ~fixed
-        x[f] = np.linalg.solve(Q[np.ix_(f, f)], g[f] - Q[np.ix_(f, fixed)] @ x[fixed])
-        r = np.linalg.norm(x, axis=1)
-        over = f & (r > rad)
-        if not over.any():
-            break
-        x[over] *= (rad[over] / np.maximum(r[over], 1e-12))[:, None]
-        fixed |= over
-    out[1:-1] = x
-    return out
+    return root_slack(positions, points, floors, radius=radius, smooth=PATH_SLACK_SMOOTH, ramp=PATH_SLACK_RAMP)
 
 
 def path_from_points(take, points: np.ndarray):

@@ -1,0 +1,71 @@
+"""Root slack (``motion.rootslack``) and the gap fills that use it (``completion._settle_gaps``), on the
+bundled dance model and held-out dances."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def test_root_slack_keeps_planted_feet_stiller_within_its_radius_and_opening(dance_held_out):
+    from csgn_core.editing.completion import _pin_floors
+    from csgn_core.motion.clip import Motion
+    from csgn_core.motion.contacts import contact_point_indices, foot_skating
+    from csgn_core.motion.rootslack import OPENING, root_slack
+
+    model, clips = dance_held_out
+    sk = model.skeleton
+    src = clips[0].slice(100, 160)
+    root = src.root.copy()
+    root[:, 2] += 6.0 * np.sin(np.linspace(0, 3 * np.pi, 60))  # carried along a path wobbling 6 cm off its step
+    carried = Motion(sk, src.fps, rotations=src.rotations, root=root)
+    floors = _pin_floors(sk, [clips[0].slice(0, 100)])
+    pts = contact_point_indices(sk)
+    before = foot_skating(carried.positions, sk, src.fps, floors=floors)
+    for hold in ((True, True), (True, False), (False, True)):
+        e = root_slack(carried.positions, pts, floors, radius=10.0, smooth=16.0, hold=hold)
+        r = np.linalg.norm(e, axis=1)
+        assert r.max() <= 10.0 + 1e-9
+        for end, held in ((0, hold[0]), (59, hold[1])):
+            if held:  # none at a held end, and opening from it no faster than OPENING
+                d = np.abs(np.arange(60) - end)
+                assert r[end] == 0.0 and (r <= OPENING * d ** 2 + 1e-9).all()
+        assert (r[[0, -1]] > 0).any() or all(hold)
+        eased = root.copy()
+        eased[:, [0, 2]] += e
+        after = foot_skating(Motion(sk, src.fps, rotations=src.rotations, root=eased).positions, sk, src.fps,
+                             floors=floors)
+        assert after < 0.9 * before, (hold, before, after)
+
+
+def test_gap_fills_settle_their_root_where_the_feet_are_down_and_keep_the_pins(dance_held_out, monkeypatch):
+    """Each gap's root is moved over the floor where that keeps its feet still: the pins and every
+    joint's rotation stay as they were, the feet slide less, the seams do not step, and a gap that runs
+    to the timeline's end is settled too (free there)."""
+    from csgn_core.editing import completion
+    from csgn_core.editing.completion import Problem, complete_problem
+    from csgn_core.editing.splice import seam_jumps
+    from csgn_core.motion.clip import Motion
+    from csgn_core.motion.contacts import foot_skating
+
+    model, clips = dance_held_out
+    sk = model.skeleton
+    slid, seams = [], []
+    for ci in range(4):
+        w = clips[ci].slice(100, 260)
+        pins = [(0, w.slice(0, 40)), (100, w.slice(100, 120))]
+        prob = Problem(160, pins)
+        settled = complete_problem(model, prob, 3)
+        monkeypatch.setattr(completion, "GAP_SLACK_CM", 0.0)
+        raw = complete_problem(model, prob, 3)
+        monkeypatch.undo()
+        np.testing.assert_array_equal(settled[0], raw[0])  # every rotation as generated
+        np.testing.assert_array_equal(settled[1][:40], raw[1][:40])  # the pins' frames untouched
+        np.testing.assert_array_equal(settled[1][100:120], raw[1][100:120])
+        np.testing.assert_array_equal(settled[1][:, 1], raw[1][:, 1])  # over the floor only
+        assert not np.array_equal(settled[1][120:], raw[1][120:])  # the open end is settled too
+        floors = completion._pin_floors(sk, [m for _, m in pins])
+        m_s, m_r = (Motion(sk, model.fps, rotations=o[0], root=o[1]) for o in (settled, raw))
+        slid.append([foot_skating(m.positions[40:100], sk, model.fps, floors=floors) for m in (m_s, m_r)])
+        seams.append([seam_jumps(m, [40, 100]).mean() for m in (m_s, m_r)])
+    slid, seams = np.array(slid), np.array(seams)
+    assert slid[:, 0].mean() < 0.95 * slid[:, 1].mean(), slid
+    assert seams[:, 0].mean() < 1.1 * seams[:, 1].mean() + 0.1, seams
