@@ -118,8 +118,8 @@ def path_slack(positions: np.ndarray, points: list[int], floors: np.ndarray, *,
                radius: float = PATH_SLACK_CM) -> np.ndarray:
     """(n, 2) floor offsets (x, z, cm) of a floor path's body, within ``radius`` of the path and none at
     its first and last frames, that keep its feet still where they are on the floor
-    (``rootslack.root_slack``; session 19: 0.74x / 0.96x the unpinned fills' sliding at 30 / 60-frame
-    gaps, was 0.77x / 1.03x)."""
+    (``rootslack.root_slack``; session 19: sliding 94.8 / 115.7 -> 90.1 / 108.3 cm/s at 30 / 60-frame
+    gaps, ``scripts/path_pins.py``)."""
     from csgn_core.motion.rootslack import root_slack
 
     return root_slack(positions, points, floors, radius=radius, smooth=PATH_SLACK_SMOOTH, ramp=PATH_SLACK_RAMP)
