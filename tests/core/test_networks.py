@@ -268,6 +268,16 @@ def test_output_smoothing_low_passes_the_decoded_features():
     torch.testing.assert_close(tiled, smooth, atol=1e-5, rtol=1e-5)
     for a, b in ((0, 30), (50, 90), (smooth.shape[1] - 9, smooth.shape[1])):  # a crop smooths with its reach
         torch.testing.assert_close(decode_features(model, z, keep=(a, b)), smooth[:, a:b], atol=1e-5, rtol=1e-5)
+    # several latents at once, in one batch or (past BATCH_STEPS) several: each as decoded alone
+    import csgn_core.model.inference as inference
+    zs = torch.stack([z, sample_latent(model, 40, seed=3), sample_latent(model, 40, seed=4)])
+    alone = torch.stack([decode_features(model, x, keep=(8, 100)) for x in zs])
+    for cap in (1000, 50):
+        inference.BATCH_STEPS = cap
+        try:
+            torch.testing.assert_close(decode_features(model, zs, keep=(8, 100)), alone, atol=1e-5, rtol=1e-5)
+        finally:
+            inference.BATCH_STEPS = 320
     assert not torch.allclose(raw, smooth)
     jerk = lambda f: acceleration(model.codec.to_motion(f, model.fps).positions).mean()  # noqa: E731
     assert jerk(smooth) < 0.7 * jerk(raw)
