@@ -138,6 +138,12 @@ def train(opts: "TrainRun") -> int:
         dist.barrier()
         return rc
     finally:
+        # The trainer's DDP wrappers hold the process group; left to the cycle collector they were
+        # freed at interpreter exit, after the group was torn down, and a gloo rank aborted there
+        # once more (session 19, under load). Collect them while the group still stands.
+        import gc
+
+        gc.collect()
         dist.close()
 
 
