@@ -125,11 +125,12 @@ def complete_main(args) -> int:
         refine = float(a.refine if a.refine is not None else settings.get("refine_seconds", 0.0))
         draws = int(a.draws if a.draws is not None else settings.get("draws", COMPLETE_DRAWS))
         if not 1 <= draws <= MAX_DRAWS:
-            raise ValueError(f"--draws must be 1-{MAX_DRAWS}, got {draws}")
+            where = "--draws" if a.draws is not None else 'the plan\'s "draws"'
+            raise ValueError(f"{where} must be 1-{MAX_DRAWS}, got {draws}")
         style = check_style(a.tempo if a.tempo is not None else settings.get("tempo", 1.0),
                             a.energy if a.energy is not None else settings.get("energy", 1.0))
     except (TypeError, ValueError) as e:
-        raise CSGNError(f"bad plan setting ({e})") from None
+        raise CSGNError(f"bad setting: {e}") from None
     doc = build_timeline(model, pins, seconds=seconds, frames=frames, name=str(a.model or settings.get("model", "dance")),
                          style=style, gap_styles=settings.get("gaps", []))
     t0 = time.perf_counter()
