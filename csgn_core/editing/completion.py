@@ -163,10 +163,13 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
 
 def _draws(model, prob: Problem, seeds: list, refine_seconds: float = 0.0, progress: Progress = None,
            cancel: Cancel = None, blend: int | None = None, condition: str = "auto", energy=None,
-           spread: float | np.ndarray = 1.0, prior=None, frames: tuple[int, int] | None = None) -> list[tuple]:
+           spread: float | np.ndarray = 1.0, prior=None, frames: tuple[int, int] | None = None,
+           settle: bool = True) -> list[tuple]:
     """``complete_problem`` at the default style for each of ``seeds``, as one call per seed gives it
     (each draw from its own seed's stream), with the pins placed and encoded once, the GP's solve
-    shared and G run on the draws together: a floor path's 12 candidate passes (session 19)."""
+    shared and G run on the draws together: a floor path's 12 candidate passes (session 19).
+    ``settle``: each gap's root settled where its feet are down (``_settle_gaps``); a caller that
+    settles what it keeps, or replaces the root, skips it."""
     from csgn_core.model.inference import decode_features
 
     use_h = uses_inverse(model, condition)
@@ -224,7 +227,7 @@ def _draws(model, prob: Problem, seeds: list, refine_seconds: float = 0.0, progr
             if b is not None:
                 per_frame[at:at + mo.n_frames] = max(1, int(round(b * model.fps)))
         blend = per_frame[lo:hi]
-    floors = _pin_floors(model.skeleton, [mo for _, mo in prob.pins]) if GAP_SLACK_CM > 0 else None
+    floors = _pin_floors(model.skeleton, [mo for _, mo in prob.pins]) if settle and GAP_SLACK_CM > 0 else None
     out = []
     for feat in feats:
         rot, root = model.codec.decode_np(feat, anchors=(pinned, pin_rot))
@@ -382,22 +385,24 @@ def _first_pass(model, prob: Problem, seed, refine_seconds: float, cancel: Cance
     return _kept(model, (_problem_key(model, prob, seed, styles), frames), run)
 
 
-def _first_passes(model, prob: Problem, seeds: list, refine_seconds: float, cancel: Cancel, styles, frames=None):
+def _first_passes(model, prob: Problem, seeds: list, refine_seconds: float, cancel: Cancel, styles, frames=None,
+                  settle: bool = True):
     """``_first_pass`` for each of ``seeds``, those not kept drawn together (``_draws``, or
-    ``_complete_styled`` at a style of their own) where nothing is refined."""
+    ``_complete_styled`` at a style of their own) where nothing is refined; ``settle`` False: their
+    gaps' roots as generated (a floor path replaces them)."""
     if refine_seconds > 0:
         return [_first_pass(model, prob, s, refine_seconds, cancel, styles, frames) for s in seeds]
     cache = getattr(model, "first_passes", None) or {}
-    keys = [(_problem_key(model, prob, s, styles), frames) for s in seeds]
+    keys = [(_problem_key(model, prob, s, styles), frames) + (() if settle else ("unsettled",)) for s in seeds]
     out = [cache.get(k) for k in keys]
     missing = [i for i, o in enumerate(out) if o is None]
     if missing:
         todo = [seeds[i] for i in missing]
         if styles is None or all(tuple(s) == DEFAULT_STYLE for s in styles):
-            drawn = _draws(model, prob, todo, cancel=cancel, frames=frames)
+            drawn = _draws(model, prob, todo, cancel=cancel, frames=frames, settle=settle)
         else:
             drawn = _complete_styled(model, prob, todo, 0.0, None, cancel, None, "auto", styles, candidates=1,
-                                     frames=frames)
+                                     frames=frames, settle=settle)
         for i, o in zip(missing, drawn):
             out[i] = o
     return [_kept(model, k, lambda o=o: o) for k, o in zip(keys, out)]
@@ -462,7 +467,7 @@ def _spread_steps(spread: np.ndarray, step: int, radius: int, steps: int) -> np.
 
 
 def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cancel, blend, condition, styles,
-                     spread=1.0, candidates: int = PACE_CANDIDATES, wanted=None, frames=None):
+                     spread=1.0, candidates: int = PACE_CANDIDATES, wanted=None, frames=None, settle: bool = True):
     """``complete_problem`` with each unpinned range at its own tempo (for a slow one the GP's length
     scales stretched, and a pick of ``candidates`` draws by pace) and energy (the latent's gain, and
     off 1 a livelier or calmer pick). ``seed`` a list: one result per seed, each range from its
@@ -503,7 +508,7 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
         done += counts[ls]
         own = seeds if counts[ls] == 1 else [_seed_k(seed, k) for k in range(counts[ls])]
         drawn = _draws(model, prob, own, refine_seconds, sub, cancel, blend, condition, energy=energy, spread=spread,
-                       prior=model.prior_for(ls), frames=frames)
+                       prior=model.prior_for(ls), frames=frames, settle=False)  # settled once picked, below
         draws[ls] = [(rot, root, contacts) for rot, root, _, contacts in drawn]
     lo, hi = (0, prob.length) if frames is None else (max(0, int(frames[0])), min(prob.length, int(frames[1])))
     pinned = pinned[lo:hi]
@@ -530,6 +535,9 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
                 if contacts is not None and own[k][2] is not None:
                     for name in contacts:
                         contacts[name][a:b] = own[k][2][name][a:b]
+        if settle:  # a pick by pace reads the joints' speeds about the root, which settling does not move
+            floors = _pin_floors(model.skeleton, [mo for _, mo in prob.pins]) if GAP_SLACK_CM > 0 else None
+            root = _settle_gaps(model, rot, root, pinned, floors, lo == 0, hi == prob.length)
         outs.append((rot, root, pinned, contacts))
     return outs if many else outs[0]
 
@@ -759,7 +767,7 @@ def _follow_path(model, first: Problem, mo: Motion, at: int, seed, refine_second
     lo, hi = frames_for(model, first, at, at + n)  # G decodes the path's frames and its seams' reach only
     best = None
     passes = _first_passes(model, first, [_seed_k(seed, k) for k in range(PATH_CANDIDATES)], refine_seconds, cancel,
-                           styles, (lo, hi))
+                           styles, (lo, hi), settle=False)  # the path replaces their root
     for rot, root, _, flags in passes:
         g_rot, g_root = rot[at - lo:at - lo + n], root[at - lo:at - lo + n]
         r, t = path_composite(g_rot, g_root, mo.rotations, mo.root)
