@@ -393,7 +393,8 @@ def _first_passes(model, prob: Problem, seeds: list, refine_seconds: float, canc
     if refine_seconds > 0:
         return [_first_pass(model, prob, s, refine_seconds, cancel, styles, frames) for s in seeds]
     cache = getattr(model, "first_passes", None) or {}
-    keys = [(_problem_key(model, prob, s, styles), frames) + (() if settle else ("unsettled",)) for s in seeds]
+    base = _problem_base(model, prob, styles)  # the pins hashed once for all the seeds
+    keys = [(_problem_key_for(base, s), frames) + (() if settle else ("unsettled",)) for s in seeds]
     out = [cache.get(k) for k in keys]
     missing = [i for i, o in enumerate(out) if o is None]
     if missing:
@@ -409,8 +410,17 @@ def _first_passes(model, prob: Problem, seeds: list, refine_seconds: float, canc
 
 
 def _problem_key(model, prob: Problem, seed, styles) -> tuple:
+    return _problem_key_for(_problem_base(model, prob, styles), seed)
+
+
+def _problem_base(model, prob: Problem, styles) -> tuple:
+    """Everything of ``_problem_key`` but the seed (hashing the pins' frames is its cost)."""
     return (prob.length, tuple((at, _motion_key(mo)) for at, mo in prob.pins), tuple(prob.blends or ()),
-            None if styles is None else tuple(tuple(map(float, s)) for s in styles), seed, uses_inverse(model))
+            None if styles is None else tuple(tuple(map(float, s)) for s in styles), uses_inverse(model))
+
+
+def _problem_key_for(base: tuple, seed) -> tuple:
+    return base[:4] + (seed,) + base[4:]
 
 
 def _kept(model, key, compute):
