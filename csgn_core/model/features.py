@@ -100,48 +100,6 @@ def glitch_frames(six: np.ndarray, quats: np.ndarray, share: float = DEGENERATE_
     return out
 
 
-FLIP_STEP_DEG = 40.0  # a root turn this fast in one frame (1,000 deg/s at 25 fps) may start a flip
-FLIP_SPAN = 12  # frames within which a flip turns back
-FLIP_NET = 0.35  # ... to within this share of how far it turned
-
-
-def flip_frames(r0: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
-    """(F,) bool: the frames of a waist flip in root rotations r0 (F, 3, 3), a turn of the whole body
-    about the vertical faster than ``FLIP_STEP_DEG`` a frame that turns back within ``FLIP_SPAN``
-    frames (its turns summing to under ``FLIP_NET`` of their size): the frames between the turn and
-    the turn back. A dancer's spin goes on or stops where it is; a flip comes back. ``keep`` (F,)
-    bool: frames never marked (a completion's pins), which no flip crosses."""
-    F = len(r0)
-    out = np.zeros(F, bool)
-    if F < 3:
-        return out
-    sn, cs = heading_np(r0)
-    d = np.degrees(np.diff(np.unwrap(np.arctan2(sn, cs))))  # (F-1,): the turn into frame t + 1
-    fast = np.flatnonzero(np.abs(d) > FLIP_STEP_DEG)
-    held = np.zeros(F, bool) if keep is None else np.asarray(keep, bool)
-    i = 0
-    while i < len(fast):
-        a = fast[i]
-        best = None
-        for k in range(i + 1, len(fast)):
-            b = fast[k]
-            if b - a > FLIP_SPAN:
-                break
-            step = d[a:b + 1]
-            # A half turn in one frame reads either way round; a whole spin (360 degrees) is no flip.
-            half = step[np.abs(step) > 150.0]
-            net = min([abs(step.sum())] + [abs(step.sum() - 360.0 * np.sign(h)) for h in half])
-            if net < FLIP_NET * np.abs(step).sum() and not held[a + 1:b + 1].any():
-                best = k
-        if best is None:
-            i += 1
-            continue
-        out[a + 1:fast[best] + 1] = True  # frames a + 1 .. b: after the turn, up to the turn back
-        i = best + 1
-    return out
-
-
-
 def bridge_rotations(quats: np.ndarray, bad: np.ndarray, ends: np.ndarray | None = None) -> np.ndarray:
     """(F, J, 4) quaternions, continuous in time, with each run of ``bad`` (F, J) frames replaced by
     the slerp between the good frames either side (a run at an end holds its one good neighbour).
@@ -466,7 +424,6 @@ class FeatureCodec(nn.Module):
         six = f[:N_ROT].detach().cpu().double().numpy()  # (6, F, J)
         keep = None if anchors is None else np.asarray(anchors[0], bool)
         bad = glitch_frames(six, quats, keep=keep)
-        bad[:, 0] |= flip_frames(rot[:, 0], keep)
         r0 = rot[:, 0]
         if bad.any():
             # A bridge that meets a pin ends on what G drew there, not on the pin's pose: the splice

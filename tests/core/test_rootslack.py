@@ -69,4 +69,3 @@ def test_gap_fills_settle_their_root_where_the_feet_are_down_and_keep_the_pins(d
     slid, seams = np.array(slid), np.array(seams)
     assert slid[:, 0].mean() < 0.95 * slid[:, 1].mean(), slid
     assert seams[:, 0].mean() < 1.1 * seams[:, 1].mean() + 0.1, seams
-
