@@ -255,8 +255,8 @@ def _settle_gaps(model, rot: np.ndarray, root: np.ndarray, pinned: np.ndarray, f
     30 frames where the real dancers' feet slide 74); moving the body as a whole keeps every joint
     as generated, where planting the feet by IK locked knees and snapped feet (session 18). Session
     19, ``csgn eval infill``'s 90 windows with ``csgn complete``'s 4 draws: sliding 123 / 100 ->
-    109 / 84 cm/s at 30 / 60-frame gaps, L2P 11.20 / 16.81 -> 11.12 / 16.36, and with the decoder's
-    two fixes of the same session seams 4.65 / 5.42 -> 4.45 / 4.58 (``docs/results/infill.md``)."""
+    109 / 84 cm/s at 30 / 60-frame gaps, L2P 11.20 / 16.81 -> 11.12 / 16.37, and with the decoder's
+    fix of the same session seams 4.65 / 5.42 -> 4.45 / 4.58 (``docs/results/infill.md``)."""
     from csgn_core.motion.contacts import contact_point_indices
     from csgn_core.motion.rootslack import root_slack
 
