@@ -524,6 +524,7 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
     lo, hi = (0, prob.length) if frames is None else (max(0, int(frames[0])), min(prob.length, int(frames[1])))
     pinned = pinned[lo:hi]
     gaps = [(max(a, lo) - lo, min(b, hi) - lo) for a, b in gaps]  # the ranges on the frames decoded
+    floors = _pin_floors(model.skeleton, [mo for _, mo in prob.pins]) if settle and GAP_SLACK_CM > 0 else None
     outs = []
     for j in range(len(seeds)):  # j: the seed's own draw where a prior gave one per seed
         rot, root, contacts = draws[scales[0]][j if counts[scales[0]] == 1 else 0]
@@ -546,9 +547,8 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
                 if contacts is not None and own[k][2] is not None:
                     for name in contacts:
                         contacts[name][a:b] = own[k][2][name][a:b]
-        if settle:  # a pick by pace reads the joints' speeds about the root, which settling does not move
-            floors = _pin_floors(model.skeleton, [mo for _, mo in prob.pins]) if GAP_SLACK_CM > 0 else None
-            root = _settle_gaps(model, rot, root, pinned, floors, lo == 0, hi == prob.length)
+        # A pick by pace reads the joints' speeds about the root, which settling does not move.
+        root = _settle_gaps(model, rot, root, pinned, floors, lo == 0, hi == prob.length)
         outs.append((rot, root, pinned, contacts))
     return outs if many else outs[0]
 

@@ -100,12 +100,10 @@ def glitch_frames(six: np.ndarray, quats: np.ndarray, share: float = DEGENERATE_
     return out
 
 
-def bridge_rotations(quats: np.ndarray, bad: np.ndarray, ends: np.ndarray | None = None) -> np.ndarray:
+def bridge_rotations(quats: np.ndarray, bad: np.ndarray) -> np.ndarray:
     """(F, J, 4) quaternions, continuous in time, with each run of ``bad`` (F, J) frames replaced by
-    the slerp between the good frames either side (a run at an end holds its one good neighbour).
-    ``ends`` (F, J, 4): the rotations the slerp reads at those good frames, where not ``quats``."""
+    the slerp between the good frames either side (a run at an end holds its one good neighbour)."""
     q = np.asarray(quats, dtype=float)
-    e = q if ends is None else np.asarray(ends, dtype=float)
     F = len(q)
     bad = bad & ~bad.all(axis=0, keepdims=True)  # a joint with no good frame keeps what it has
     if not bad.any():
@@ -118,7 +116,7 @@ def bridge_rotations(quats: np.ndarray, bad: np.ndarray, ends: np.ndarray | None
     lo, hi = np.where(p0 < 0, p1, p0), np.where(p1 >= F, p0, p1)
     t = np.where((p0 < 0) | (p1 >= F), 0.0, (f - p0) / np.maximum(p1 - p0, 1))
     out = q.copy()
-    out[f, j] = Q.slerp(e[lo, j], e[hi, j], t[:, None])
+    out[f, j] = Q.slerp(q[lo, j], q[hi, j], t[:, None])
     js = np.unique(j)
     out[:, js] = Q.make_continuous(out[:, js])
     return out

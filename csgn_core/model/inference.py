@@ -266,7 +266,7 @@ def decode_features(model: CSGNModel, z: torch.Tensor, tile_steps: int | None = 
     if z.ndim == 3:  # (n, C0, T0): several latents of one length -> (n, 9, frames, J)
         if tile_steps is None or T0 <= tile_steps:
             a, b = (0, T0 * S) if keep is None else keep
-            pad = int(math.ceil(4.0 * float(model.cfg.output_smoothing or 0.0)))
+            pad = int(math.ceil(4.0 * float(model.cfg.output_smoothing or 0.0)))  # the smoothing's reach
             lo, hi = max(0, a - pad), min(T0 * S, b + pad)
             # Batched while the batch is small: 12 latents of 20 steps ran 23 ms at once against 29 one
             # by one, 4 of 140 steps 96 against 66 (2 cores, torch 2.13).
@@ -275,14 +275,8 @@ def decode_features(model: CSGNModel, z: torch.Tensor, tile_steps: int | None = 
             f = torch.cat([model.G(z[i:i + per], keep=(lo, hi)).float().cpu() for i in range(0, len(z), per)])
             return torch.stack([smooth_features(model, x)[:, a - lo:b - lo] for x in f])
         return torch.stack([decode_features(model, x, tile_steps, keep) for x in z])
-    if keep is not None and (tile_steps is None or T0 <= tile_steps):
-        a, b = keep
-        pad = int(math.ceil(4.0 * float(model.cfg.output_smoothing or 0.0)))  # the smoothing's reach
-        lo, hi = max(0, a - pad), min(T0 * S, b + pad)
-        return smooth_features(model, model.G(z[None], keep=(lo, hi))[0].float().cpu())[:, a - lo:b - lo]
-    if tile_steps is None or T0 <= tile_steps:
-        f = smooth_features(model, model.G(z[None])[0].float().cpu())
-        return f if keep is None else f[:, keep[0]:keep[1]]
+    if tile_steps is None or T0 <= tile_steps:  # one tile: the batched pass of one latent
+        return decode_features(model, z[None], tile_steps, keep)[0]
     r = model.G.latent_radius()
     out = []
     for a in range(0, T0, tile_steps):

@@ -97,7 +97,7 @@ class GPPrior:
         T0 = check_T0(T0)
         n = check_n(n)
         if isinstance(rng, (list, tuple)):
-            return np.concatenate([self.sample(T0, 1, _one_each(rng, n)[i]) for i in range(n)])
+            return np.concatenate([self.sample(T0, 1, g) for g in _one_each(rng, n)])
         gen = np.random.default_rng(rng)
         plan = self._plan(T0)
         out = np.empty((n, self.channels, T0))
