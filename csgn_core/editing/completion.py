@@ -234,35 +234,39 @@ def _draws(model, prob: Problem, seeds: list, refine_seconds: float = 0.0, progr
         contacts = model.codec.contact_flags(feat)
         rot, root = splice(rot, root, pin_rot, pin_root, pinned, blend)
         rot, root = blend_short_gaps(rot, root, pinned, model.fps)  # short gaps are spline transitions
-        out.append((rot, _settle_gaps(model, rot, root, pinned, floors, lo == 0, hi == L), pinned, contacts))
+        rot, root = _settle_gaps(model, rot, root, pinned, floors, lo == 0, hi == L)
+        out.append((rot, root, pinned, contacts))
     _report(progress, 1.0, "done")
     return out
 
 
 GAP_SLACK_CM = 50.0  # how far a gap's root may move over the floor to keep its planted feet still
-GAP_SLACK_SMOOTH = 16.0  # weight of those offsets' second difference (a gap's seams stay as smooth)
+GAP_SLACK_TURN = 0.35  # radians (20 degrees): how far its body may turn about the root for the same
+GAP_SLACK_SMOOTH = 0.25  # weight of those moves' second difference
+GAP_SLACK_SEAM = (4.0, 3.0)  # and beside a pin: that weight, falling to the one above over these frames
+GAP_SLACK_OPENING = 0.5  # cm/frame^2: how fast they may open from a pin (rootslack.OPENING)
 GAP_SLACK_MIN = 6  # frames: a shorter gap is left as it is
 
 
 def _settle_gaps(model, rot: np.ndarray, root: np.ndarray, pinned: np.ndarray, floors, starts: bool,
-                 ends: bool) -> np.ndarray:
-    """The root with each gap's travel moved over the floor where that keeps a planted foot still
-    (``rootslack.root_slack``): none at a pin's edge, free where the gap runs to the timeline's start
-    or end. ``starts`` / ``ends``: whether these frames begin and end the problem (a gap cut by a
-    decode of part of it is left alone, so a part gives the whole's frames).
+                 ends: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The body (rotations, root) with each gap moved over the floor and turned about its root where
+    that keeps a planted foot still (``rootslack.floor_slack``): none at a pin's edge, free where the
+    gap runs to the timeline's start or end. ``starts`` / ``ends``: whether these frames begin and end
+    the problem (a gap cut by a decode of part of it is left alone, so a part gives the whole's frames).
 
     The generator's legs step at another pace than its root travels (a gap slid 136 cm/s at
     30 frames where the real dancers' feet slide 74); moving the body as a whole keeps every joint
-    as generated, where planting the feet by IK locked knees and snapped feet (session 18). Session
-    19, ``csgn eval infill``'s 90 windows with ``csgn complete``'s 4 draws: sliding 123 / 100 ->
-    109 / 84 cm/s at 30 / 60-frame gaps, L2P 11.20 / 16.81 -> 11.12 / 16.37, and with the decoder's
-    fix of the same session seams 4.65 / 5.42 -> 4.45 / 4.58 (``docs/results/infill.md``)."""
+    below the root as generated, where planting the feet by IK locked knees and snapped feet
+    (session 18). ``csgn eval infill``'s 90 windows with ``csgn complete``'s 4 draws, sliding at
+    30 / 60-frame gaps: 123 / 100 cm/s unsettled, 109 / 84 moved only and smoothly (session 19,
+    smoothness 16, opening 0.25), 85.7 / 64.2 moved and turned as now (session 20; L2P 1-2% higher,
+    the joints' acceleration still under the real frames', ``docs/results/infill.md``)."""
     from csgn_core.motion.contacts import contact_point_indices
-    from csgn_core.motion.rootslack import root_slack
+    from csgn_core.motion.rootslack import floor_slack, turn_body
 
     if floors is None:
-        return root
-    out = root
+        return rot, root
     n = len(pinned)
     pts = None
     for g0, g1 in open_ranges(pinned):
@@ -271,11 +275,15 @@ def _settle_gaps(model, rot: np.ndarray, root: np.ndarray, pinned: np.ndarray, f
             continue
         a, b = g0 - left, g1 + right
         if pts is None:
-            pts, out = contact_point_indices(model.skeleton), root.copy()
-        P = Motion(model.skeleton, model.fps, rotations=rot[a:b], root=out[a:b]).positions
-        out[a:b, [0, 2]] += root_slack(P, pts, floors, radius=GAP_SLACK_CM, smooth=GAP_SLACK_SMOOTH,
-                                       hold=(left, right))
-    return out
+            pts, rot, root = contact_point_indices(model.skeleton), rot.copy(), root.copy()
+        P = Motion(model.skeleton, model.fps, rotations=rot[a:b], root=root[a:b]).positions
+        t = np.arange(b - a, dtype=float)
+        d = np.minimum(t if left else np.inf, (b - a - 1 - t) if right else np.inf)
+        smooth = GAP_SLACK_SMOOTH + GAP_SLACK_SEAM[0] * np.exp(-d / GAP_SLACK_SEAM[1])
+        e = floor_slack(P, pts, floors, radius=GAP_SLACK_CM, turn=GAP_SLACK_TURN, smooth=smooth,
+                        hold=(left, right), opening=GAP_SLACK_OPENING)
+        rot[a:b], root[a:b] = turn_body(rot[a:b], root[a:b], e)
+    return rot, root
 
 
 def _pick_planted(model, prob: Problem, seed, draws: int, refine_seconds, progress, cancel, blend, condition,
@@ -548,7 +556,7 @@ def _complete_styled(model, prob: Problem, seed, refine_seconds, progress, cance
                     for name in contacts:
                         contacts[name][a:b] = own[k][2][name][a:b]
         # A pick by pace reads the joints' speeds about the root, which settling does not move.
-        root = _settle_gaps(model, rot, root, pinned, floors, lo == 0, hi == prob.length)
+        rot, root = _settle_gaps(model, rot, root, pinned, floors, lo == 0, hi == prob.length)
         outs.append((rot, root, pinned, contacts))
     return outs if many else outs[0]
 

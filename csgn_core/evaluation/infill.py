@@ -26,6 +26,8 @@ samples every clip. Metrics, averaged over windows:
   spectra of the fill and the truth, weighted by the truth's power share;
 - ``skate_cms``: foot skating, mean horizontal speed (cm/s) of each toe (or ankle) over the gap frames
   where it is within 5 cm of the clip's floor;
+- ``accel``: mean joint acceleration inside the gap (cm/frame^2), against ``real_accel``, the real
+  frames' of the same windows: a fill that jitters (or a root settled frame by frame) shows here;
 - ``seam``: mean change of joint velocity across the two seams (``sampler.seam_jumps``, cm/frame^2),
   to compare with ``real_p95``, the 95th percentile of the same statistic on the real clips.
 
@@ -119,6 +121,12 @@ def _skate(pos: np.ndarray, feet: list[int], floor: float, fps: float) -> float:
     return float(v[contact].mean()) if contact.any() else 0.0
 
 
+def _accel(pos: np.ndarray, left: int, G: int) -> float:
+    """Mean joint acceleration (cm/frame^2) over a gap's frames, each read from its two neighbours."""
+    p = pos[left - 1:left + G + 1]
+    return float(np.linalg.norm(p[2:] - 2 * p[1:-1] + p[:-2], axis=-1).mean())
+
+
 def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 60, 120), *, left: int = 40,
                 right: int = 20, refine_seconds: float = 0.3, seed: int = 0, max_windows: int | None = 200,
                 methods: Sequence[str] = METHODS, progress=None, condition: str = "auto", index=None,
@@ -148,14 +156,15 @@ def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 6
     total = len(gaps) * len(methods)
     done = 0
     floors = [float(c.positions[:, feet, 1].min()) if feet else 0.0 for c in clips]
-    real_skate = {}
+    real_skate, real_accel = {}, {}
     rows_novel, copies = [], {}
     clip_pos = [c.positions for c in clips] if index is not None else None
     for G in gaps:
-        acc = {m: {"l2p_cm": [], "l2p_norm": [], "npss": [], "skate_cms": [], "seam": []} for m in methods}
+        acc = {m: {"l2p_cm": [], "l2p_norm": [], "npss": [], "skate_cms": [], "accel": [], "seam": []}
+               for m in methods}
         W = left + G + right
         n_win = 0
-        truth_skate = []
+        truth_skate, truth_acc = [], []
         copy = []
         for ci, a in windows([c.n_frames for c in clips], W, left + G, max_windows):
             clip, floor = clips[ci], floors[ci]
@@ -164,6 +173,7 @@ def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 6
             win = clip.slice(a, a + W)
             truth = win.positions[left:left + G]
             truth_skate.append(_skate(truth, feet, floor, model.fps))
+            truth_acc.append(_accel(win.positions, left, G))
             for m in methods:
                 if m in ("interp", "spline"):
                     if m == "interp":
@@ -197,8 +207,10 @@ def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 6
                 acc[m]["npss"].append(npss(Q.make_continuous(win.rotations[left:left + G]).reshape(G, -1),
                                            Q.make_continuous(rot[left:left + G]).reshape(G, -1)))
                 acc[m]["skate_cms"].append(_skate(pred, feet, floor, model.fps))
+                acc[m]["accel"].append(_accel(out.positions, left, G))
                 acc[m]["seam"].append(float(seam_jumps(out, [left, left + G]).mean()))
         real_skate[int(G)] = _mean(truth_skate)
+        real_accel[int(G)] = _mean(truth_acc)
         copies[int(G)] = int(sum(copy))
         novel = ~np.asarray(copy, dtype=bool)
         for m in methods:
@@ -214,7 +226,7 @@ def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 6
             if progress is not None:
                 progress(done / total, f"gap {G}: {m}")
     return {"rows": rows, "rows_novel": rows_novel, "copies": copies if index is not None else None,
-            "real_p95": real_p95, "real_skate": real_skate, "condition": condition,
+            "real_p95": real_p95, "real_skate": real_skate, "real_accel": real_accel, "condition": condition,
             "uses_inverse": uses_inverse(model, condition), "inverse_fidelity": float(model.inverse_fidelity),
             "left": left, "right": right, "fps": model.fps,
             "refine_seconds": refine_seconds, "clips": len(clips), "draws": int(draws)}
@@ -231,8 +243,9 @@ def format_table(result: dict) -> str:
         lines += _table(result["rows_novel"])
     lines.append("")
     sk = ", ".join(f"{v:.1f} at {g}" for g, v in result.get("real_skate", {}).items())
+    ac = ", ".join(f"{v:.2f} at {g}" for g, v in result.get("real_accel", {}).items())
     lines.append(f"Real data: 95th percentile of the seam statistic {result['real_p95']:.3f} cm/frame^2; "
-                 f"foot skating of the real gap frames {sk} cm/s. "
+                 f"foot skating of the real gap frames {sk} cm/s; their joints' acceleration {ac} cm/frame^2. "
                  f"Context {result['left']} frames before, {result['right']} after, at {result['fps']:g} fps; "
                  f"refinement {result['refine_seconds']:g} s; each gap the best of {result.get('draws', 1)} "
                  f"draw(s) by foot sliding; {result['clips']} clips; "
@@ -243,11 +256,11 @@ def format_table(result: dict) -> str:
 
 
 def _table(rows: list[dict]) -> list[str]:
-    lines = ["| gap (frames) | method | windows | L2P (cm) | L2P (norm.) | NPSS | foot skate (cm/s) | seam (cm/frame^2) |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| gap (frames) | method | windows | L2P (cm) | L2P (norm.) | NPSS | foot skate (cm/s) | acceleration "
+             "(cm/frame^2) | seam (cm/frame^2) |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['gap']} | {r['method']} | {r['windows']} | {r['l2p_cm']:.2f} | {r['l2p_norm']:.3f} | "
-                     f"{r['npss']:.4f} | {r['skate_cms']:.2f} | {r['seam']:.3f} |")
+                     f"{r['npss']:.4f} | {r['skate_cms']:.2f} | {r.get('accel', float('nan')):.3f} | {r['seam']:.3f} |")
     return lines
 
 

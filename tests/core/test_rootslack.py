@@ -37,12 +37,14 @@ def test_root_slack_keeps_planted_feet_stiller_within_its_radius_and_opening(dan
 
 
 def test_gap_fills_settle_their_root_where_the_feet_are_down_and_keep_the_pins(dance_held_out, monkeypatch):
-    """Each gap's root is moved over the floor where that keeps its feet still: the pins and every
-    joint's rotation stay as they were, the feet slide less, the seams do not step, and a gap that runs
-    to the timeline's end is settled too (free there)."""
+    """Each gap's body is moved over the floor and turned about its root where that keeps its feet
+    still: the pins, every joint's rotation below the root and the root's tilt stay as they were, the
+    feet slide less, the seams do not step, and a gap that runs to the timeline's end is settled too
+    (free there)."""
     from csgn_core.editing import completion
     from csgn_core.editing.completion import Problem, complete_problem
-    from csgn_core.editing.splice import seam_jumps
+    from csgn_core.editing.splice import heading_angle, seam_jumps, turn_about_y
+    from csgn_core.motion import quaternion as Q
     from csgn_core.motion.clip import Motion
     from csgn_core.motion.contacts import foot_skating
 
@@ -57,7 +59,12 @@ def test_gap_fills_settle_their_root_where_the_feet_are_down_and_keep_the_pins(d
         monkeypatch.setattr(completion, "GAP_SLACK_CM", 0.0)
         raw = complete_problem(model, prob, 3)
         monkeypatch.undo()
-        np.testing.assert_array_equal(settled[0], raw[0])  # every rotation as generated
+        np.testing.assert_array_equal(settled[0][:, 1:], raw[0][:, 1:])  # every joint below the root as generated
+        turned = heading_angle(settled[0][:, 0]) - heading_angle(raw[0][:, 0])
+        dots = np.abs(np.sum(Q.multiply(turn_about_y(turned), raw[0][:, 0]) * settled[0][:, 0], axis=-1))
+        np.testing.assert_allclose(dots, 1.0, atol=1e-9)  # the root's turn is about the vertical only
+        assert np.abs(np.angle(np.exp(1j * turned))).max() <= completion.GAP_SLACK_TURN + 1e-9
+        np.testing.assert_array_equal(settled[0][:40], raw[0][:40])
         np.testing.assert_array_equal(settled[1][:40], raw[1][:40])  # the pins' frames untouched
         np.testing.assert_array_equal(settled[1][100:120], raw[1][100:120])
         np.testing.assert_array_equal(settled[1][:, 1], raw[1][:, 1])  # over the floor only
@@ -69,3 +76,37 @@ def test_gap_fills_settle_their_root_where_the_feet_are_down_and_keep_the_pins(d
     slid, seams = np.array(slid), np.array(seams)
     assert slid[:, 0].mean() < 0.95 * slid[:, 1].mean(), slid
     assert seams[:, 0].mean() < 1.1 * seams[:, 1].mean() + 0.1, seams
+
+
+def test_floor_slack_turns_back_a_body_that_pivots_where_its_feet_are_down(dance_held_out):
+    """A body that stands on both feet and swings about its root slides them in arcs, which no move of
+    the whole body takes off: turning it too does, within the turn allowed and opening from a held end."""
+    from csgn_core.editing.completion import _pin_floors
+    from csgn_core.editing.splice import turn_about_y
+    from csgn_core.motion import quaternion as Q
+    from csgn_core.motion.clip import Motion
+    from csgn_core.motion.contacts import contact_point_indices, foot_skating
+    from csgn_core.motion.rootslack import OPENING, TURN_REACH, floor_slack, root_slack, turn_body
+
+    model, clips = dance_held_out
+    sk = model.skeleton
+    pts = contact_point_indices(sk)
+    clip = clips[0]
+    floors = _pin_floors(sk, [clip])
+    f = int(np.argmin((clip.positions[:, pts, 1] - floors).max(1)))  # the frame most squarely on its feet
+    rot = np.repeat(clip.rotations[f:f + 1], 60, axis=0)
+    root = np.repeat(clip.root[f:f + 1], 60, axis=0)
+    rot[:, 0] = Q.multiply(turn_about_y(0.15 * np.sin(np.linspace(0, 3 * np.pi, 60))), rot[:, 0])
+    P = Motion(sk, clip.fps, rotations=rot, root=root).positions
+
+    def slid(r, t):
+        return foot_skating(Motion(sk, clip.fps, rotations=r, root=t).positions, sk, clip.fps, floors=floors)
+
+    moved = root.copy()
+    moved[:, [0, 2]] += root_slack(P, pts, floors, radius=50.0, smooth=0.25)
+    e = floor_slack(P, pts, floors, radius=50.0, turn=0.2, smooth=0.25)
+    d = np.minimum(np.arange(60), 59 - np.arange(60))
+    assert (np.abs(e[:, 2]) <= np.minimum(0.2, OPENING * d ** 2 / TURN_REACH) + 1e-9).all()
+    assert (e[[0, -1]] == 0).all()
+    before, after_move, after_turn = slid(rot, root), slid(rot, moved), slid(*turn_body(rot, root, e))
+    assert after_turn < 0.4 * before and after_turn < 0.4 * after_move, (before, after_move, after_turn)
