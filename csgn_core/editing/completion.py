@@ -260,7 +260,7 @@ def _settle_gaps(model, rot: np.ndarray, root: np.ndarray, pinned: np.ndarray, f
     below the root as generated, where planting the feet by IK locked knees and snapped feet
     (session 18). ``csgn eval infill``'s 90 windows with ``csgn complete``'s 4 draws, sliding at
     30 / 60-frame gaps: 123 / 100 cm/s unsettled, 109 / 84 moved only and smoothly (session 19,
-    smoothness 16, opening 0.25), 85.7 / 64.2 moved and turned as now (session 20; L2P 1-2% higher,
+    smoothness 16, opening 0.25), 88.4 / 64.8 moved and turned as now (session 20; L2P 1-2% higher,
     the joints' acceleration still under the real frames', ``docs/results/infill.md``)."""
     from csgn_core.motion.contacts import contact_point_indices
     from csgn_core.motion.rootslack import floor_slack, turn_body

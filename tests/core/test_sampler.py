@@ -5,7 +5,14 @@ import numpy as np
 import pytest
 
 from csgn_core.editing.completion import Cancelled, fill, new_timeline, predict, resample_gap
-from csgn_core.editing.splice import real_acceleration_quantile, seam_frames, seam_jumps, splice
+from csgn_core.editing.splice import (
+    heading_angle,
+    real_acceleration_quantile,
+    seam_frames,
+    seam_jumps,
+    splice,
+    turn_about_y,
+)
 from csgn_core.editing.timeline import Pin, Timeline
 from csgn_core.errors import CSGNError
 from csgn_core.motion import quaternion as Q
@@ -244,6 +251,31 @@ def test_splice_of_a_pin_facing_away_has_no_swing():
     rot, _ = splice(gen, np.zeros((F, 3)), pin, np.zeros((F, 3)), pinned, blend=12)
     step = np.degrees(2 * np.arccos(np.clip(np.abs((rot[1:, 1] * rot[:-1, 1]).sum(-1)), 0, 1)))
     assert step[19:24].max() < 25, step[17:26]  # a 2 pi rate error swung it by over 100 degrees a frame
+
+
+def test_splice_does_not_spin_a_gap_to_meet_a_flip_of_the_generator_under_a_pin(monkeypatch):
+    # The generator turns steadily through a gap and on under the right pin, but flips its root by
+    # 130 degrees between the gap's last frame and the pin's first (frames it generated there, which
+    # the pin replaces): the gap must meet the pin at the rate it turns, not spin 130 degrees into it.
+    from csgn_core.editing import splice as S
+
+    F = 80
+    yaw = np.radians(2.0 * np.arange(F))
+    yaw[60:] += np.radians(130.0)  # G's flip, under the pin from frame 60
+    gen = np.tile(Q.identity((2,)), (F, 1, 1))
+    gen[:, 0] = turn_about_y(yaw)
+    pin = gen.copy()
+    pin[:, 0] = turn_about_y(np.radians(2.0 * np.arange(F)))  # the pins turn as the gap does, no flip
+    pinned = np.zeros(F, bool)
+    pinned[:20] = pinned[60:] = True
+
+    def worst_turn():
+        rot, _ = splice(gen, np.zeros((F, 3)), pin, np.zeros((F, 3)), pinned, blend=12)
+        return np.degrees(np.abs(np.diff(np.unwrap(heading_angle(rot[:, 0]))))).max()
+
+    assert worst_turn() < 3.0  # the gap's own 2 degrees a frame
+    monkeypatch.setattr(S, "SEAM_FLIP_DEG", 1e9)
+    assert worst_turn() > 20.0  # measured against the flipped frames: the spin this prevents
 
 
 def _bandai_clips(n=3):
