@@ -75,3 +75,21 @@ def test_motion_stats_measure_feet_travel_and_waist_turns():
     assert abs(st["travel"] - 99.0) < 1e-6  # a 4 s motion: its end
     assert abs(st["max_waist_turn"] - 135.0) < 1e-6 and st["waist_flips_per_min"] == 15.0  # 1 in 4 s
     assert 0.0 <= st["planted"] <= 1.0 and st["foot_skating"] >= 0.0
+
+
+def test_snaps_count_the_frames_where_a_joint_jumps():
+    """A smooth motion has no snaps; a root knocked 60 cm aside for one frame makes three (the frame
+    before, the frame and the frame after each accelerate past ``SNAP_ACCEL``)."""
+    from csgn_core.evaluation.motion_check import SNAP_ACCEL
+
+    sk = toy_skeleton()
+    F, fps = 250, 25.0
+    rot = np.tile(np.array([1.0, 0.0, 0.0, 0.0]), (F, sk.n_joints, 1))
+    root = np.zeros((F, 3))
+    root[:, 0] = 50.0 * np.sin(np.linspace(0.0, 2 * np.pi, F))  # a sway: smooth
+    smooth = motion_stats(Motion(sk, fps, rotations=rot, root=root))
+    assert smooth["snaps_per_min"] == 0.0
+    root[100, 2] += 60.0  # 60 and 120 cm/frame^2 around it at 25 fps: over 18,750 cm/s^2
+    assert 60.0 * fps * fps > SNAP_ACCEL
+    knocked = motion_stats(Motion(sk, fps, rotations=rot, root=root))
+    assert knocked["snaps_per_min"] == pytest.approx(3 / (F / fps / 60.0))
