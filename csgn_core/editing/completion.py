@@ -848,11 +848,11 @@ def _pin_floors(skeleton, motions: list[Motion]) -> np.ndarray | None:
 
 
 def fill_stale(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, progress: Progress = None,
-               cancel: Cancel = None) -> Fill:
+               cancel: Cancel = None, draws: int = 1) -> Fill:
     """Like ``fill``, but gaps whose fill is still current keep their frames bit-identical.
 
     After an edit only the gaps next to the edited pins change. Without a usable previous fill this
-    is ``fill``.
+    is ``fill``. ``draws``: as ``fill``'s.
     """
     prev = doc.fill
     usable = prev is not None and prev.motion.n_frames == doc.length
@@ -872,7 +872,7 @@ def fill_stale(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0
     path_seeds = {p.id: prev.seeds[(p.at, p.stop)] for p in doc.pins
                   if usable and p.path and (p.at, p.stop) in prev.seeds}
     new = fill(doc, model, seed, refine_seconds=refine_seconds, progress=progress, cancel=cancel, wanted=wanted,
-               held=held, path_seeds=path_seeds)
+               held=held, path_seeds=path_seeds, draws=draws)
     if not usable:
         return new
     rot, root = new.motion.rotations, new.motion.root
@@ -941,9 +941,10 @@ def predict(model, prefix: Motion, seconds: float, seed: int = 0, *, refine_seco
 
 
 def resample_gap(doc: Timeline, model, gap_start: int, seed: int, *, progress: Progress = None,
-                 cancel: Cancel = None) -> Fill:
+                 cancel: Cancel = None, draws: int = 1) -> Fill:
     """A new variant of the gap containing frame ``gap_start``; every other frame of the previous
-    fill is copied unchanged (bit-identical)."""
+    fill is copied unchanged (bit-identical). ``draws``: at the default style, the variant is the one
+    of this many draws whose feet slide least (``complete_problem``)."""
     prev = doc.fill
     if prev is None:
         raise CSGNError("fill the timeline before resampling a gap")
@@ -975,7 +976,7 @@ def resample_gap(doc: Timeline, model, gap_start: int, seed: int, *, progress: P
     with torch.no_grad():
         rot, root, _, contacts = complete_problem(model, window, seed, progress=progress, cancel=cancel,
                                                   styles=[gap.style] * len(open_ranges(mask)),
-                                                  spread=gap_spreads(window.length, [gap], w0))
+                                                  spread=gap_spreads(window.length, [gap], w0), draws=draws)
     new_rot, new_root = pm.rotations.copy(), pm.root.copy()
     new_rot[gap.start:gap.stop] = rot[gap.start - w0:gap.stop - w0]
     new_root[gap.start:gap.stop] = root[gap.start - w0:gap.stop - w0]

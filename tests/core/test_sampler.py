@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from csgn_core.editing.completion import Cancelled, fill, new_timeline, predict, resample_gap
+from csgn_core.editing.completion import Cancelled, fill, fill_stale, new_timeline, predict, resample_gap
 from csgn_core.editing.splice import (
     heading_angle,
     real_acceleration_quantile,
@@ -584,3 +584,32 @@ def test_each_pin_bends_the_fill_over_its_own_blend_length(tmp_path):
     assert back.pins[0].blend == 1.25
     moved = Pin(doc.pins[0].source, 0, 30, 10, id=doc.pins[0].id, blend=0.2)
     assert moved.signature() != doc.pins[0].signature()  # a new blend makes the gaps beside it stale
+
+
+def test_the_editors_refills_and_variants_take_the_better_of_their_draws(dance_held_out):
+    """``fill_stale`` and ``resample_gap`` with ``draws``: each gap from the draw whose feet slide least,
+    the first draw being the seed's own, so no gap slides more than the one draw would; the pins and
+    every frame outside a resampled gap stay as they were."""
+    from csgn_core.editing.completion import _pin_floors
+    from csgn_core.motion.contacts import foot_skating
+
+    model, clips = dance_held_out
+    src = clips[2]
+    doc = Timeline(300, model.fps, "dance", model.skeleton)
+    for at in (0, 130, 260):
+        doc.add_pin(Pin(src, at, at + 40, at))
+    floors = _pin_floors(model.skeleton, [p.frames() for p in doc.pins])
+
+    def slid(fill_, a, b):
+        m = fill_.motion.slice(a, b)
+        return foot_skating(m.positions, model.skeleton, model.fps, floors=floors)
+
+    one, two = fill(doc, model, seed=5), fill_stale(doc, model, seed=5, draws=2)
+    pairs = [(slid(two, g.start, g.stop), slid(one, g.start, g.stop)) for g in doc.gaps()]
+    assert all(b <= a + 1e-9 for b, a in pairs) and any(b < a - 1e-6 for b, a in pairs), pairs
+    np.testing.assert_array_equal(two.motion.rotations[130:170], one.motion.rotations[130:170])
+    doc.set_fill(two)
+    gap = doc.gaps()[0]
+    var = resample_gap(doc, model, gap.start, seed=11, draws=2)
+    np.testing.assert_array_equal(var.motion.rotations[gap.stop:], two.motion.rotations[gap.stop:])
+    assert not np.array_equal(var.motion.rotations[gap.start:gap.stop], two.motion.rotations[gap.start:gap.stop])
