@@ -30,7 +30,7 @@ def add_eval_infill_args(p) -> None:
                    help="condition the prior on H's latents of the pins (inverse), never (prior), or when H "
                         "inverts G well enough (auto, as the editor does; sampler.uses_inverse)")
     p.add_argument("--draws", type=int, default=1, help="each gap from the best of N draws by foot sliding "
-                   "(1, as the editor fills; csgn complete draws 4)")
+                   "(1; the editor's fills draw 2, csgn complete 4)")
     p.add_argument("--out", help="also write a markdown report here (nothing is written without it)")
     p.add_argument("--plot", action="store_true", help="also write a plot next to the report (needs --out)")
     p.add_argument("--json", action="store_true", help="print the result as JSON instead of the table")

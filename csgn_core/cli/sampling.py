@@ -38,7 +38,7 @@ def add_complete_args(p) -> None:
     p.add_argument("--energy", type=float, default=None, help="the gaps' latent amplitude: how far the poses and "
                    "steps reach (0-2; default the plan's, else 1)")
     p.add_argument("--draws", type=int, default=None, help="each gap from the best of N draws by foot sliding "
-                   "(1-32; default the plan's, else 4; the editor's re-fills draw once, to answer at once)")
+                   "(1-32; default the plan's, else 4; the editor's re-fills draw twice, to answer at once)")
     p.add_argument("-o", "--output", required=True, help="output file (.bvh, .npz) or project (.csgnproj)")
     add_npz_compression(p)
 
