@@ -230,7 +230,7 @@ def _draws(model, prob: Problem, seeds: list, refine_seconds: float = 0.0, progr
     floors = _pin_floors(model.skeleton, [mo for _, mo in prob.pins]) if settle and GAP_SLACK_CM > 0 else None
     out = []
     for feat in feats:
-        rot, root = model.codec.decode_np(feat, anchors=(pinned, pin_rot))
+        rot, root = model.codec.decode_np(feat, pinned=pinned)
         contacts = model.codec.contact_flags(feat)
         rot, root = splice(rot, root, pin_rot, pin_root, pinned, blend)
         rot, root = blend_short_gaps(rot, root, pinned, model.fps)  # short gaps are spline transitions

@@ -407,20 +407,19 @@ class FeatureCodec(nn.Module):
 
     # features -> motion --------------------------------------------------------------------------
     def decode_np(self, feat: np.ndarray | torch.Tensor, origin: np.ndarray | None = None,
-                  anchors: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                  pinned: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(9, F, J) features -> (rotations (F, J, 4) continuous unit quaternions, root (F, 3) cm).
 
         The horizontal root track integrates the heading-frame velocity from ``origin`` (x, z).
-        ``anchors``: (mask (F,) bool, rotations (F, J, 4)) of frames the caller replaces with known
-        poses (a completion's pins). No bridge over collapsed columns crosses them and they stay out
-        of its median; one that meets them ends on G's own frame there, which the splice corrects
-        from (the rotations are not read).
+        ``pinned``: (F,) bool, the frames the caller replaces with known poses (a completion's pins).
+        No bridge over collapsed columns crosses them and they stay out of its median; one that meets
+        them ends on G's own frame there, which the splice corrects from.
         """
         f = torch.as_tensor(np.asarray(feat, dtype=np.float32) if not torch.is_tensor(feat) else feat).float()
         rot = self.rotations(f[None])[0].detach().cpu().double().numpy()  # (F, J, 3, 3)
         quats = Q.make_continuous(Q.from_matrix(rot))
         six = f[:N_ROT].detach().cpu().double().numpy()  # (6, F, J)
-        keep = None if anchors is None else np.asarray(anchors[0], bool)
+        keep = None if pinned is None else np.asarray(pinned, bool)
         bad = glitch_frames(six, quats, keep=keep)
         r0 = rot[:, 0]
         if bad.any():

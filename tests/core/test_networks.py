@@ -146,7 +146,7 @@ def test_a_bridge_stops_at_a_pin_and_ends_on_what_g_drew_there():
     keep[16:] = True
     pose = np.tile(Q.from_axis_angle(np.array([0.0, 1.0, 0.0]), np.radians(40.0)), (30, sk.n_joints, 1))
     free, _ = codec.decode_np(feat)
-    rot, _ = codec.decode_np(feat, anchors=(keep, pose))
+    rot, _ = codec.decode_np(feat, pinned=keep)
     assert not np.allclose(np.abs(np.sum(rot[:16] * free[:16], axis=-1)), 1.0, atol=1e-9)  # the run stops at 16
     # frames 12-15 are bridged from frame 11 to G's own frame 16: frame 15 is 4/5 of the way
     full = np.degrees(Q.angle(Q.multiply(Q.conjugate(rot[11, 0]), rot[16, 0])))
