@@ -16,7 +16,7 @@ from pathlib import Path
 MODEL_FREE = ("music",)  # jobs that need no model: the music track loads even when the model did not
 # The editor's fills and variants take each gap from the better of two draws by foot sliding: on `csgn
 # eval infill`'s windows sliding inside 30-frame gaps 92 -> 86 cm/s (1.24x -> 1.16x the real frames'),
-# for about 25 ms more per re-fill of a 20 s take (session 20; `csgn complete` draws 4).
+# for 20-60 ms more per re-fill of a 20 s take (session 20, docs/benchmarks.md; `csgn complete` draws 4).
 FILL_DRAWS = 2
 
 
