@@ -45,6 +45,7 @@ from csgn_core.motion import quaternion as Q
 from csgn_core.motion.clip import Motion
 from csgn_core.motion.inbetween import (
     blend_short_gaps,
+    gap_spline_weight,
 )
 
 Progress = Callable[[float, str], None] | None
@@ -246,6 +247,7 @@ GAP_SLACK_SMOOTH = 0.25  # weight of those moves' second difference
 GAP_SLACK_SEAM = (4.0, 3.0)  # and beside a pin: that weight, falling to the one above over these frames
 GAP_SLACK_OPENING = 0.5  # cm/frame^2: how fast they may open from a pin (rootslack.OPENING)
 GAP_SLACK_MIN = 6  # frames: a shorter gap is left as it is
+GAP_SLACK_SHARE = (0.25, 0.75)  # the settling fades in as the model's share of a gap (not spline) grows
 
 
 def _settle_gaps(model, rot: np.ndarray, root: np.ndarray, pinned: np.ndarray, floors, starts: bool,
@@ -273,6 +275,10 @@ def _settle_gaps(model, rot: np.ndarray, root: np.ndarray, pinned: np.ndarray, f
         left, right = g0 > 0, g1 < n  # held by a pin there
         if g1 - g0 < GAP_SLACK_MIN or (not left and not starts) or (not right and not ends) or not (left or right):
             continue
+        lo_, hi_ = GAP_SLACK_SHARE
+        w = float(np.clip((1.0 - gap_spline_weight(g0, g1, n, model.fps) - lo_) / (hi_ - lo_), 0.0, 1.0))
+        if w <= 0:  # mostly the spline in-between an animator expects there (inbetween.blend_short_gaps)
+            continue
         a, b = g0 - left, g1 + right
         if pts is None:
             pts, rot, root = contact_point_indices(model.skeleton), rot.copy(), root.copy()
@@ -282,7 +288,7 @@ def _settle_gaps(model, rot: np.ndarray, root: np.ndarray, pinned: np.ndarray, f
         smooth = GAP_SLACK_SMOOTH + GAP_SLACK_SEAM[0] * np.exp(-d / GAP_SLACK_SEAM[1])
         e = floor_slack(P, pts, floors, radius=GAP_SLACK_CM, turn=GAP_SLACK_TURN, smooth=smooth,
                         hold=(left, right), opening=GAP_SLACK_OPENING)
-        rot[a:b], root[a:b] = turn_body(rot[a:b], root[a:b], e)
+        rot[a:b], root[a:b] = turn_body(rot[a:b], root[a:b], e * w)
     return rot, root
 
 

@@ -110,3 +110,21 @@ def test_floor_slack_turns_back_a_body_that_pivots_where_its_feet_are_down(dance
     assert (e[[0, -1]] == 0).all()
     before, after_move, after_turn = slid(rot, root), slid(rot, moved), slid(*turn_body(rot, root, e))
     assert after_turn < 0.4 * before and after_turn < 0.4 * after_move, (before, after_move, after_turn)
+
+
+def test_settling_fades_in_with_the_models_share_of_a_gap(dance_held_out, monkeypatch):
+    """A short gap between pins is mostly the spline in-between (``inbetween.blend_short_gaps``) and is
+    left as it is; a longer one, the model's motion, is settled; between them the settling is scaled."""
+    from csgn_core.editing import completion
+    from csgn_core.editing.completion import Problem, complete_problem
+
+    model, clips = dance_held_out
+    w = clips[1].slice(200, 400)
+    out = {}
+    for settled, slack in ((True, completion.GAP_SLACK_CM), (False, 0.0)):
+        monkeypatch.setattr(completion, "GAP_SLACK_CM", slack)
+        for gap in (10, 20, 40):
+            prob = Problem(80 + gap, [(0, w.slice(0, 40)), (40 + gap, w.slice(40 + gap, 80 + gap))])
+            out[settled, gap] = complete_problem(model, prob, 4)[1]
+    moved = {g: np.abs(out[True, g] - out[False, g]).max() for g in (10, 20, 40)}
+    assert moved[10] == 0.0 and moved[20] > 0.0 and moved[40] > 0.0, moved
