@@ -100,17 +100,12 @@ def _steady_refs(gen_rot: np.ndarray, pin_rot: np.ndarray, pinned: np.ndarray, k
     if gen_step <= pin_step + SEAM_FLIP_DEG:
         return gen_rot
     ref = gen_rot.copy()
-    # The pin's step per joint, in time order, from its frame beyond the seam to the seam or back.
-    if side == "l":
-        step = Q.multiply(pin_rot[k], Q.conjugate(pin_rot[nb])) if has_nb else Q.identity(pin_rot[k].shape[:-1])
-        ref[k] = Q.multiply(Q.conjugate(step), gen_rot[g])
-        if has_nb:
-            ref[nb] = Q.multiply(Q.conjugate(step), ref[k])
-    else:
-        step = Q.multiply(pin_rot[nb], Q.conjugate(pin_rot[k])) if has_nb else Q.identity(pin_rot[k].shape[:-1])
-        ref[k] = Q.multiply(step, gen_rot[g])
-        if has_nb:
-            ref[nb] = Q.multiply(step, ref[k])
+    # The pin's step per joint from the seam frame to the one beyond it (back in time on the left,
+    # on on the right): carried on from the gap side, G's frame at the seam and beyond step as the pin's.
+    step = Q.multiply(pin_rot[nb], Q.conjugate(pin_rot[k])) if has_nb else Q.identity(pin_rot[k].shape[:-1])
+    ref[k] = Q.multiply(step, gen_rot[g])
+    if has_nb:
+        ref[nb] = Q.multiply(step, ref[k])
     return ref
 
 

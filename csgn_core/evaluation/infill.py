@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from csgn_core.editing.completion import Problem, complete_problem, conform, uses_inverse, with_contacts
-from csgn_core.editing.splice import real_acceleration_quantile, seam_jumps
+from csgn_core.editing.splice import acceleration, real_acceleration_quantile, seam_jumps
 from csgn_core.errors import CSGNError
 from csgn_core.motion import quaternion as Q
 from csgn_core.motion.clip import Motion
@@ -123,8 +123,7 @@ def _skate(pos: np.ndarray, feet: list[int], floor: float, fps: float) -> float:
 
 def _accel(pos: np.ndarray, left: int, G: int) -> float:
     """Mean joint acceleration (cm/frame^2) over a gap's frames, each read from its two neighbours."""
-    p = pos[left - 1:left + G + 1]
-    return float(np.linalg.norm(p[2:] - 2 * p[1:-1] + p[:-2], axis=-1).mean())
+    return float(acceleration(pos[left - 1:left + G + 1]).mean())
 
 
 def eval_infill(model, clips: Sequence[Motion], gaps: Sequence[int] = (10, 30, 60, 120), *, left: int = 40,

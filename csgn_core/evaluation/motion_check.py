@@ -100,7 +100,6 @@ def motion_stats(motion: Motion) -> dict:
 
 
 def _feet_and_turns(motion: Motion, pos: np.ndarray) -> dict:
-    from csgn_core.editing.splice import acceleration
     from csgn_core.motion import quaternion as Q
     from csgn_core.motion.contacts import detect_contacts, feet_for, foot_skating, point_speed
 
@@ -119,9 +118,10 @@ def _feet_and_turns(motion: Motion, pos: np.ndarray) -> dict:
         out["planted"] = float(planted.mean())
     k = min(len(pos) - 1, int(round(TRAVEL_S * fps)))
     out["travel"] = float(np.linalg.norm(pos[k, 0, [0, 2]] - pos[0, 0, [0, 2]]))
-    out["acceleration"] = float(acceleration(pos).mean() * fps * fps) if len(pos) > 2 else 0.0
+    out["acceleration"] = 0.0
     if len(pos) > 2:
         acc = np.linalg.norm(pos[2:] - 2 * pos[1:-1] + pos[:-2], axis=-1) * fps * fps  # (F-2, J)
+        out["acceleration"] = float(acc.mean())
         out["snaps_per_min"] = float((acc > SNAP_ACCEL).any(axis=1).sum() / (len(pos) / fps / 60.0))
     if motion.has_rotations:
         q = motion.rotations[:, 0]
