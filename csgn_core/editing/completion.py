@@ -155,7 +155,7 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
         return out if frames is None else _cut(out, *frames)
     if draws > 1:
         out = _pick_planted(model, prob, seed, int(draws), refine_seconds, progress, cancel, blend, condition,
-                            spread, prior)
+                            spread, prior, wanted)
         return out if frames is None else _cut(out, *frames)
 
     return _draws(model, prob, [seed], refine_seconds, progress, cancel, blend, condition, energy, spread, prior,
@@ -293,12 +293,14 @@ def _settle_gaps(model, rot: np.ndarray, root: np.ndarray, pinned: np.ndarray, f
 
 
 def _pick_planted(model, prob: Problem, seed, draws: int, refine_seconds, progress, cancel, blend, condition,
-                  spread, prior) -> tuple:
+                  spread, prior, wanted: list[bool] | None = None) -> tuple:
     """``complete_problem`` with each unpinned range from the one of ``draws`` draws (seeds
     ``_seed_k(seed, k)``; the first is ``seed``'s own) whose feet slide least there, over the floor
     the pins stand on, as a floor path picks its first pass. Session 18, 4 draws on ``csgn eval
     infill``'s windows: sliding inside 30- / 60-frame gaps 123 / 100 cm/s against one draw's 136 / 118,
-    NPSS 0.048 / 0.079 against 0.052 / 0.088, L2P 0.998x / 1.05x interpolation's against 1.01x / 1.06x."""
+    NPSS 0.048 / 0.079 against 0.052 / 0.088, L2P 0.998x / 1.05x interpolation's against 1.01x / 1.06x.
+    ``wanted``: per unpinned range, whether the caller keeps it (``complete_problem``); one it does not
+    keeps the first draw's frames unscored."""
     from csgn_core.motion.contacts import foot_skating, has_foot_table
 
     if not has_foot_table(model.skeleton):  # no feet to judge the draws by: the first is as good as any
@@ -312,8 +314,8 @@ def _pick_planted(model, prob: Problem, seed, draws: int, refine_seconds, progre
     rot, root = rot.copy(), root.copy()
     contacts = None if contacts is None else {k: np.array(v) for k, v in contacts.items()}
     sk, fps = model.skeleton, model.fps
-    for a, b in open_ranges(pinned):
-        if b - a < 3:
+    for i, (a, b) in enumerate(open_ranges(pinned)):
+        if b - a < 3 or (wanted is not None and not wanted[i]):
             continue
         cost = [foot_skating(Motion(sk, fps, rotations=o[0][a:b], root=o[1][a:b]).positions, sk, fps, floors=floors)
                 for o in outs]

@@ -608,6 +608,12 @@ def test_the_editors_refills_and_variants_take_the_better_of_their_draws(dance_h
     pairs = [(slid(two, g.start, g.stop), slid(one, g.start, g.stop)) for g in doc.gaps()]
     assert all(b <= a + 1e-9 for b, a in pairs) and any(b < a - 1e-6 for b, a in pairs), pairs
     np.testing.assert_array_equal(two.motion.rotations[130:170], one.motion.rotations[130:170])
+    # a gap the caller will not keep is not scored: it stays the seed's own draw, the others are picked
+    moved = [g for g, (b, a) in zip(doc.gaps(), pairs) if b < a - 1e-6][0]
+    skip = fill(doc, model, seed=5, draws=2, wanted=lambda g: g.start != moved.start)
+    for g in doc.gaps():
+        ref = one if g.start == moved.start else two
+        np.testing.assert_array_equal(skip.motion.rotations[g.start:g.stop], ref.motion.rotations[g.start:g.stop])
     doc.set_fill(two)
     gap = doc.gaps()[0]
     var = resample_gap(doc, model, gap.start, seed=11, draws=2)
