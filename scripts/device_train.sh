@@ -11,7 +11,10 @@ minutes=${1:-9}
 # settings took the fidelity from 0.03 to 0.55 in 2,500 CPU steps where the presets' stayed at 0.3.
 # Session 9 added contact_rate (feet that plant) and fake_margin (free samples as inference decodes
 # them: without it G moved at 0.62x the data's speed in long takes).
-recipe="--cycle-z-g 20 --train-set cycle_z=20 --train-set cycle_z_mse=true --train-set beta1_h=0.9
+# Session 21: a latent of 24 channels instead of the preset's 96 is what lets H invert G: 700-step CPU probes
+# reached a fidelity of 0.81 (24), 0.41 at 500 (48) and 0.35 (96); a 3,808-step CPU run 0.945
+# (resources/training/dance-latent24, docs/results/completion-training.md).
+recipe="--set latent_channels=24 --cycle-z-g 20 --train-set cycle_z=20 --train-set cycle_z_mse=true --train-set beta1_h=0.9
   --train-set lr_h=0.0005 --train-set latent_decorrelate=1 --train-set latent_moments=0.3 --train-set foot_still=0.2
   --train-set motion_stats=1 --train-set contact_rate=1 --train-set fake_margin=true"
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 OMP_NUM_THREADS=2
