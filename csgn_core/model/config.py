@@ -176,6 +176,10 @@ class TrainConfig:
     # (0: the same as theirs).
     lr_h: float = 0.0
     beta1_h: float = 0.0
+    # G's own rate and momentum (0: lr and beta1): an autoencoder-first run trains G and H at 1e-3 on the
+    # reconstruction, and the critic added later wants the WGAN-GP rate (session 23).
+    lr_g: float = 0.0
+    beta1_g: float = 0.0
     gp_weight: float = 10.0
     gp_target: float = 0.1  # the paper pulls the critic's gradient norm towards 0.1 (1.0 in WGAN-GP)
     n_critic: int = 5  # critic updates per generator update

@@ -106,6 +106,26 @@ def test_a_resumed_run_takes_its_changed_learning_rate(tmp_path):
     assert torch.equal(b.opt["G"].state_dict()["state"][0]["exp_avg"], a.opt["G"].state_dict()["state"][0]["exp_avg"])
 
 
+def test_g_takes_its_own_rate_and_momentum_and_keeps_them_on_resume(tmp_path):
+    """lr_g / beta1_g set G's optimiser apart from the critic's (an autoencoder phase at 1e-3 resumed with
+    the critic at the WGAN-GP rate); a resumed run with other values takes them, with G's Adam state."""
+    a = toy_trainer(seed=4)
+    a.tcfg.override("lr_g=0.001")
+    a.tcfg.override("beta1_g=0.9")
+    a = type(a)(a.mcfg, a.tcfg, a.sampler, seed=4)
+    assert a.opt["G"].param_groups[0]["lr"] == 0.001 and a.opt["G"].param_groups[0]["betas"][0] == 0.9
+    assert a.opt["D"].param_groups[0]["lr"] == a.tcfg.lr and a.opt["D"].param_groups[0]["betas"][0] == a.tcfg.beta1
+    a.train_step()
+    folder = a.save(tmp_path)
+    b = toy_trainer(seed=4)
+    b.tcfg.override("lr_g=0.0005")
+    b = type(b)(b.mcfg, b.tcfg, b.sampler, seed=4)
+    b.load(folder)
+    assert b.opt["G"].param_groups[0]["lr"] == 0.0005 and b.opt["G"].param_groups[0]["betas"][0] == b.tcfg.beta1
+    assert torch.equal(b.opt["G"].state_dict()["state"][0]["exp_avg"], a.opt["G"].state_dict()["state"][0]["exp_avg"])
+    assert b.tcfg.from_dict(b.tcfg.to_dict()).lr_g == 0.0005  # saved in the checkpoint's config
+
+
 def test_train_main_writes_run_and_resumes(tmp_path):
     data = tmp_path / "toy.npz"
     toy_dataset().save(data)

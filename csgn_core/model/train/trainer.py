@@ -151,9 +151,9 @@ class Trainer:
         for m in (self.G, self.D, self.H):
             self.dist.broadcast_module(m)
         self.codec = FeatureCodec(self.skeleton, mcfg.stats, world_velocity=mcfg.critic_world_velocity).to(self.device)
-        betas = (tcfg.beta1, tcfg.beta2)
-        self.opt = {name: torch.optim.Adam(m.parameters(), lr=tcfg.lr, betas=betas)
-                    for name, m in (("G", self.G), ("D", self.D))}
+        self.opt = {"G": torch.optim.Adam(self.G.parameters(), lr=tcfg.lr_g or tcfg.lr,
+                                          betas=(tcfg.beta1_g or tcfg.beta1, tcfg.beta2)),
+                    "D": torch.optim.Adam(self.D.parameters(), lr=tcfg.lr, betas=(tcfg.beta1, tcfg.beta2))}
         self.opt["H"] = torch.optim.Adam(self.H.parameters(), lr=tcfg.lr_h or tcfg.lr,
                                          betas=(tcfg.beta1_h or tcfg.beta1, tcfg.beta2))
         self.prior = GPPrior(mcfg.prior_config())
