@@ -125,7 +125,7 @@ def uses_inverse(model, condition: str = "auto") -> bool:
 def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, progress: Progress = None,
                      cancel: Cancel = None, blend: int | None = None, condition: str = "auto",
                      styles: list[tuple[float, float]] | None = None, energy: np.ndarray | None = None,
-                     spread: float | np.ndarray = 1.0, candidates: int = PACE_CANDIDATES,
+                     spread: float | np.ndarray | None = None, candidates: int = PACE_CANDIDATES,
                      prior=None, wanted: list[bool] | None = None,
                      frames: tuple[int, int] | None = None,
                      draws: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict | None]:
@@ -137,7 +137,8 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
     ``energy``: the latent's gain per frame (L,), which ``styles`` sets for each range.
     ``spread``: how far the latent strays from the GP's conditional mean given the pins' latents (1: a
     sample; 0: the mean, the GP's own interpolation between them; only where the pins were encoded),
-    one value or one per frame (L,): a morphing gap's frames have their own (``Gap.morph``).
+    one value or one per frame (L,): a morphing gap's frames have their own (``Gap.morph``). None: the
+    model's ``gap_spread`` in every gap between two pins, 1 elsewhere (``pinned_gap_spread``).
     ``prior``: the GP prior the latent is drawn from (the model's own by default; a slow tempo's
     stretches its length scales).
     ``wanted``: per unpinned range, whether its frames will be used (None: all); a range that will not
@@ -149,6 +150,8 @@ def complete_problem(model, prob: Problem, seed, refine_seconds: float = 0.0, pr
     ``draws``: at the default style, each unpinned range is taken from the one of this many draws
     whose feet slide least there (``_pick_planted``)."""
 
+    if spread is None:
+        spread = pinned_gap_spread(model, prob)
     if styles is not None and any(tuple(s) != DEFAULT_STYLE for s in styles):
         out = _complete_styled(model, prob, seed, refine_seconds, progress, cancel, blend, condition, styles,
                                spread, candidates, wanted)
@@ -667,7 +670,7 @@ def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, pr
             pins = _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds, cancel, known, own)
         rot, root, pinned, contacts = complete_problem(
             model, Problem(doc.length, pins, blends), seed, refine_seconds, progress, cancel,
-            styles=[g.style for g in gaps], spread=gap_spreads(doc.length, gaps),
+            styles=[g.style for g in gaps], spread=gap_spreads(doc.length, gaps, model=model),
             wanted=None if wanted is None else [bool(wanted(g)) for g in gaps], draws=draws)
     seeds = {(g.start, g.stop): int(seed) for g in gaps}
     seeds.update({(p.at, p.stop): path_seed[p.id] for p in doc.pins if p.path})
@@ -675,15 +678,55 @@ def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, pr
                 frozenset(g.signature() for g in gaps))
 
 
-def gap_spreads(length: int, gaps, offset: int = 0) -> float | np.ndarray:
+# A gap's frames within GAP_SPREAD_HOLD of a pin take the model's ``gap_spread``; beyond, the spread rises
+# towards a draw over about GAP_SPREAD_REACH frames. Far from both pins the GP's conditional mean decays
+# to the prior's, and a latent held near it froze the middle of a 4 s gap (0.29x the prior path's joint
+# speed at 0.25 everywhere); rising from the pins on, over 30 frames, gave back the gains at 60-frame
+# gaps (NPSS 0.073 against interpolation's 0.071; session 23, docs/results/infill.md).
+GAP_SPREAD_HOLD = 30
+GAP_SPREAD_REACH = 15.0
+
+
+def _gap_spread_ramp(base: float, a: int, b: int) -> np.ndarray:
+    """(b - a,) the spread over gap frames a .. b - 1 between two pins: ``base`` within
+    ``GAP_SPREAD_HOLD`` frames of either, rising towards 1 further from both."""
+    f = np.arange(a, b, dtype=float)
+    d = np.maximum(0.0, np.minimum(f - (a - 1), b - f) - GAP_SPREAD_HOLD)
+    return 1.0 - (1.0 - base) * np.exp(-d / GAP_SPREAD_REACH)
+
+
+def pinned_gap_spread(model, prob: Problem) -> float | np.ndarray:
+    """``complete_problem``'s spread by default: over every gap with a pin on both sides the model's
+    ``gap_spread`` beside the pins, rising towards a draw far from them (``_gap_spread_ramp``), and
+    1 (a draw) over the rest; 1 for a model that draws everywhere."""
+    base = float(getattr(model.cfg, "gap_spread", 1.0))
+    if base == 1.0:
+        return 1.0
+    pinned = np.zeros(prob.length, bool)
+    for at, mo in prob.pins:
+        pinned[at:at + mo.n_frames] = True
+    out = np.ones(prob.length)
+    for a, b in open_ranges(pinned):
+        if a > 0 and b < prob.length:
+            out[a:b] = _gap_spread_ramp(base, a, b)
+    return out if (out != 1.0).any() else 1.0
+
+
+def gap_spreads(length: int, gaps, offset: int = 0, model=None) -> float | np.ndarray:
     """``complete_problem``'s spread for a problem of ``length`` frames starting at timeline frame
-    ``offset``: 1 (a draw everywhere), or per frame with each morphing gap's ``Gap.morph`` over it."""
-    morphs = [g for g in gaps if g.morph is not None]
-    if not morphs:
+    ``offset``: 1 (a draw everywhere), or per frame with each morphing gap's ``Gap.morph`` over it and,
+    given the ``model``, its ``gap_spread`` ramp over the other gaps between two pins (``pinned_gap_spread``)."""
+    base = 1.0 if model is None else float(getattr(model.cfg, "gap_spread", 1.0))
+    own = [(g, g.morph if g.morph is not None else base) for g in gaps
+           if g.morph is not None or (g.left is not None and g.right is not None)]
+    if all(v == 1.0 for _, v in own):
         return 1.0
     out = np.ones(length)
-    for g in morphs:
-        out[max(0, g.start - offset):max(0, g.stop - offset)] = g.morph
+    for g, v in own:
+        lo, hi = max(g.start, offset), min(g.stop, offset + length)  # the gap's frames in this problem
+        if hi > lo:
+            own_v = v if g.morph is not None else _gap_spread_ramp(v, g.start, g.stop)[lo - g.start:hi - g.start]
+            out[lo - offset:hi - offset] = own_v
     return out
 
 
@@ -984,7 +1027,8 @@ def resample_gap(doc: Timeline, model, gap_start: int, seed: int, *, progress: P
     with torch.no_grad():
         rot, root, _, contacts = complete_problem(model, window, seed, progress=progress, cancel=cancel,
                                                   styles=[gap.style] * len(open_ranges(mask)),
-                                                  spread=gap_spreads(window.length, [gap], w0), draws=draws)
+                                                  spread=gap_spreads(window.length, [gap], w0, model),
+                                                  draws=draws)
     new_rot, new_root = pm.rotations.copy(), pm.root.copy()
     new_rot[gap.start:gap.stop] = rot[gap.start - w0:gap.stop - w0]
     new_root[gap.start:gap.stop] = root[gap.start - w0:gap.stop - w0]

@@ -38,7 +38,7 @@ SIZE_BOUNDS = {
     "latent_channels": (1, 4096), "n_temporal_up": (0, 6), "window": (1, 4096), "g_width": (1, 4096),
     "g_min_width": (1, 4096), "d_width": (1, 4096), "d_min_width": (1, 4096), "h_width": (1, 4096),
     "h_min_width": (1, 4096), "g_kt": (1, 15), "d_kt": (1, 15), "h_kt": (1, 15), "batch": (1, 4096),
-    "n_critic": (0, 100), "gp_sigma_bar": (0.0, 1e6), "pin_latent_noise": (1e-9, 10.0),
+    "n_critic": (0, 100), "gp_sigma_bar": (0.0, 1e6), "pin_latent_noise": (1e-9, 10.0), "gap_spread": (0.0, 1.0),
     "output_smoothing": (0.0, 100.0), "fps": (1e-3, 10000.0),
 }
 
@@ -101,6 +101,13 @@ class ModelConfig:
     # prior's long length scales overshoot between them, and a 120-frame gap's latent reached a spread
     # of 15 where the prior's is 1: the gap froze (session 17, docs/results/infill.md).
     pin_latent_noise: float = 1e-6
+    # How far a gap between two pins strays from the GP's conditional mean given the pins' latents when
+    # nothing else is asked (completion's ``spread``; a morph's own spread replaces it; 1: a draw). A
+    # sampler setting measured per model: the bundled dance model's fills at 0.25 score L2P 0.97x / 1.00x
+    # interpolation's at 30 / 60 frames and NPSS below it, against 1.00x / 1.04x at 1 (session 23,
+    # docs/results/infill.md), within 30 frames of a pin (completion.GAP_SPREAD_HOLD); gaps open at one end
+    # (continuation) always draw at 1.
+    gap_spread: float = 1.0
     # Table 4's ablations of G: "pyramid" upsamples through the graph pyramid (CSGN), "direct" jumps
     # from the one-vertex latent to the full skeleton in the first block (ST-GCN / ST-SGCN);
     # g_graph "none" keeps G on one vertex and ends in a dense layer to every joint (Temp-Conv).
