@@ -34,7 +34,8 @@ class StylePanel(QtWidgets.QWidget):
         self.spread.setDecimals(2)
         self.spread.setPrefix("spread ")
         self.spread.setKeyboardTracking(False)
-        self.spread.setToolTip("0: the smoothest morph (the path's mean); 1: as free as a plain fill")
+        self.spread.setToolTip("0: the smoothest morph (the path's mean); 1: a free draw (a plain fill keeps near the "
+                               "path's mean beside the pins, as far as the model measured best)")
         self.transition = self._row(self.morph, self.spread)
         self.info = QtWidgets.QLabel()
         self.info.setWordWrap(True)
