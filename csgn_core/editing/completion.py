@@ -668,9 +668,10 @@ def fill(doc: Timeline, model, seed: int = 0, *, refine_seconds: float = 0.0, pr
             known = {i: held[p.id] for i, p in enumerate(doc.pins) if held and p.id in held}
             own = [path_seed.get(p.id) for p in doc.pins]
             pins = _composite_partial_pins(doc, model, pins, blends, gaps, seed, refine_seconds, cancel, known, own)
+        prob = Problem(doc.length, pins, blends)
+        spread = gap_spreads(doc.length, gaps, base=pinned_gap_spread(model, prob))
         rot, root, pinned, contacts = complete_problem(
-            model, Problem(doc.length, pins, blends), seed, refine_seconds, progress, cancel,
-            styles=[g.style for g in gaps], spread=gap_spreads(doc.length, gaps, model=model),
+            model, prob, seed, refine_seconds, progress, cancel, styles=[g.style for g in gaps], spread=spread,
             wanted=None if wanted is None else [bool(wanted(g)) for g in gaps], draws=draws)
     seeds = {(g.start, g.stop): int(seed) for g in gaps}
     seeds.update({(p.at, p.stop): path_seed[p.id] for p in doc.pins if p.path})
@@ -699,7 +700,7 @@ def pinned_gap_spread(model, prob: Problem) -> float | np.ndarray:
     """``complete_problem``'s spread by default: over every gap with a pin on both sides the model's
     ``gap_spread`` beside the pins, rising towards a draw far from them (``_gap_spread_ramp``), and
     1 (a draw) over the rest; 1 for a model that draws everywhere."""
-    base = float(getattr(model.cfg, "gap_spread", 1.0))
+    base = float(model.cfg.gap_spread)
     if base == 1.0:
         return 1.0
     pinned = np.zeros(prob.length, bool)
@@ -712,21 +713,16 @@ def pinned_gap_spread(model, prob: Problem) -> float | np.ndarray:
     return out if (out != 1.0).any() else 1.0
 
 
-def gap_spreads(length: int, gaps, offset: int = 0, model=None) -> float | np.ndarray:
+def gap_spreads(length: int, gaps, offset: int = 0, base: float | np.ndarray = 1.0) -> float | np.ndarray:
     """``complete_problem``'s spread for a problem of ``length`` frames starting at timeline frame
-    ``offset``: 1 (a draw everywhere), or per frame with each morphing gap's ``Gap.morph`` over it and,
-    given the ``model``, its ``gap_spread`` ramp over the other gaps between two pins (``pinned_gap_spread``)."""
-    base = 1.0 if model is None else float(getattr(model.cfg, "gap_spread", 1.0))
-    own = [(g, g.morph if g.morph is not None else base) for g in gaps
-           if g.morph is not None or (g.left is not None and g.right is not None)]
-    if all(v == 1.0 for _, v in own):
-        return 1.0
-    out = np.ones(length)
-    for g, v in own:
-        lo, hi = max(g.start, offset), min(g.stop, offset + length)  # the gap's frames in this problem
-        if hi > lo:
-            own_v = v if g.morph is not None else _gap_spread_ramp(v, g.start, g.stop)[lo - g.start:hi - g.start]
-            out[lo - offset:hi - offset] = own_v
+    ``offset``: ``base`` (1, a draw everywhere, or the model's default, ``pinned_gap_spread``) with each
+    morphing gap's ``Gap.morph`` over its frames."""
+    morphs = [g for g in gaps if g.morph is not None]
+    if not morphs:
+        return base
+    out = np.array(np.broadcast_to(base, (length,)), dtype=float)
+    for g in morphs:
+        out[max(0, g.start - offset):max(0, g.stop - offset)] = g.morph
     return out
 
 
@@ -1024,10 +1020,10 @@ def resample_gap(doc: Timeline, model, gap_start: int, seed: int, *, progress: P
     mask = np.zeros(window.length, bool)
     for at, mo in pins:
         mask[at:at + mo.n_frames] = True
+    spread = gap_spreads(window.length, [gap], w0, pinned_gap_spread(model, window))
     with torch.no_grad():
         rot, root, _, contacts = complete_problem(model, window, seed, progress=progress, cancel=cancel,
-                                                  styles=[gap.style] * len(open_ranges(mask)),
-                                                  spread=gap_spreads(window.length, [gap], w0, model),
+                                                  styles=[gap.style] * len(open_ranges(mask)), spread=spread,
                                                   draws=draws)
     new_rot, new_root = pm.rotations.copy(), pm.root.copy()
     new_rot[gap.start:gap.stop] = rot[gap.start - w0:gap.stop - w0]

@@ -45,13 +45,14 @@ def test_only_gaps_between_two_pins_take_the_models_spread(dance, monkeypatch):
     long = pinned_gap_spread(model, Problem(400, [(0, a.slice(0, 60)), (340, b.slice(40, 100))]))
     assert long[200] > 0.99  # the middle of an 11 s gap: a draw
     doc = _doc(model, a, b)
-    assert np.array_equal(gap_spreads(doc.length, doc.gaps(), model=model), s)  # the document's fill agrees
-    assert gap_spreads(doc.length, doc.gaps()) == 1.0  # without a model: a draw
+    assert np.array_equal(gap_spreads(doc.length, doc.gaps(), base=s), s)  # no morph: the model's spread
+    assert gap_spreads(doc.length, doc.gaps()) == 1.0  # without it: a draw
     doc.set_morph(doc.gaps()[0].key, 0.6)
-    assert np.all(gap_spreads(doc.length, doc.gaps(), model=model)[60:140] == 0.6)  # a morph's own spread
-    doc.set_morph(doc.gaps()[0].key, None)
-    part = gap_spreads(100, doc.gaps(), offset=50, model=model)  # a window of the timeline, as a resample's
-    assert np.array_equal(part, s[50:150])
+    with_morph = gap_spreads(doc.length, doc.gaps(), base=s)
+    assert np.all(with_morph[60:140] == 0.6) and np.array_equal(with_morph[140:], s[140:])  # a morph's own spread
+    # a window of the timeline, as a resample's: the frames around the gap taken as pins
+    window = Problem(100, [(0, a.slice(50, 60)), (90, b.slice(40, 50))])
+    assert np.array_equal(pinned_gap_spread(model, window), s[50:150])
     monkeypatch.setattr(model.cfg, "gap_spread", 1.0)
     assert pinned_gap_spread(model, prob) == 1.0
 
