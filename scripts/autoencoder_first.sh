@@ -22,7 +22,7 @@ critic=(--train-set lr=0.0002 --train-set beta1=0.5 --train-set lr_g=0.001 --tra
 floor=(--train-set travel_match=1 --train-set root_speed=5 --train-set motion_stats=1 --train-set contact_rate=1)
 
 step() {  # the run's latest step, 0 before the first checkpoint
-  if [ -f "$run/checkpoints/latest" ]; then cat "$run/checkpoints/latest" | sed 's/step-0*//; s/^$/0/'; else echo 0; fi
+  if [ -f "$run/checkpoints/latest" ]; then sed 's/step-0*//; s/^$/0/' "$run/checkpoints/latest"; else echo 0; fi
 }
 phase() {  # phase STOP_STEP options...: train to STOP_STEP unless the run is there already
   local stop=$1; shift
